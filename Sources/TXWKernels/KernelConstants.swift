@@ -1,0 +1,34 @@
+/// The three constants of the notebook's kernels. A `.txw` file stores them
+/// beside the hyperparameters, so a model keeps the numbers it was trained with.
+public struct KernelConstants: Sendable, Equatable, Codable {
+    /// Added to the mean of squares inside the square root of rmsnorm (notebook: 1e-9).
+    public var rmsnormEpsilon: Double
+    /// The base of the sinusoidal positions (notebook: 10000).
+    public var positionalBase: Double
+    /// The score given to future positions before the attention softmax (notebook: -1e9).
+    public var maskValue: Double
+
+    /// The notebook's constants.
+    public static let notebook = KernelConstants(rmsnormEpsilon: 1e-9, positionalBase: 10000, maskValue: -1e9)
+
+    public init(rmsnormEpsilon: Double, positionalBase: Double, maskValue: Double) {
+        self.rmsnormEpsilon = rmsnormEpsilon
+        self.positionalBase = positionalBase
+        self.maskValue = maskValue
+    }
+
+    /// Checks the domain: epsilon finite and ≥ 0, base finite and > 1, mask value finite.
+    public func validate() throws {
+        guard rmsnormEpsilon.isFinite, rmsnormEpsilon >= 0 else {
+            throw KernelError.invalidArgument(
+                name: "rmsnorm_epsilon", value: "\(rmsnormEpsilon)", requirement: "must be finite and ≥ 0")
+        }
+        guard positionalBase.isFinite, positionalBase > 1 else {
+            throw KernelError.invalidArgument(
+                name: "positional_base", value: "\(positionalBase)", requirement: "must be finite and > 1")
+        }
+        guard maskValue.isFinite else {
+            throw KernelError.invalidArgument(name: "mask_value", value: "\(maskValue)", requirement: "must be finite")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// numpy's `PCG64` bit generator (PCG XSL-RR 128/64), bit for bit.
+public struct PCG64: Sendable, Equatable {
+    public private(set) var state: UInt128
+    public let increment: UInt128
+
+    static let multiplier = UInt128(2_549_297_995_355_413_924) << 64 | UInt128(4_865_540_595_714_422_341)
+
+    /// Seeds as numpy does from a `SeedSequence`: `s = generate_state(4, uint64)`,
+    /// `initstate = s[0]<<64 | s[1]`, `initseq = s[2]<<64 | s[3]`.
+    public init(seedSequence: SeedSequence) {
+        let s = seedSequence.generateState64(count: 4)
+        self.init(initState: UInt128(s[0]) << 64 | UInt128(s[1]), initSequence: UInt128(s[2]) << 64 | UInt128(s[3]))
+    }
+
+    /// PCG's `srandom`: `inc = initseq<<1 | 1`, `state = 0`, step, `state += initstate`, step.
+    public init(initState: UInt128, initSequence: UInt128) {
+        increment = initSequence << 1 | 1
+        state = 0
+        step()
+        state = state &+ initState
+        step()
+    }
+
+    mutating func step() {
+        state = state &* Self.multiplier &+ increment
+    }
+
+    /// Steps, then outputs XSL-RR of the new state.
+    public mutating func next() -> UInt64 {
+        step()
+        let high = UInt64(truncatingIfNeeded: state >> 64)
+        let low = UInt64(truncatingIfNeeded: state)
+        let rotation = UInt64(truncatingIfNeeded: state >> 122)
+        let xored = high ^ low
+        return xored >> rotation | xored << ((64 &- rotation) & 63)
+    }
+}

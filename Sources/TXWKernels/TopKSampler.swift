@@ -1,0 +1,124 @@
+/// The notebook's `topk_sample`, made exact (Spec/kernels.md, "Sampling").
+///
+/// Each step takes the last position's logits in float64, divides them by
+/// `t`, keeps the `k` largest in a stable order (ascending by value, ties by
+/// ascending id), takes their softmax, and draws from it with numpy's
+/// `Generator.choice(k, p=…)`: cdf = cumsum(p) / its last element, one
+/// `random()` double u, index = first i with cdf[i] > u. With float64 weights
+/// and t > 0 this reproduces the notebook's tokens for the same seed.
+///
+/// `t = 0` is greedy (the largest logit, lowest id on ties) and draws no
+/// random number; the notebook computes the argmax and then samples anyway, a
+/// bug this does not copy. `k` above V is clamped to V.
+public struct TopKSampler: Sendable, Equatable {
+    public let k: Int
+    public let temperature: Double
+    public let seed: UInt64
+
+    /// Checks `k ≥ 1` and `t ≥ 0` (not NaN).
+    public init(k: Int, temperature: Double = 1, seed: UInt64 = 42) throws {
+        guard k >= 1 else {
+            throw KernelError.invalidArgument(name: "k", value: "\(k)", requirement: "must be ≥ 1")
+        }
+        try Kernels.checkTemperature(temperature)
+        self.k = k
+        self.temperature = temperature
+        self.seed = seed
+    }
+
+    /// Samples `n` tokens after `prompt`, calling `onToken` with each as it is
+    /// chosen, and returns them. Throws for n < 0, an empty prompt, a token
+    /// outside the vocabulary, or NaN logits.
+    @discardableResult
+    public func sample<T>(
+        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int,
+        onToken: (Int) throws -> Void = { _ in }
+    ) throws -> [Int] {
+        guard n >= 0 else {
+            throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "must be ≥ 0")
+        }
+        let V = weights.hyperparameters.vocabSize
+        try Kernels.checkTokens(prompt, vocabSize: V, what: "prompt")
+        var rng = NumpyRandom(seed: seed)
+        var sequence = prompt
+        var produced: [Int] = []
+        produced.reserveCapacity(n)
+        var last = [Double](repeating: 0, count: V)
+        for _ in 0..<n {
+            let logits = try weights.logits(for: sequence)
+            let row = sequence.count - 1
+            for v in 0..<V { last[v] = Double(logits.scalars[row * V + v]) }
+            let token = try choose(from: last, rng: &rng, position: row)
+            sequence.append(token)
+            produced.append(token)
+            try onToken(token)
+        }
+        return produced
+    }
+
+    /// One draw from the last position's float64 logits.
+    func choose(from last: [Double], rng: inout NumpyRandom, position: Int) throws -> Int {
+        if let bad = last.firstIndex(where: \.isNaN) {
+            throw KernelError.nonFiniteLogits(position: position, detail: "logit of token \(bad) is NaN")
+        }
+        if temperature == 0 {
+            var best = 0
+            for v in 1..<last.count where last[v] > last[best] { best = v }
+            return best
+        }
+        let scaled = last.map { $0 / temperature }
+        let top = Self.topK(scaled, k: min(k, scaled.count))
+        var cdf = Self.softmax(top.map { scaled[$0] })
+        for i in 1..<cdf.count { cdf[i] += cdf[i - 1] }
+        let total = cdf[cdf.count - 1]
+        for i in 0..<cdf.count { cdf[i] /= total }
+        let u = rng.random()
+        let index = cdf.firstIndex(where: { $0 > u }) ?? (cdf.count - 1)
+        return top[index]
+    }
+
+    /// numpy's float64 softmax of a short vector, bit for bit where `exp`
+    /// agrees: `e = exp(x − max)`, `e / sum(e)` with numpy's summation order.
+    /// A +inf maximum (t tiny) gives the uniform distribution over the maxima.
+    static func softmax(_ x: [Double]) -> [Double] {
+        let top = x.max() ?? 0
+        guard top != .infinity else {
+            let ties = Double(x.count(where: { $0 == top }))
+            return x.map { $0 == top ? 1 / ties : 0 }
+        }
+        let e = x.map { Math.exp($0 - top) }
+        let total = e.withUnsafeBufferPointer(PairwiseSum.sum)
+        return e.map { $0 / total }
+    }
+
+    /// The ids of the `k` largest values, ascending by value, ties by ascending id
+    /// (the last `k` of a stable ascending argsort).
+    static func topK(_ values: [Double], k: Int) -> [Int] {
+        // Keep a sorted window of the best k; an id beats an equal value with a lower id.
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        func less(_ a: Int, _ b: Int) -> Bool {
+            values[a] < values[b] || (values[a] == values[b] && a < b)
+        }
+        for id in values.indices {
+            if best.count == k {
+                guard less(best[0], id) else { continue }
+                best.removeFirst()
+            }
+            var position = best.count
+            while position > 0 && less(id, best[position - 1]) { position -= 1 }
+            best.insert(id, at: position)
+        }
+        return best
+    }
+}
+
+extension Kernels {
+    /// The notebook's `topk_sample(x, W_E, paras, n_block, n, k, t)` with the seed
+    /// of its `default_rng` as a parameter (default 42).
+    public static func topKSample<T>(
+        prompt: [Int], weights: TransformerWeights<T>, n: Int, k: Int, temperature: Double = 1, seed: UInt64 = 42
+    ) throws -> [Int] {
+        try TopKSampler(k: k, temperature: temperature, seed: seed).sample(weights, prompt: prompt, count: n)
+    }
+}

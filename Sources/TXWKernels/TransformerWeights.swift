@@ -1,0 +1,62 @@
+/// A whole notebook transformer: hyperparameters, the embedding `W_E`
+/// (V, d_model), tied to the unembedding, and `n_block` blocks.
+///
+/// The initialiser checks every shape against the hyperparameters, so a value
+/// of this type can be run by the kernels without further checks.
+public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
+    public let hyperparameters: Hyperparameters
+    public let W_E: Tensor<Scalar>
+    public let blocks: [BlockWeights<Scalar>]
+
+    /// Validates `hyperparameters` and every tensor's shape; the error names
+    /// the first tensor that is wrong (`W_E`, `blocks.1.W_O`, …).
+    public init(hyperparameters: Hyperparameters, W_E: Tensor<Scalar>, blocks: [BlockWeights<Scalar>]) throws {
+        try hyperparameters.validate()
+        let h = hyperparameters
+        guard W_E.shape == [h.vocabSize, h.dModel] else {
+            throw KernelError.shapeMismatch(what: "W_E", expected: [h.vocabSize, h.dModel], found: W_E.shape)
+        }
+        guard blocks.count == h.nBlock else {
+            throw KernelError.invalidArgument(
+                name: "blocks", value: "\(blocks.count) blocks", requirement: "n_block is \(h.nBlock)")
+        }
+        for (i, block) in blocks.enumerated() {
+            try block.validate(against: h, prefix: "blocks.\(i).")
+        }
+        self.hyperparameters = h
+        self.W_E = W_E
+        self.blocks = blocks
+    }
+
+    /// Infers the hyperparameters from the shapes (V and d_model from `W_E`,
+    /// d_head, n_head from `W_Q`, d_mlp from `W_1` of block 0) and validates
+    /// everything against them, as the notebook's `transformer` would need.
+    public init(W_E: Tensor<Scalar>, blocks: [BlockWeights<Scalar>], constants: KernelConstants = .notebook) throws {
+        guard W_E.rank == 2 else {
+            throw KernelError.invalidDimension(what: "W_E", detail: "rank is \(W_E.rank), expected 2 (vocab_size, d_model)")
+        }
+        var dHead = 1, nHead = 1, dMLP = 1
+        if let first = blocks.first {
+            do {
+                (_, dHead, nHead, dMLP) = try first.inferredShape()
+            } catch let KernelError.invalidDimension(what, detail) {
+                throw KernelError.invalidDimension(what: "blocks.0." + what, detail: detail)
+            }
+        }
+        let h = Hyperparameters(
+            vocabSize: W_E.shape[0], dModel: W_E.shape[1], nHead: nHead, dHead: dHead, dMLP: dMLP,
+            nBlock: blocks.count, constants: constants)
+        try self.init(hyperparameters: h, W_E: W_E, blocks: blocks)
+    }
+
+    public func converted<Other: KernelScalar>(to: Other.Type = Other.self) -> TransformerWeights<Other> {
+        TransformerWeights<Other>(
+            unchecked: hyperparameters, W_E: W_E.converted(), blocks: blocks.map { $0.converted() })
+    }
+
+    init(unchecked hyperparameters: Hyperparameters, W_E: Tensor<Scalar>, blocks: [BlockWeights<Scalar>]) {
+        self.hyperparameters = hyperparameters
+        self.W_E = W_E
+        self.blocks = blocks
+    }
+}

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Writes the kernel fixtures the Swift tests compare against.
+
+    python3 tools/reference/make_fixtures.py [OUT_DIR]
+
+OUT_DIR defaults to Tests/Fixtures/kernels. Output is deterministic (fixed
+seeds, shortest round-trip decimals), so the test command regenerates the
+fixtures into a temporary folder and fails if they differ from the committed
+ones. Each file is JSON: {"kernel": NAME, "cases": [...]}; a tensor is
+{"shape": [...], "data": [row-major float64...]}; 64-bit integers that JSON
+numbers cannot carry exactly are hex strings.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference as ref  # noqa: E402
+
+INPUT_SEED = 20261129
+
+
+def f32(a):
+    return np.asarray(a).astype(np.float32).astype(np.float64)
+
+
+def normal(rng, loc, scale, size):
+    """Normal draws rounded to float32, so the float32 tests start from exactly
+    the inputs the float64 reference saw."""
+    return f32(rng.normal(loc, scale, size))
+
+
+def tensor(a):
+    a = np.asarray(a, dtype=np.float64)
+    return {"shape": list(a.shape), "data": [float(v) for v in a.ravel()]}
+
+
+def block_json(p):
+    return {name: tensor(getattr(p, name)) for name in ref.BlockParameter._fields}
+
+
+def random_model(rng, V, d, H, dh, F, N, scale_E=0.5):
+    W_E = normal(rng, 0, scale_E, (V, d))
+    blocks = []
+    for _ in range(N):
+        blocks.append(
+            ref.BlockParameter(
+                W_1=normal(rng, 0, d**-0.5, (d, F)),
+                b_1=normal(rng, 0, 0.1, (F,)),
+                W_2=normal(rng, 0, F**-0.5, (F, d)),
+                b_2=normal(rng, 0, 0.1, (d,)),
+                W_Q=normal(rng, 0, d**-0.5, (d, dh, H)),
+                W_K=normal(rng, 0, d**-0.5, (d, dh, H)),
+                W_V=normal(rng, 0, d**-0.5, (d, dh, H)),
+                W_O=normal(rng, 0, (H * dh) ** -0.5, (H * dh, d)),
+            )
+        )
+    return W_E, blocks
+
+
+def write(out_dir, name, cases):
+    path = os.path.join(out_dir, name + ".json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"kernel": name, "cases": cases}, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def embed_cases(rng):
+    cases = []
+    for name, V, d, tokens in [
+        ("basic", 11, 6, [3, 0, 10, 3, 7]),
+        ("single_token", 5, 4, [4]),
+        ("vocab2", 2, 2, [1, 1, 0]),
+    ]:
+        W_E = normal(rng, 0, 1, (V, d))
+        x = np.array(tokens)
+        cases.append({"name": name, "W_E": tensor(W_E), "tokens": tokens, "out": tensor(ref.embed(x, W_E))})
+    return cases
+
+
+def pos_embed_cases():
+    cases = []
+    for m, d in [(5, 8), (1, 2), (7, 6), (3, 10), (64, 32), (300, 4)]:
+        cases.append({"name": f"m{m}_d{d}", "m": m, "d_model": d, "out": tensor(ref.pos_embed(m, d))})
+    return cases
+
+
+def rmsnorm_cases(rng):
+    xs = [
+        ("basic", normal(rng, 0, 1, (4, 6))),
+        ("single_column", normal(rng, 0, 3, (3, 1))),
+        ("zero_row", np.vstack([np.zeros(5), normal(rng, 0, 1, 5)])),
+        ("tiny_values_epsilon_matters", normal(rng, 0, 1e-5, (2, 4))),
+        ("large_values", normal(rng, 0, 1e6, (2, 8))),
+    ]
+    return [{"name": n, "x": tensor(x), "out": tensor(ref.rmsnorm(x))} for n, x in xs]
+
+
+def softmax_cases(rng):
+    ties = np.array([[1.0, 3.0, 3.0, -2.0], [5.0, 5.0, 5.0, 5.0], [-1.0, 0.0, -1.0, 0.0]])
+    specs = [
+        ("vector_t1", normal(rng, 0, 1, (7,)), 1.0),
+        ("matrix_t1", normal(rng, 0, 2, (3, 5)), 1.0),
+        ("rank3_t1", normal(rng, 0, 2, (2, 3, 4)), 1.0),
+        ("matrix_t_half", normal(rng, 0, 1, (3, 5)), 0.5),
+        ("matrix_t_3", normal(rng, 0, 1, (3, 5)), 3.0),
+        ("t_very_small", normal(rng, 0, 1, (4, 6)), 1e-4),
+        ("t_tiny", normal(rng, 0, 1, (2, 6)), 1e-12),
+        ("t_very_large", normal(rng, 0, 1, (4, 6)), 1e6),
+        ("large_logits_overflow", f32(normal(rng, 0, 1e4, (3, 6)) + 1e5), 1.0),
+        ("very_negative_logits", f32(normal(rng, 0, 1, (2, 5)) - 1e5), 1.0),
+        ("ties_t1", ties, 1.0),
+        ("t0_ties", ties, 0.0),
+        ("t0_rank3", np.round(normal(rng, 0, 1, (2, 2, 5))), 0.0),
+        ("single_element", np.array([[4.0], [-3.0]]), 1.0),
+    ]
+    return [{"name": n, "x": tensor(x), "t": t, "out": tensor(ref.softmax(x, t))} for n, x, t in specs]
+
+
+def causal_mask_cases(rng):
+    cases = []
+    for name, shape in [("basic", (2, 4, 4)), ("m1", (3, 1, 1)), ("one_head", (1, 5, 5))]:
+        x = normal(rng, 0, 1, shape)
+        cases.append({"name": name, "x": tensor(x), "out": tensor(ref.apply_causal_mask(x))})
+    return cases
+
+
+def gelu_cases(rng):
+    x = np.concatenate([normal(rng, 0, 2, 20), [0.0, -0.0, 1e-8, -1e-8, 6.0, -6.0, 30.0, -30.0, 1e3, -1e3]])
+    return [{"name": "mixed", "x": tensor(x.reshape(5, 6)), "out": tensor(ref.gelu(x.reshape(5, 6)))}]
+
+
+def model_configs():
+    # name, V, d_model, n_head, d_head, d_mlp, n_block, tokens, E scale
+    return [
+        ("basic", 11, 16, 2, 8, 32, 2, [1, 4, 1, 5, 9, 2, 6], 0.5),
+        ("m1", 11, 16, 2, 8, 32, 2, [7], 0.5),
+        ("one_head", 7, 8, 1, 8, 16, 1, [0, 6, 3, 3, 2], 0.5),
+        ("d_head_not_d_model_over_n_head", 9, 12, 3, 5, 20, 2, [8, 0, 4, 4, 1, 7], 0.5),
+        ("vocab2", 2, 4, 2, 3, 8, 1, [0, 1, 1, 0, 1, 0], 0.5),
+        ("large_logits", 13, 8, 2, 4, 16, 1, [2, 11, 5, 0, 12], 40.0),
+        ("flat", 11, 16, 2, 8, 32, 2, [3, 1, 4, 1, 5], 0.15),
+    ]
+
+
+def layer_cases(rng):
+    attention, mlp, block = [], [], []
+    for name, V, d, H, dh, F, N, tokens, _ in model_configs():
+        if name == "large_logits":
+            continue
+        _, blocks = random_model(rng, V, d, H, dh, F, 1)
+        p = blocks[0]
+        x = normal(rng, 0, 1, (len(tokens), d))
+        a = {"name": name, "x": tensor(x), "W_Q": tensor(p.W_Q), "W_K": tensor(p.W_K),
+             "W_V": tensor(p.W_V), "W_O": tensor(p.W_O),
+             "out": tensor(ref.attention(x, p.W_Q, p.W_K, p.W_V, p.W_O))}
+        attention.append(a)
+        mlp.append({"name": name, "x": tensor(x), "W_1": tensor(p.W_1), "b_1": tensor(p.b_1),
+                    "W_2": tensor(p.W_2), "b_2": tensor(p.b_2),
+                    "out": tensor(ref.mlp(x, p.W_1, p.b_1, p.W_2, p.b_2))})
+        block.append({"name": name, "x": tensor(x), "block": block_json(p), "out": tensor(ref.block(x, p))})
+    return attention, mlp, block
+
+
+def transformer_cases(rng):
+    models, cases = {}, []
+    for name, V, d, H, dh, F, N, tokens, scale in model_configs():
+        key = (V, d, H, dh, F, N, scale)
+        if key not in models:
+            models[key] = random_model(rng, V, d, H, dh, F, N, scale_E=scale)
+        W_E, blocks = models[key]
+        x = np.array(tokens)
+        case = {
+            "name": name,
+            "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
+            "W_E": tensor(W_E),
+            "blocks": [block_json(p) for p in blocks],
+            "tokens": tokens,
+            "logits": tensor(ref.transformer(x, W_E, blocks)),
+        }
+        if len(tokens) >= 2:
+            case["loss"] = ref.loss_logsumexp(x, W_E, blocks)
+            nb = ref.compute_loss_notebook(x, W_E, blocks)
+            case["notebook_loss"] = nb if np.isfinite(nb) else "inf"
+        cases.append(case)
+    return cases, models
+
+
+def sample_cases(models):
+    basic = models[(11, 16, 2, 8, 32, 2, 0.15)]
+    vocab2 = models[(2, 4, 2, 3, 8, 1, 0.5)]
+    specs = [
+        # name, model, prompt, n, k, t, seed, notebook-comparable
+        ("seed42_k5", basic, [1, 2, 3], 12, 5, 1.0, 42, True),
+        ("seed0_k5", basic, [1, 2, 3], 12, 5, 1.0, 0, True),
+        ("seed_2p32_plus_5", basic, [4], 10, 3, 1.0, 2**32 + 5, True),
+        ("seed_2p64_minus_1", basic, [4], 10, 11, 1.0, 2**64 - 1, True),
+        ("t_half", basic, [0, 10], 10, 4, 0.5, 42, True),
+        ("t_3", basic, [0, 10], 10, 6, 3.0, 7, True),
+        ("t_very_small", basic, [5], 8, 4, 1e-3, 42, True),
+        ("k1", basic, [2, 2], 6, 1, 1.0, 42, True),
+        ("k_equals_V", basic, [9], 8, 11, 1.0, 3, True),
+        ("k_above_V_clamped", basic, [9], 8, 50, 1.0, 3, False),
+        ("t0_greedy", basic, [1, 2, 3], 8, 5, 0.0, 42, False),
+        ("vocab2", vocab2, [0], 12, 2, 1.0, 42, True),
+        ("n0", basic, [1], 0, 5, 1.0, 42, True),
+    ]
+    cases = []
+    for name, (W_E, blocks), prompt, n, k, t, seed, comparable in specs:
+        tokens = ref.topk_sample_spec(np.array(prompt), W_E, blocks, n, k, t, seed)
+        if comparable:
+            nb = ref.topk_sample_notebook(np.array(prompt), W_E, blocks, n, k, t, seed)
+            assert nb == tokens, (name, nb, tokens)
+        cases.append({"name": name, "model": "flat" if W_E.shape[0] == 11 else "vocab2",
+                      "prompt": prompt, "n": n, "k": k, "t": t, "seed": f"{seed:#x}",
+                      "tokens": tokens, "equals_notebook": comparable})
+    return cases
+
+
+def rng_cases():
+    cases = []
+    for seed in [42, 0, 1, 2**32 + 5, 2**64 - 1, 12345678901234567890]:
+        ss = np.random.SeedSequence(seed)
+        state = ss.generate_state(4, np.uint64)
+        raw = np.random.PCG64(seed).random_raw(8)
+        doubles = np.random.default_rng(seed).random(16)
+        cases.append({
+            "seed": f"{seed:#x}",
+            "pool": [int(v) for v in ss.pool],
+            "state64": [f"{int(v):#018x}" for v in state],
+            "raw64": [f"{int(v):#018x}" for v in raw],
+            "doubles": [float(v) for v in doubles],
+        })
+    return cases
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures", "kernels")
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(INPUT_SEED)
+    write(out_dir, "embed", embed_cases(rng))
+    write(out_dir, "pos_embed", pos_embed_cases())
+    write(out_dir, "rmsnorm", rmsnorm_cases(rng))
+    write(out_dir, "softmax", softmax_cases(rng))
+    write(out_dir, "causal_mask", causal_mask_cases(rng))
+    write(out_dir, "gelu", gelu_cases(rng))
+    attention, mlp, block = layer_cases(rng)
+    write(out_dir, "attention", attention)
+    write(out_dir, "mlp", mlp)
+    write(out_dir, "block", block)
+    transformer, models = transformer_cases(rng)
+    write(out_dir, "transformer", transformer)
+    write(out_dir, "sample", sample_cases(models))
+    write(out_dir, "rng", rng_cases())
+
+
+if __name__ == "__main__":
+    main()

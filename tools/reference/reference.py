@@ -1,0 +1,164 @@
+"""numpy reference of the seed notebook's toy transformer.
+
+Written from the notebook's equations (see Spec/kernels.md); every function
+computes in float64 exactly as the notebook's cell of the same name does.
+Two functions are added beside the notebook's own:
+
+* ``loss_logsumexp``: the loss computed with log-sum-exp (finite wherever the
+  notebook's ``compute_loss`` is finite, and where it overflows to inf).
+* ``topk_sample_spec``: the sampler as Spec/kernels.md defines it (stable
+  top-k order, clamped k, greedy t = 0). For t > 0, k <= V and no tied logits
+  it returns exactly what ``topk_sample_notebook`` returns.
+
+This module is a test oracle, not a library: it has no dependency but numpy.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+BlockParameter = namedtuple(
+    "BlockParameter", ["W_1", "b_1", "W_2", "b_2", "W_Q", "W_K", "W_V", "W_O"]
+)
+
+MASK_VALUE = -1e9
+EPSILON = 1e-9
+POSITIONAL_BASE = 10000
+
+
+def embed(x, W_E):
+    return W_E[x]
+
+
+def pos_embed(m, d_model, base=POSITIONAL_BASE):
+    pe = np.zeros((m, d_model))
+    pos = np.arange(m)[:, np.newaxis]
+    dim = np.arange(0, d_model, 2)[np.newaxis, :]
+    angle = pos / (base ** (dim / d_model))
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle)
+    return pe
+
+
+def rmsnorm(x, epsilon=EPSILON):
+    mean_square = np.mean(x * x, axis=-1, keepdims=True) + epsilon
+    return x / np.sqrt(mean_square)
+
+
+def softmax(x, t=1):
+    if t != 0:
+        x = x / t
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        e = np.exp(shifted)
+        return e / np.sum(e, axis=-1, keepdims=True)
+    maxima = np.max(x, axis=-1, keepdims=True)
+    mask = (x == maxima).astype(float)
+    return mask / np.sum(mask, axis=-1, keepdims=True)
+
+
+def apply_causal_mask(x, very_negative_number=MASK_VALUE):
+    m = x.shape[-1]
+    keep = np.tril(np.ones((m, m), dtype=bool))
+    keep = np.broadcast_to(keep, x.shape)
+    res = x.copy()
+    res[~keep] = very_negative_number
+    return res
+
+
+def attention(x, W_Q, W_K, W_V, W_O):
+    d_model, d_head, n_head = W_Q.shape
+    m = x.shape[0]
+    Q = np.einsum("md,dhn->mhn", x, W_Q).transpose(2, 0, 1)
+    K = np.einsum("md,dhn->mhn", x, W_K).transpose(2, 0, 1)
+    V = np.einsum("md,dhn->mhn", x, W_V).transpose(2, 0, 1)
+    scores = (Q @ K.transpose(0, 2, 1)) / np.sqrt(d_head)
+    weights = softmax(apply_causal_mask(scores))
+    context = (weights @ V).transpose(1, 0, 2).reshape(m, -1)
+    return context @ W_O
+
+
+def gelu(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def mlp(x, W_1, b_1, W_2, b_2):
+    hidden = gelu(x @ W_1 + b_1)
+    return hidden @ W_2 + b_2
+
+
+def block(x, p):
+    r = x + attention(rmsnorm(x), p.W_Q, p.W_K, p.W_V, p.W_O)
+    return r + mlp(rmsnorm(r), p.W_1, p.b_1, p.W_2, p.b_2)
+
+
+def unembed(x, W_U):
+    return np.einsum("md,dv->mv", x, W_U)
+
+
+def transformer(x, W_E, paras):
+    h = embed(x, W_E)
+    m, d_model = h.shape
+    h = h + pos_embed(m, d_model)
+    for p in paras:
+        h = block(h, p)
+    return unembed(h, W_E.T)
+
+
+def compute_loss_notebook(x, W_E, paras):
+    """The notebook's compute_loss: inf when a probability underflows."""
+    y = transformer(x, W_E, paras)
+    probs = softmax(y[:-1, :])
+    gt = x[1:]
+    with np.errstate(divide="ignore"):
+        return float(np.mean(-np.log(probs[np.arange(len(gt)), gt])))
+
+
+def loss_logsumexp(x, W_E, paras):
+    y = transformer(x, W_E, paras)[:-1, :]
+    gt = x[1:]
+    top = np.max(y, axis=-1)
+    lse = top + np.log(np.sum(np.exp(y - top[:, None]), axis=-1))
+    return float(np.mean(lse - y[np.arange(len(gt)), gt]))
+
+
+def topk_sample_notebook(x, W_E, paras, n, k, t=1, seed=42):
+    """The notebook's topk_sample with its default_rng(42) made a parameter."""
+    rng = np.random.default_rng(seed)
+    res = []
+    seq = np.array(x).copy()
+    for _ in range(n):
+        last = transformer(seq, W_E, paras)[-1, :]
+        if t != 0:
+            last /= t
+        top_k = np.argsort(last)[-k:]
+        probs = softmax(last[top_k])
+        token = top_k[rng.choice(k, p=probs)]
+        seq = np.concatenate((seq, [token]))
+        res.append(int(token))
+    return res
+
+
+def topk_sample_spec(x, W_E, paras, n, k, t=1.0, seed=42):
+    """The sampler of Spec/kernels.md, step by step."""
+    rng = np.random.default_rng(seed)
+    V = W_E.shape[0]
+    k = min(k, V)
+    res = []
+    seq = list(x)
+    for _ in range(n):
+        last = transformer(np.array(seq), W_E, paras)[-1, :].astype(np.float64)
+        if t == 0:
+            token = int(np.argmax(last))  # first maximum: lowest id on ties
+        else:
+            last = last / t
+            order = np.argsort(last, kind="stable")  # ascending, ties by id
+            top_k = order[-k:]
+            probs = softmax(last[top_k])
+            cdf = np.cumsum(probs)
+            cdf /= cdf[-1]
+            u = rng.random()
+            idx = int(np.searchsorted(cdf, u, side="right"))
+            token = int(top_k[min(idx, k - 1)])
+        seq.append(token)
+        res.append(token)
+    return res
