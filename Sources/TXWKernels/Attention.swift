@@ -13,6 +13,9 @@ extension Kernels {
             throw KernelError.invalidDimension(what: "W_Q", detail: "rank is \(W_Q.rank), expected 3 (d_model, d_head, n_head)")
         }
         let (dModel, dHead, nHead) = (W_Q.shape[0], W_Q.shape[1], W_Q.shape[2])
+        guard dModel >= 1, dHead >= 1, nHead >= 1 else {
+            throw KernelError.invalidDimension(what: "W_Q", detail: "shape \(KernelError.shape(W_Q.shape)) has an empty axis")
+        }
         let hd = try Tensor<T>.elementCount(of: [dHead, nHead], what: "W_Q")
         guard x.rank == 2, x.shape[1] == dModel else {
             throw KernelError.shapeMismatch(what: "attention input", expected: [x.shape.first ?? 0, dModel], found: x.shape)

@@ -8,6 +8,9 @@ extension Kernels {
             throw KernelError.invalidDimension(what: "W_1", detail: "rank is \(W_1.rank), expected 2 (d_model, d_mlp)")
         }
         let (dModel, dMLP) = (W_1.shape[0], W_1.shape[1])
+        guard dModel >= 1, dMLP >= 1 else {
+            throw KernelError.invalidDimension(what: "W_1", detail: "shape \(KernelError.shape(W_1.shape)) has an empty axis")
+        }
         guard x.rank == 2, x.shape[1] == dModel else {
             throw KernelError.shapeMismatch(what: "mlp input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
         }
@@ -17,7 +20,6 @@ extension Kernels {
         }
         let m = x.shape[0]
         return transform(x) { src, dst in
-            guard dMLP > 0 else { return }
             W_1.withUnsafeBufferPointer { w1 in b_1.withUnsafeBufferPointer { b1 in
             W_2.withUnsafeBufferPointer { w2 in b_2.withUnsafeBufferPointer { b2 in
                 mlpRaw(m: m, dModel: dModel, dMLP: dMLP, x: src, W_1: w1.baseAddress!, b_1: b1.baseAddress!,

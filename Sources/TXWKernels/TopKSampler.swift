@@ -42,7 +42,7 @@ public struct TopKSampler: Sendable, Equatable {
         var rng = NumpyRandom(seed: seed)
         var sequence = prompt
         var produced: [Int] = []
-        produced.reserveCapacity(n)
+        produced.reserveCapacity(min(n, 1 << 16))
         var last = [Double](repeating: 0, count: V)
         for _ in 0..<n {
             let logits = try weights.logits(for: sequence)

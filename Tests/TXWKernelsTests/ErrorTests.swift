@@ -80,6 +80,13 @@ struct ErrorTests {
         #expect(throws: KernelError.self) { try Kernels.unembed(Tensor<Double>(zeros: [3, 8]), W_E: good.W_E) }
         #expect(throws: KernelError.self) { try Kernels.applyCausalMask(Tensor<Double>(zeros: [2, 3, 4])) }
         #expect(throws: KernelError.self) { try Kernels.embed(tokens: [11], W_E: good.W_E) }
+        let empty = try Tensor<Double>(zeros: [16, 0, 2])
+        #expect(throws: KernelError.self) {
+            try Kernels.attention(x, W_Q: empty, W_K: empty, W_V: empty, W_O: Tensor(zeros: [0, 16]))
+        }
+        #expect(throws: KernelError.self) {
+            try Kernels.mlp(x, W_1: Tensor(zeros: [16, 0]), b_1: Tensor(zeros: [0]), W_2: Tensor(zeros: [0, 16]), b_2: b.b_2)
+        }
     }
 
     @Test func tensorShapes() throws {
