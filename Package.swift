@@ -5,11 +5,22 @@ let package = Package(
     name: "txw",
     products: [
         .library(name: "TXWKernels", targets: ["TXWKernels"]),
+        .library(name: "TXWFormat", targets: ["TXWFormat"]),
+        .library(name: "TXWModel", targets: ["TXWModel"]),
         .executable(name: "txw-demo", targets: ["txw-demo"]),
     ],
     targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        // The container: bytes, checksums, compression. Knows nothing of transformers.
+        .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
+        // Math on buffers. Knows nothing of files.
         .target(name: "TXWKernels"),
+        // Hyperparameters + weights <-> files, vocabulary.
+        .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels"]),
         .executableTarget(name: "txw-demo", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
+        .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
+        .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
     ]
 )

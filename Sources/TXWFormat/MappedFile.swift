@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A regular file mapped read-only into memory. Nothing is read until the
+/// pages are touched, so opening a large file costs nothing but the mapping.
+///
+/// If another process truncates the file while it is mapped, touching the
+/// lost pages raises SIGBUS: txw files are written atomically (a new inode
+/// is renamed into place), so a txw writer never does that to a reader.
+final class MappedFile: @unchecked Sendable {
+    let path: String
+    let bytes: UnsafeRawBufferPointer
+    /// True when `bytes` is a heap copy (`init(copying:)`), false when mapped.
+    private let owned: Bool
+
+    /// A heap copy of `data`, read like a file (for in-memory checks and fuzzing).
+    init(copying data: [UInt8], name: String) {
+        path = name
+        owned = true
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<data.count])
+    }
+
+    init(path: String) throws {
+        self.path = path
+        owned = false
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCall.error(path: path, operation: "open") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemCall.error(path: path, operation: "stat") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
+            throw TXWFormatError.io(path: path, operation: "open", message: "is \(kind)")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw SystemCall.error(path: path, operation: "mmap")
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        guard let base = bytes.baseAddress else { return }
+        if owned {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
+    }
+}

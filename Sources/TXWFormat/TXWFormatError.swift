@@ -1,0 +1,110 @@
+/// Why a `.txw` file was rejected or could not be written: what, and where.
+///
+/// Each case belongs to one of the categories of Spec/txw-format.md §1.9
+/// (`category`), which the Python reader shares, so the conformance set can
+/// state the error every malformed file must produce.
+public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file (or a region it declares) ends before `needed` bytes at `offset`.
+    case truncated(what: String, offset: Int, needed: Int, fileSize: Int)
+    case badMagic(found: [UInt8])
+    case unsupportedVersion(major: UInt16, minor: UInt16)
+    case headerChecksum(expected: UInt64, found: UInt64)
+    case manifestChecksum(expected: UInt64, found: UInt64)
+    /// A value beyond a normative limit (§1.6).
+    case limit(what: String, offset: Int, value: String, limit: String)
+    /// The manifest does not parse: a wrong count, a reserved field, trailing bytes…
+    case malformedManifest(what: String, offset: Int, detail: String)
+    case invalidUTF8(what: String, offset: Int)
+    case duplicateName(what: String, name: String, offset: Int)
+    /// An enum code this reader does not know (dtype, codec, filter, metadata type).
+    case unknownValue(what: String, value: Int, offset: Int)
+    /// Offsets, lengths, padding or the file's end disagree with §1.4.
+    case layout(what: String, offset: Int, expected: String, found: String)
+    case blockChecksum(tensor: String, block: Int, offset: Int, expected: UInt64, found: UInt64)
+    /// A block's bytes do not decode to its declared raw length.
+    case decode(tensor: String, block: Int, offset: Int, detail: String)
+    /// A tensor name that is not in the file.
+    case noSuchTensor(name: String)
+    /// A writer argument out of its domain.
+    case invalidArgument(what: String, detail: String)
+    /// A system call failed (`errno` text in `message`).
+    case io(path: String, operation: String, message: String)
+    /// The destination exists and replacing it was not asked for.
+    case destinationExists(path: String)
+
+    /// The §1.9 category (`io`, `notFound`, `argument`, `exists` for the
+    /// errors that are not about a file's bytes).
+    public var category: String {
+        switch self {
+        case .truncated: "truncated"
+        case .badMagic: "badMagic"
+        case .unsupportedVersion: "unsupportedVersion"
+        case .headerChecksum: "headerChecksum"
+        case .manifestChecksum: "manifestChecksum"
+        case .limit: "limit"
+        case .malformedManifest: "malformedManifest"
+        case .invalidUTF8: "invalidUTF8"
+        case .duplicateName: "duplicateName"
+        case .unknownValue: "unknownValue"
+        case .layout: "layout"
+        case .blockChecksum: "blockChecksum"
+        case .decode: "decode"
+        case .noSuchTensor: "notFound"
+        case .invalidArgument: "argument"
+        case .io: "io"
+        case .destinationExists: "exists"
+        }
+    }
+
+    public var description: String {
+        "\(category): " + detail
+    }
+
+    var detail: String {
+        switch self {
+        case let .truncated(what, offset, needed, fileSize):
+            return "\(what) needs \(needed) bytes at offset \(offset), but the file has \(fileSize) bytes"
+        case let .badMagic(found):
+            return "not a txw file: the bytes at offset 0 are \(hexBytes(found)), expected the magic 89 54 58 57 0d 0a 1a 0a"
+        case let .unsupportedVersion(major, minor):
+            return "format version \(major).\(minor) at offset 8 is not supported (this reader reads major version 1)"
+        case let .headerChecksum(expected, found):
+            return "header damaged (bytes at offset 0..<56): checksum expected \(hex64(expected)), found \(hex64(found))"
+        case let .manifestChecksum(expected, found):
+            return "manifest damaged (bytes from offset 64 to the data): checksum expected \(hex64(expected)), found \(hex64(found))"
+        case let .limit(what, offset, value, limit):
+            return "\(what) at offset \(offset) is \(value), beyond the limit \(limit)"
+        case let .malformedManifest(what, offset, detail):
+            return "\(what) at offset \(offset): \(detail)"
+        case let .invalidUTF8(what, offset):
+            return "\(what) at offset \(offset) is not valid UTF-8"
+        case let .duplicateName(what, name, offset):
+            return "\(what) '\(name)' at offset \(offset) appears twice"
+        case let .unknownValue(what, value, offset):
+            return "unknown \(what) \(value) at offset \(offset)"
+        case let .layout(what, offset, expected, found):
+            return "\(what) at offset \(offset): expected \(expected), found \(found)"
+        case let .blockChecksum(tensor, block, offset, expected, found):
+            return "tensor '\(tensor)' block \(block) at offset \(offset) damaged: checksum expected \(hex64(expected)), found \(hex64(found))"
+        case let .decode(tensor, block, offset, detail):
+            return "tensor '\(tensor)' block \(block) at offset \(offset) does not decode: \(detail)"
+        case let .noSuchTensor(name):
+            return "no tensor named '\(name)'"
+        case let .invalidArgument(what, detail):
+            return "\(what): \(detail)"
+        case let .io(path, operation, message):
+            return "\(path): \(operation) failed: \(message)"
+        case let .destinationExists(path):
+            return "\(path) exists (pass overwrite / --force to replace it)"
+        }
+    }
+}
+
+func hex64(_ v: UInt64) -> String {
+    let digits = String(v, radix: 16)
+    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+}
+
+func hexBytes(_ bytes: [UInt8]) -> String {
+    bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+}

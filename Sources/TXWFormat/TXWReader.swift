@@ -1,0 +1,168 @@
+import Synchronization
+
+/// Reads a `.txw` file (Spec/txw-format.md).
+///
+/// `init` maps the file, checks the header and both checksums that cover it
+/// and parses the whole index, validating every offset and length against
+/// the file size — without touching any data block. Tensors are decoded on
+/// demand: each block's checksum is verified before it is decoded, and
+/// decoding never produces more than the block's declared raw length.
+public final class TXWReader: Sendable {
+    /// The path given to `init`, or the name given to `init(bytes:name:)`.
+    public let path: String
+    public let version: FormatVersion
+    /// Metadata in file order (ascending key bytes).
+    public let metadata: [MetadataEntry]
+    /// The tensor index in file order.
+    public let tensors: [TensorEntry]
+    public let fileSize: Int
+
+    let file: MappedFile
+    private let decodedBlocks = Atomic<Int>(0)
+    /// Positions in `tensors` and `metadata` by name bytes (names are
+    /// compared as bytes: two spellings of "é" are different names).
+    private let tensorIndex: [[UInt8]: Int]
+    private let metadataIndex: [[UInt8]: Int]
+
+    /// Opens and validates the file at `path` (memory-mapped).
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Validates `bytes` as a txw file held in memory; `name` stands for the path in messages.
+    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(file: MappedFile(copying: bytes, name: name))
+    }
+
+    init(file: MappedFile) throws {
+        self.file = file
+        path = file.path
+        fileSize = file.bytes.count
+        let header = try FileHeader.parse(file.bytes)
+        let manifestBytes = UnsafeRawBufferPointer(
+            rebasing: file.bytes[FormatLimits.headerSize..<(FormatLimits.headerSize + header.manifestLength)])
+        let manifest = try Manifest.parse(manifestBytes, dataOffset: header.dataOffset, fileSize: fileSize)
+        version = FormatVersion(major: header.major, minor: header.minor)
+        metadata = manifest.metadata
+        tensors = manifest.tensors
+        tensorIndex = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { (Array($1.name.utf8), $0) })
+        metadataIndex = Dictionary(uniqueKeysWithValues: metadata.enumerated().map { (Array($1.key.utf8), $0) })
+    }
+
+    /// The value of metadata `key`, if present.
+    public func metadata(_ key: String) -> MetadataValue? {
+        metadataIndex[Array(key.utf8)].map { metadata[$0].value }
+    }
+
+    /// The index entry of tensor `name`, if present.
+    public func tensor(named name: String) -> TensorEntry? {
+        tensorIndex[Array(name.utf8)].map { tensors[$0] }
+    }
+
+    /// How many blocks this reader has decoded so far (for tests and tools).
+    public var blocksDecoded: Int { decodedBlocks.load(ordering: .relaxed) }
+
+    /// The raw little-endian bytes of tensor `name`, every block verified.
+    public func readBytes(named name: String) throws -> [UInt8] {
+        guard let entry = tensor(named: name) else { throw TXWFormatError.noSuchTensor(name: name) }
+        return try readBytes(entry)
+    }
+
+    /// The values of tensor `name` converted to `T`.
+    public func read<T: BinaryFloatingPoint>(named name: String, as type: T.Type = T.self) throws -> [T] {
+        guard let entry = tensor(named: name) else { throw TXWFormatError.noSuchTensor(name: name) }
+        let bytes = try readBytes(entry)
+        return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
+    }
+
+    /// The raw bytes of `entry`, which must come from this reader's `tensors`.
+    public func readBytes(_ entry: TensorEntry) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: entry.rawSize)
+        var scratch: [UInt8] = []
+        try out.withUnsafeMutableBytes { dst in
+            for (index, block) in entry.blocks.enumerated() {
+                let start = index * entry.blockSize
+                let slice = UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + block.rawLength)])
+                try decodeBlock(entry, index, into: slice, scratch: &scratch)
+            }
+        }
+        return out
+    }
+
+    /// Decodes every block of every tensor and checks every checksum and all
+    /// padding; returns every problem found (empty when the file is intact).
+    public func verify() -> [TXWFormatError] {
+        var problems: [TXWFormatError] = []
+        var scratch: [UInt8] = []
+        var out: [UInt8] = []
+        for entry in tensors {
+            for (index, block) in entry.blocks.enumerated() {
+                if out.count < block.rawLength { out = [UInt8](repeating: 0, count: block.rawLength) }
+                do {
+                    try out.withUnsafeMutableBytes { dst in
+                        try decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<block.rawLength]), scratch: &scratch)
+                    }
+                } catch let error as TXWFormatError {
+                    problems.append(error)
+                } catch {
+                    problems.append(.decode(tensor: entry.name, block: index, offset: block.offset, detail: "\(error)"))
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Verifies, checks the padding after, and decodes block `index` of `entry`
+    /// into `dst` (exactly `rawLength` bytes).
+    func decodeBlock(_ entry: TensorEntry, _ index: Int, into dst: UnsafeMutableRawBufferPointer, scratch: inout [UInt8]) throws {
+        let block = entry.blocks[index]
+        let end = block.offset + block.storedLength  // ≤ fileSize: checked by the index parser
+        let stored = UnsafeRawBufferPointer(rebasing: file.bytes[block.offset..<end])
+        let found = XXHash.xxh3(stored)
+        guard found == block.checksum else {
+            throw TXWFormatError.blockChecksum(
+                tensor: entry.name, block: index, offset: block.offset, expected: block.checksum, found: found)
+        }
+        let paddingEnd = min(FormatLimits.align(end) ?? fileSize, fileSize)
+        for i in end..<paddingEnd where file.bytes[i] != 0 {
+            throw TXWFormatError.layout(
+                what: "padding after tensor '\(entry.name)' block \(index)", offset: i, expected: "0", found: "\(file.bytes[i])")
+        }
+        let size = entry.dtype.size
+        switch (entry.codec, entry.filter) {
+        case (.stored, .identity):
+            dst.copyMemory(from: stored)
+        case (.stored, .byteShuffle):
+            ByteShuffle.unshuffle(stored, elementSize: size, into: dst)
+        case (.zstd, .identity):
+            try decompress(stored, into: dst, entry, index)
+        case (.zstd, .byteShuffle):
+            if scratch.count < block.rawLength { scratch = [UInt8](repeating: 0, count: block.rawLength) }
+            try scratch.withUnsafeMutableBytes { s in
+                let planes = UnsafeMutableRawBufferPointer(rebasing: s[0..<block.rawLength])
+                try decompress(stored, into: planes, entry, index)
+                ByteShuffle.unshuffle(UnsafeRawBufferPointer(planes), elementSize: size, into: dst)
+            }
+        }
+        decodedBlocks.add(1, ordering: .relaxed)
+    }
+
+    private func decompress(_ stored: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, _ entry: TensorEntry, _ index: Int) throws {
+        do {
+            try Zstd.decompressFrame(stored, into: dst)
+        } catch let failure as Zstd.Failure {
+            throw TXWFormatError.decode(tensor: entry.name, block: index, offset: entry.blocks[index].offset, detail: failure.description)
+        }
+    }
+}
+
+/// The format version of a file.
+public struct FormatVersion: Sendable, Equatable, CustomStringConvertible {
+    public let major: UInt16
+    public let minor: UInt16
+    public init(major: UInt16, minor: UInt16) {
+        self.major = major
+        self.minor = minor
+    }
+    public var description: String { "\(major).\(minor)" }
+}

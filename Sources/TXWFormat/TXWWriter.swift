@@ -1,0 +1,240 @@
+import Dispatch
+import Synchronization
+
+/// Builds a `.txw` file: metadata and tensors in, deterministic bytes out.
+///
+/// Every argument is checked when it is added (`addTensor`, `setMetadata`),
+/// so `encode()` only fails if compression itself does. Blocks are
+/// compressed in parallel; the bytes do not depend on the number of threads.
+public struct TXWWriter: Sendable {
+    /// Options that apply to every tensor unless `addTensor` overrides them.
+    public struct Options: Sendable, Equatable {
+        /// zstd level (default 3).
+        public var level: Int
+        /// Raw bytes per block: 64…64 MiB, a multiple of 64 (default 1 MiB).
+        public var blockSize: Int
+        public var codec: Codec
+        /// Byte-shuffle before the codec (default on: every dtype is floating point).
+        public var shuffle: Bool
+
+        public init(level: Int = FormatLimits.defaultLevel, blockSize: Int = FormatLimits.defaultBlockSize,
+                    codec: Codec = .zstd, shuffle: Bool = true) {
+            self.level = level
+            self.blockSize = blockSize
+            self.codec = codec
+            self.shuffle = shuffle
+        }
+
+        public func validate() throws {
+            guard Zstd.levels.contains(level) else {
+                throw TXWFormatError.invalidArgument(what: "zstd level \(level)", detail: "must be in \(Zstd.levels.lowerBound)…\(Zstd.levels.upperBound)")
+            }
+            guard blockSize >= FormatLimits.minBlockSize, blockSize <= FormatLimits.maxBlockSize,
+                  blockSize % FormatLimits.alignment == 0 else {
+                throw TXWFormatError.invalidArgument(
+                    what: "block size \(blockSize)",
+                    detail: "must be \(FormatLimits.minBlockSize)…\(FormatLimits.maxBlockSize) bytes and a multiple of 64")
+            }
+        }
+    }
+
+    struct PendingTensor: Sendable {
+        var name: String
+        var dtype: DType
+        var shape: [Int]
+        var codec: Codec
+        var filter: Filter
+        var blockSize: Int
+        var level: Int
+        var bytes: [UInt8]
+    }
+
+    public let options: Options
+    private(set) var metadata: [String: MetadataValue] = [:]
+    private(set) var pending: [PendingTensor] = []
+
+    public init(options: Options = Options()) throws {
+        try options.validate()
+        self.options = options
+    }
+
+    /// Sets metadata `key` (1…255 bytes of UTF-8) to `value`, replacing any earlier value.
+    public mutating func setMetadata(_ key: String, _ value: MetadataValue) throws {
+        try Self.checkName(key, what: "metadata key")
+        switch value {
+        case let .string(s):
+            try Self.checkString(s, what: "metadata '\(key)'")
+        case let .strings(list):
+            guard list.count <= FormatLimits.maxStringsInList else {
+                throw TXWFormatError.invalidArgument(what: "metadata '\(key)'", detail: "\(list.count) strings, limit \(FormatLimits.maxStringsInList)")
+            }
+            for s in list { try Self.checkString(s, what: "metadata '\(key)'") }
+        default: break
+        }
+        metadata[key] = value
+        guard metadata.count <= FormatLimits.maxMetadataEntries else {
+            metadata[key] = nil
+            throw TXWFormatError.invalidArgument(what: "metadata", detail: "more than \(FormatLimits.maxMetadataEntries) entries")
+        }
+    }
+
+    /// Adds a tensor from its raw little-endian bytes in `dtype`. `codec`,
+    /// `shuffle`, `level` and `blockSize` default to the writer's options.
+    public mutating func addTensor(
+        name: String, dtype: DType, shape: [Int], bytes: [UInt8],
+        codec: Codec? = nil, shuffle: Bool? = nil, level: Int? = nil, blockSize: Int? = nil
+    ) throws {
+        try Self.checkName(name, what: "tensor name")
+        guard !pending.contains(where: { Array($0.name.utf8) == Array(name.utf8) }) else {
+            throw TXWFormatError.invalidArgument(what: "tensor '\(name)'", detail: "added twice")
+        }
+        guard pending.count < FormatLimits.maxTensors else {
+            throw TXWFormatError.invalidArgument(what: "tensor '\(name)'", detail: "more than \(FormatLimits.maxTensors) tensors")
+        }
+        guard shape.count <= FormatLimits.maxRank else {
+            throw TXWFormatError.invalidArgument(what: "tensor '\(name)'", detail: "rank \(shape.count) is above \(FormatLimits.maxRank)")
+        }
+        var elements: UInt64 = 1
+        for (axis, d) in shape.enumerated() {
+            guard d >= 1, UInt64(d) <= FormatLimits.maxDimension else {
+                throw TXWFormatError.invalidArgument(what: "tensor '\(name)'", detail: "dimension \(axis) is \(d), must be 1…\(FormatLimits.maxDimension)")
+            }
+            let (p, o) = elements.multipliedReportingOverflow(by: UInt64(d))
+            guard !o, p <= FormatLimits.maxElements else {
+                throw TXWFormatError.invalidArgument(what: "tensor '\(name)'", detail: "more than \(FormatLimits.maxElements) elements")
+            }
+            elements = p
+        }
+        guard UInt64(bytes.count) == elements * UInt64(dtype.size) else {
+            throw TXWFormatError.invalidArgument(
+                what: "tensor '\(name)'", detail: "shape \(shape) of \(dtype) needs \(elements * UInt64(dtype.size)) bytes, got \(bytes.count)")
+        }
+        var tensorOptions = options
+        if let level { tensorOptions.level = level }
+        if let blockSize { tensorOptions.blockSize = blockSize }
+        try tensorOptions.validate()
+        pending.append(PendingTensor(
+            name: name, dtype: dtype, shape: shape, codec: codec ?? options.codec,
+            filter: (shuffle ?? options.shuffle) ? .byteShuffle : .identity,
+            blockSize: tensorOptions.blockSize, level: tensorOptions.level, bytes: bytes))
+    }
+
+    /// The complete file.
+    public func encode() throws -> [UInt8] {
+        // Encode every block (in parallel; results land in fixed slots).
+        let jobs: [(tensor: Int, block: Int)] = pending.enumerated().flatMap { t, tensor in
+            (0..<((tensor.bytes.count + tensor.blockSize - 1) / tensor.blockSize)).map { (t, $0) }
+        }
+        let results = EncodedBlocks(count: jobs.count)
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
+            let (t, b) = jobs[j]
+            results.set(j, Result { try Self.encodeBlock(pending[t], index: b) })
+        }
+        var encoded: [[UInt8]] = []
+        encoded.reserveCapacity(jobs.count)
+        for j in 0..<jobs.count { encoded.append(try results.get(j).get()) }
+
+        // Lay out: manifest length does not depend on offsets (fixed-width fields).
+        let entries = metadata.map { MetadataEntry(key: $0.key, value: $0.value) }
+            .sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        func manifest(dataOffset: Int) -> (Manifest, end: Int) {
+            var next = dataOffset
+            var end = dataOffset
+            var j = 0
+            var tensors: [TensorEntry] = []
+            for tensor in pending {
+                var blocks: [BlockEntry] = []
+                let count = (tensor.bytes.count + tensor.blockSize - 1) / tensor.blockSize
+                for b in 0..<count {
+                    let stored = encoded[j]
+                    j += 1
+                    let raw = min(tensor.blockSize, tensor.bytes.count - b * tensor.blockSize)
+                    blocks.append(BlockEntry(offset: next, storedLength: stored.count, rawLength: raw, checksum: XXHash.xxh3(stored)))
+                    end = next + stored.count
+                    next = FormatLimits.align(end) ?? end
+                }
+                tensors.append(TensorEntry(
+                    name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, codec: tensor.codec,
+                    filter: tensor.filter, blockSize: tensor.blockSize, blocks: blocks, indexOffset: 0))
+            }
+            return (Manifest(metadata: entries, tensors: tensors), end)
+        }
+        let manifestLength = manifest(dataOffset: 0).0.serialize().count
+        guard manifestLength <= FormatLimits.maxManifestLength else {
+            throw TXWFormatError.invalidArgument(what: "index", detail: "\(manifestLength) bytes, above the limit \(FormatLimits.maxManifestLength)")
+        }
+        let dataOffset = FormatLimits.align(FormatLimits.headerSize + manifestLength) ?? 0
+        let (final, fileLength) = manifest(dataOffset: dataOffset)
+        var body = final.serialize()
+        body.append(contentsOf: repeatElement(0, count: dataOffset - FormatLimits.headerSize - body.count))
+        let header = FileHeader(
+            manifestLength: manifestLength, dataOffset: dataOffset, fileLength: fileLength,
+            manifestChecksum: XXHash.xxh3(body))
+        var file = header.serialize()
+        file.reserveCapacity(fileLength)
+        file.append(contentsOf: body)
+        for stored in encoded {
+            if file.count % FormatLimits.alignment != 0 {
+                file.append(contentsOf: repeatElement(0, count: FormatLimits.alignment - file.count % FormatLimits.alignment))
+            }
+            file.append(contentsOf: stored)
+        }
+        return file
+    }
+
+    /// Writes the file atomically (Spec/txw-format.md §1.7); replaces an
+    /// existing `path` only when `overwrite` is true.
+    public func write(to path: String, overwrite: Bool = false) throws {
+        try AtomicFile.write(try encode(), to: path, overwrite: overwrite)
+    }
+
+    static func encodeBlock(_ tensor: PendingTensor, index: Int) throws -> [UInt8] {
+        let start = index * tensor.blockSize
+        let end = min(start + tensor.blockSize, tensor.bytes.count)
+        return try tensor.bytes.withUnsafeBytes { all in
+            let raw = UnsafeRawBufferPointer(rebasing: all[start..<end])
+            var filtered = [UInt8](repeating: 0, count: raw.count)
+            filtered.withUnsafeMutableBytes { dst in
+                if tensor.filter == .byteShuffle {
+                    ByteShuffle.shuffle(raw, elementSize: tensor.dtype.size, into: dst)
+                } else {
+                    dst.copyMemory(from: raw)
+                }
+            }
+            guard tensor.codec == .zstd else { return filtered }
+            do {
+                return try filtered.withUnsafeBytes { try Zstd.compress($0, level: tensor.level) }
+            } catch let failure as Zstd.Failure {
+                throw TXWFormatError.invalidArgument(what: "compressing tensor '\(tensor.name)' block \(index)", detail: failure.description)
+            }
+        }
+    }
+
+    static func checkName(_ name: String, what: String) throws {
+        let length = name.utf8.count
+        guard length >= 1, length <= FormatLimits.maxNameLength else {
+            throw TXWFormatError.invalidArgument(what: "\(what) '\(name)'", detail: "\(length) bytes of UTF-8, must be 1…\(FormatLimits.maxNameLength)")
+        }
+    }
+
+    static func checkString(_ s: String, what: String) throws {
+        guard s.utf8.count <= FormatLimits.maxStringLength else {
+            throw TXWFormatError.invalidArgument(what: what, detail: "a string of \(s.utf8.count) bytes, limit \(FormatLimits.maxStringLength)")
+        }
+    }
+}
+
+/// Slots that parallel block encoders fill, one each.
+final class EncodedBlocks: Sendable {
+    private let slots: Mutex<[Result<[UInt8], any Error>?]>
+
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+
+    func set(_ i: Int, _ value: Result<[UInt8], any Error>) {
+        slots.withLock { $0[i] = value }
+    }
+
+    func get(_ i: Int) -> Result<[UInt8], any Error> {
+        slots.withLock { $0[i] } ?? .failure(TXWFormatError.invalidArgument(what: "block \(i)", detail: "not encoded"))
+    }
+}

@@ -1,0 +1,38 @@
+/// Why a container is not a valid txw model (Spec/txw-format.md §2); the
+/// §1.9 category of all of these is `model`.
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missingKey(String)
+    case wrongType(key: String, expected: String, found: String)
+    case outOfRange(key: String, value: String, requirement: String)
+    case unknownModelKey(String)
+    case missingTensor(String)
+    case unexpectedTensor(String)
+    case shapeMismatch(tensor: String, expected: [Int], found: [Int])
+    case vocabulary(String)
+    /// User metadata may not use the profile's `model.` prefix.
+    case reservedKey(String)
+    /// The weights themselves were refused by the kernels' checks.
+    case invalidWeights(String)
+
+    public var category: String { "model" }
+
+    public var description: String {
+        "model: " + {
+            switch self {
+            case let .missingKey(key): return "missing metadata key '\(key)'"
+            case let .wrongType(key, expected, found): return "metadata '\(key)' must be \(expected), found \(found)"
+            case let .outOfRange(key, value, requirement): return "metadata '\(key)' = \(value): \(requirement)"
+            case let .unknownModelKey(key): return "unknown model key '\(key)' (keys beginning with 'model.' are reserved)"
+            case let .missingTensor(name): return "missing tensor '\(name)'"
+            case let .unexpectedTensor(name): return "unexpected tensor '\(name)' (a model holds W_E and blocks.{i}.* only)"
+            case let .shapeMismatch(name, expected, found):
+                return "tensor '\(name)' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
+            case let .vocabulary(detail): return "vocabulary: \(detail)"
+            case let .reservedKey(key): return "metadata key '\(key)' is reserved for the model profile"
+            case let .invalidWeights(detail): return detail
+            }
+        }()
+    }
+
+    static func shape(_ dims: [Int]) -> String { "(" + dims.map(String.init).joined(separator: ", ") + ")" }
+}

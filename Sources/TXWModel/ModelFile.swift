@@ -1,0 +1,166 @@
+import TXWFormat
+import TXWKernels
+
+/// Maps a notebook transformer to and from a `.txw` container (Spec/txw-format.md §2).
+public enum ModelFile {
+    /// Reads, validates and converts every tensor of the model at `path` to `T`.
+    /// Every block's checksum is verified on the way.
+    public static func load<T: KernelScalar>(path: String, as type: T.Type = T.self) throws -> LoadedModel<T> {
+        try load(TXWReader(path: path), as: type)
+    }
+
+    /// The model of an open container.
+    public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
+        let (h, vocabulary) = try profile(of: reader)
+        var tensors: [String: Tensor<T>] = [:]
+        for (name, shape) in h.tensorShapes() {
+            let values: [T] = try reader.read(named: name)
+            tensors[name] = try Tensor(shape: shape, scalars: values, what: name)
+        }
+        func take(_ name: String) throws -> Tensor<T> {
+            guard let t = tensors[name] else { throw ModelError.missingTensor(name) }
+            return t
+        }
+        var blocks: [BlockWeights<T>] = []
+        for i in 0..<h.nBlock {
+            let p = "blocks.\(i)."
+            blocks.append(BlockWeights(
+                W_1: try take(p + "W_1"), b_1: try take(p + "b_1"), W_2: try take(p + "W_2"), b_2: try take(p + "b_2"),
+                W_Q: try take(p + "W_Q"), W_K: try take(p + "W_K"), W_V: try take(p + "W_V"), W_O: try take(p + "W_O")))
+        }
+        let weights: TransformerWeights<T>
+        do {
+            weights = try TransformerWeights(hyperparameters: h, W_E: try take("W_E"), blocks: blocks)
+        } catch let error as KernelError {
+            throw ModelError.invalidWeights(error.description)
+        }
+        let user = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
+        return LoadedModel(weights: weights, vocabulary: vocabulary, metadata: user)
+    }
+
+    /// Checks the model profile of a container — keys, types, ranges,
+    /// vocabulary, the exact tensor set and every shape — without decoding
+    /// any tensor. Returns the hyperparameters and the vocabulary.
+    public static func profile(of reader: TXWReader) throws -> (Hyperparameters, Vocabulary?) {
+        for entry in reader.metadata where ModelKeys.isReserved(entry.key) && !ModelKeys.all.contains(entry.key) {
+            throw ModelError.unknownModelKey(entry.key)
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let value = reader.metadata(key) else { throw ModelError.missingKey(key) }
+            guard case let .int(v) = value else { throw ModelError.wrongType(key: key, expected: "an int", found: "a \(value.typeName)") }
+            guard v >= Int64(range.lowerBound), v <= Int64(range.upperBound) else {
+                throw ModelError.outOfRange(key: key, value: "\(v)", requirement: "must be in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return Int(v)
+        }
+        func float(_ key: String, _ requirement: String, _ ok: (Double) -> Bool) throws -> Double {
+            guard let value = reader.metadata(key) else { throw ModelError.missingKey(key) }
+            guard case let .float(v) = value else { throw ModelError.wrongType(key: key, expected: "a float", found: "a \(value.typeName)") }
+            guard ok(v) else { throw ModelError.outOfRange(key: key, value: "\(v)", requirement: requirement) }
+            return v
+        }
+        let maxDim = Hyperparameters.maximumDimension
+        let V = try int(ModelKeys.vocabSize, 1...maxDim)
+        let d = try int(ModelKeys.dModel, 2...maxDim)
+        guard d % 2 == 0 else {
+            throw ModelError.outOfRange(key: ModelKeys.dModel, value: "\(d)", requirement: "must be even")
+        }
+        let nHead = try int(ModelKeys.nHead, 1...maxDim)
+        let dHead = try int(ModelKeys.dHead, 1...maxDim)
+        let dMLP = try int(ModelKeys.dMLP, 1...maxDim)
+        let nBlock = try int(ModelKeys.nBlock, 0...maxDim)
+        let epsilon = try float(ModelKeys.rmsnormEpsilon, "must be finite and ≥ 0") { $0.isFinite && $0 >= 0 }
+        let base = try float(ModelKeys.positionalBase, "must be finite and > 1") { $0.isFinite && $0 > 1 }
+        let mask = try float(ModelKeys.maskValue, "must be finite") { $0.isFinite }
+        let h = Hyperparameters(
+            vocabSize: V, dModel: d, nHead: nHead, dHead: dHead, dMLP: dMLP, nBlock: nBlock,
+            constants: KernelConstants(rmsnormEpsilon: epsilon, positionalBase: base, maskValue: mask))
+        do {
+            try h.validate()
+        } catch let error as KernelError {
+            throw ModelError.invalidWeights(error.description)
+        }
+        var vocabulary: Vocabulary? = nil
+        if let value = reader.metadata(ModelKeys.vocab) {
+            guard case let .strings(tokens) = value else {
+                throw ModelError.wrongType(key: ModelKeys.vocab, expected: "a list of strings", found: "a \(value.typeName)")
+            }
+            guard tokens.count == V else {
+                throw ModelError.vocabulary("\(tokens.count) tokens, but vocab_size is \(V)")
+            }
+            vocabulary = try Vocabulary(tokens)
+        }
+        // Exactly the profile's tensors, with its shapes. The names are made
+        // one at a time and the first missing one stops the walk, so a tiny
+        // file declaring a huge n_block costs at most (tensor count + 1) steps.
+        var found = 0
+        func expect(_ name: String, _ shape: [Int]) throws {
+            guard let entry = reader.tensor(named: name) else { throw ModelError.missingTensor(name) }
+            guard entry.shape == shape else { throw ModelError.shapeMismatch(tensor: name, expected: shape, found: entry.shape) }
+            found += 1
+        }
+        try expect("W_E", [V, d])
+        for i in 0..<nBlock {
+            for (field, shape) in h.blockShapes() { try expect("blocks.\(i).\(field)", shape) }
+        }
+        if found != reader.tensors.count {
+            let names = Set(h.tensorShapes().map(\.name))
+            if let extra = reader.tensors.first(where: { !names.contains($0.name) }) {
+                throw ModelError.unexpectedTensor(extra.name)
+            }
+        }
+        return (h, vocabulary)
+    }
+
+    /// Writes `weights` (and `vocabulary`, `metadata`) as a model file:
+    /// every tensor as `dtype` (default: f32 for `Float` weights, f64 for
+    /// `Double`), with the writer `options`. Atomic; an existing `path` is
+    /// replaced only when `overwrite`.
+    public static func save<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
+        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options(), to path: String, overwrite: Bool = false
+    ) throws {
+        try encode(weights, vocabulary: vocabulary, metadata: metadata, dtype: dtype, options: options).write(to: path, overwrite: overwrite)
+    }
+
+    /// The writer holding a model, ready to `encode()` or `write(to:)`.
+    public static func encode<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
+        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options()
+    ) throws -> TXWWriter {
+        let h = weights.hyperparameters
+        var writer = try TXWWriter(options: options)
+        for key in metadata.keys where ModelKeys.isReserved(key) { throw ModelError.reservedKey(key) }
+        for (key, value) in metadata { try writer.setMetadata(key, value) }
+        try writer.setMetadata(ModelKeys.vocabSize, .int(Int64(h.vocabSize)))
+        try writer.setMetadata(ModelKeys.dModel, .int(Int64(h.dModel)))
+        try writer.setMetadata(ModelKeys.nHead, .int(Int64(h.nHead)))
+        try writer.setMetadata(ModelKeys.dHead, .int(Int64(h.dHead)))
+        try writer.setMetadata(ModelKeys.dMLP, .int(Int64(h.dMLP)))
+        try writer.setMetadata(ModelKeys.nBlock, .int(Int64(h.nBlock)))
+        try writer.setMetadata(ModelKeys.rmsnormEpsilon, .float(h.constants.rmsnormEpsilon))
+        try writer.setMetadata(ModelKeys.positionalBase, .float(h.constants.positionalBase))
+        try writer.setMetadata(ModelKeys.maskValue, .float(h.constants.maskValue))
+        if let vocabulary {
+            guard vocabulary.count == h.vocabSize else {
+                throw ModelError.vocabulary("\(vocabulary.count) tokens, but vocab_size is \(h.vocabSize)")
+            }
+            try writer.setMetadata(ModelKeys.vocab, .strings(vocabulary.tokens))
+        }
+        let target = dtype ?? (T.self == Double.self ? .f64 : .f32)
+        func add(_ name: String, _ tensor: Tensor<T>) throws {
+            let bytes: [UInt8]
+            if let doubles = tensor.scalars as? [Double] {
+                bytes = ElementCoding.encode(doubles, as: target)
+            } else {
+                bytes = ElementCoding.encode(tensor.scalars.map { Float($0) }, as: target)
+            }
+            try writer.addTensor(name: name, dtype: target, shape: tensor.shape, bytes: bytes)
+        }
+        try add("W_E", weights.W_E)
+        for (i, block) in weights.blocks.enumerated() {
+            for (field, tensor) in block.fields { try add("blocks.\(i).\(field)", tensor) }
+        }
+        return writer
+    }
+}
