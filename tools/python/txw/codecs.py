@@ -77,6 +77,8 @@ def zstd_decompress(decompressor: zstandard.ZstdDecompressor, stored, raw_length
         # raw_length bytes; without it, max_output_size caps it the same way.
         out = decompressor.decompress(stored, max_output_size=raw_length, allow_extra_data=False)
     except zstandard.ZstdError as exc:
+        if "did not decompress full frame" in str(exc):
+            raise BlockDecodeError(f"the frame is incomplete or decodes to more than raw_length {raw_length} bytes") from None
         raise BlockDecodeError(f"zstd: {exc}") from None
     if len(out) != raw_length:
         raise BlockDecodeError(f"frame decodes to {len(out)} bytes, expected raw_length {raw_length}")

@@ -55,9 +55,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 BlockInfo = namedtuple("BlockInfo", ["offset", "stored_length", "raw_length", "checksum"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class TensorInfo:
-    """A tensor's manifest entry."""
+    """A tensor's manifest entry (``blocks``: a list of :data:`BlockInfo`)."""
+
+    __hash__ = None  # type: ignore[assignment]  # holds a list
 
     name: str
     dtype: str  # 'f32' | 'f64' | 'f16' | 'bf16'
@@ -65,7 +67,7 @@ class TensorInfo:
     codec: str  # 'stored' | 'zstd'
     filter: str  # 'none' | 'shuffle'
     block_size: int
-    blocks: Tuple[BlockInfo, ...]
+    blocks: List[BlockInfo]
     manifest_offset: int  # where the entry starts in the file
 
     @property
@@ -209,7 +211,7 @@ def _parse_header(head: bytes, size: int) -> Tuple[int, int, int, int, int]:
     if file_length > size:
         raise TXWError(
             "truncated",
-            f"the header's file_length is {file_length} but the file has only {size} bytes",
+            "file size (shorter than the header's file_length)",
             offset=OFF_FILE_LENGTH,
             expected=file_length,
             found=size,
@@ -217,10 +219,10 @@ def _parse_header(head: bytes, size: int) -> Tuple[int, int, int, int, int]:
     if file_length < size:
         raise TXWError(
             "layout",
-            f"{size - file_length} bytes follow the end of the file given by the header's file_length",
+            "file size (longer than the header's file_length: bytes follow the end)",
             offset=OFF_FILE_LENGTH,
-            expected=size,
-            found=file_length,
+            expected=file_length,
+            found=size,
         )
     if data_offset > file_length:
         raise TXWError(
@@ -472,7 +474,7 @@ def _parse_tensors(cur: _Cursor, data_offset: int, file_length: int) -> Tuple[Li
                 codec=codec,
                 filter=filt,
                 block_size=block_size,
-                blocks=tuple(blocks),
+                blocks=blocks,
                 manifest_offset=entry_offset,
             )
         )

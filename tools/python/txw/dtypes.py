@@ -97,9 +97,10 @@ def float32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
     """bf16 bit patterns (uint16) of float32 ``values``: the upper half of
     each binary32, rounded to nearest, ties to even; NaN stays a quiet NaN
     (its sign and upper payload kept, the quiet bit set); overflow gives ±inf."""
-    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    values = np.asarray(values, dtype=np.float32, order="C")
+    bits = values.view(np.uint32).astype(np.uint64)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-    nan = np.isnan(np.asarray(values, dtype=np.float32))
+    nan = np.isnan(values)
     quiet = (bits >> 16) | 0x0040
     return np.where(nan, quiet, rounded).astype(np.uint16)
 
@@ -118,8 +119,29 @@ def encode(array: np.ndarray, dtype: str) -> np.ndarray:
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if dtype == "bf16":
-            return np.ascontiguousarray(float32_to_bf16_bits(array.astype(np.float32)), dtype=_STORAGE["bf16"])
-        return np.ascontiguousarray(array, dtype=_STORAGE[dtype])
+            return np.asarray(float32_to_bf16_bits(array.astype(np.float32)), dtype=_STORAGE["bf16"], order="C")
+        out = np.asarray(array, dtype=_STORAGE[dtype], order="C")
+        if dtype == "f16" and array.dtype != np.float16:
+            _quiet_f16_nans(array, out)
+        return out
+
+
+def _quiet_f16_nans(source: np.ndarray, out: np.ndarray) -> None:
+    """Make every NaN of a narrowing conversion to f16 a quiet NaN keeping the
+    sign and the payload's upper bits, as hardware conversions do (numpy's
+    software conversion keeps a signalling NaN signalling)."""
+    nan = np.isnan(source)
+    if not nan.any():
+        return
+    if source.dtype == np.float64:
+        bits = source[nan].view(np.uint64)
+        sign = (bits >> 48) & 0x8000
+        payload = (bits & 0x0007FFFFFFFFFFFF) >> 42
+    else:
+        bits = np.asarray(source[nan], dtype=np.float32).view(np.uint32).astype(np.uint64)
+        sign = (bits >> 16) & 0x8000
+        payload = (bits & 0x003FFFFF) >> 13
+    out.view(np.uint16)[nan] = (sign | 0x7E00 | payload).astype(np.uint16)
 
 
 def decode(raw: Any, dtype: str, shape: tuple) -> np.ndarray:

@@ -1,0 +1,44 @@
+"""txw: read and write `.txw` tensor containers and txw models.
+
+The format is specified in ``Spec/txw-format.md`` of the txw repository;
+this package is its Python reference reader and writer.
+
+Container level::
+
+    txw.write_container(path, [("a", array), ("b", array, "bf16")], {"name": "x"})
+    with txw.read_container(path) as c:
+        c.metadata, c.tensors, c.read("a"), c.verify()
+
+Model level::
+
+    txw.save(path, W_E, blocks, vocab=[...], metadata={"name": "toy"})
+    model = txw.load(path)            # model.W_E, model.blocks, model.hyperparameters, ...
+"""
+
+from .container import BlockInfo, Container, TensorInfo, read_container
+from .errors import CATEGORIES, TXWError
+from .model import BlockParameter, Model, load, save, tensor_shapes
+from .writer import Tensor, write_container
+
+__version__ = "1.0.0"
+
+#: The format version this package writes (and the major version it reads).
+FORMAT_VERSION = (1, 0)
+
+__all__ = [
+    "TXWError",
+    "CATEGORIES",
+    "read_container",
+    "Container",
+    "TensorInfo",
+    "BlockInfo",
+    "write_container",
+    "Tensor",
+    "BlockParameter",
+    "Model",
+    "save",
+    "load",
+    "tensor_shapes",
+    "FORMAT_VERSION",
+    "__version__",
+]
