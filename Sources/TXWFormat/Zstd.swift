@@ -47,7 +47,10 @@ enum Zstd {
         if declared == UInt64.max - 1 {
             throw Failure(description: "unreadable zstd frame header")
         }
-        if declared != UInt64.max, declared != UInt64(destination.count) {
+        if declared == UInt64.max {
+            throw Failure(description: "the frame does not declare its content size")
+        }
+        if declared != UInt64(destination.count) {
             throw Failure(description: "frame declares \(declared) decoded bytes, the index \(destination.count)")
         }
         let produced = ZSTD_decompress(destination.baseAddress, destination.count, base, source.count)

@@ -42,9 +42,6 @@ public enum ModelFile {
     /// vocabulary, the exact tensor set and every shape — without decoding
     /// any tensor. Returns the hyperparameters and the vocabulary.
     public static func profile(of reader: TXWReader) throws -> (Hyperparameters, Vocabulary?) {
-        for entry in reader.metadata where ModelKeys.isReserved(entry.key) && !ModelKeys.all.contains(entry.key) {
-            throw ModelError.unknownModelKey(entry.key)
-        }
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
             guard let value = reader.metadata(key) else { throw ModelError.missingKey(key) }
             guard case let .int(v) = value else { throw ModelError.wrongType(key: key, expected: "an int", found: "a \(value.typeName)") }
@@ -79,6 +76,9 @@ public enum ModelFile {
             try h.validate()
         } catch let error as KernelError {
             throw ModelError.invalidWeights(error.description)
+        }
+        for entry in reader.metadata where ModelKeys.isReserved(entry.key) && !ModelKeys.all.contains(entry.key) {
+            throw ModelError.unknownModelKey(entry.key)
         }
         var vocabulary: Vocabulary? = nil
         if let value = reader.metadata(ModelKeys.vocab) {
