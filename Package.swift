@@ -12,12 +12,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
         .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
         // Math on buffers. Knows nothing of files.
         .target(name: "TXWKernels"),
         // Hyperparameters + weights <-> files, vocabulary.
-        .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels"]),
+        .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
         .executableTarget(name: "txw-demo", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),

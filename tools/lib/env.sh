@@ -32,7 +32,7 @@ txw_apt_install() {
 
 # txw_system_deps: the C libraries and tools the Swift build needs.
 txw_system_deps() {
-    txw_apt_install pkg-config libzstd-dev libxxhash-dev
+    txw_apt_install pkg-config libzstd-dev libxxhash-dev zlib1g-dev
 }
 
 # txw_python MODULE=PIP_NAME ...: sets PY to a Python where each module imports.
