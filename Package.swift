@@ -7,7 +7,13 @@ let package = Package(
         .library(name: "TXWKernels", targets: ["TXWKernels"]),
         .library(name: "TXWFormat", targets: ["TXWFormat"]),
         .library(name: "TXWModel", targets: ["TXWModel"]),
+        .executable(name: "txw-pack", targets: ["txw-pack"]),
+        .executable(name: "txw-inspect", targets: ["txw-inspect"]),
+        .executable(name: "txw-run", targets: ["txw-run"]),
         .executable(name: "txw-demo", targets: ["txw-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -19,9 +25,18 @@ let package = Package(
         .target(name: "TXWKernels"),
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
+        // What the three tools share: option groups, JSON output, error reporting.
+        .target(name: "TXWToolSupport", dependencies: [
+            "TXWModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
+        .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
+        .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-demo", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
         .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
+        // Runs the built tools end to end.
+        .testTarget(name: "ToolTests", dependencies: ["TXWModel"]),
     ]
 )

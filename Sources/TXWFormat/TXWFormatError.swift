@@ -56,8 +56,13 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// `category: detail` for errors about a file's bytes; the detail alone
+    /// for system, argument and lookup errors, which carry their own context.
     public var description: String {
-        "\(category): " + detail
+        switch self {
+        case .io, .invalidArgument, .destinationExists, .noSuchTensor: detail
+        default: "\(category): " + detail
+        }
     }
 
     var detail: String {

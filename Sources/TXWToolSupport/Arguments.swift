@@ -1,0 +1,28 @@
+import ArgumentParser
+import TXWFormat
+
+extension DType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.description) }
+}
+
+/// The compute precision of `txw-run`.
+public enum Precision: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// float32: fast.
+    case f32
+    /// float64: the notebook's numbers.
+    case f64
+}
+
+/// Parses token ids written as `"3 1 4"` or `"3,1,4"`.
+public func parseTokens(_ text: String, option: String) throws -> [Int] {
+    let parts = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\n" })
+    var tokens: [Int] = []
+    for part in parts {
+        guard let id = Int(part) else {
+            throw ValidationError("\(option): '\(part)' is not a token id (expected integers like \"3 1 4\")")
+        }
+        tokens.append(id)
+    }
+    return tokens
+}

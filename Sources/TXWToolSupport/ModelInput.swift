@@ -1,0 +1,30 @@
+import TXWFormat
+import TXWKernels
+import TXWModel
+
+/// Opening files for the tools, with the path in every message.
+public enum ModelInput {
+    /// Opens `path` as a txw container; errors about its bytes are prefixed with the path.
+    public static func open(_ path: String) throws -> TXWReader {
+        do {
+            return try TXWReader(path: path)
+        } catch let error as TXWFormatError {
+            switch error {
+            case .io: throw error
+            default: throw ToolFailure("\(path): \(error)")
+            }
+        }
+    }
+
+    /// Loads the model at `path` in precision `T`.
+    public static func load<T: KernelScalar>(_ path: String, as: T.Type) throws -> LoadedModel<T> {
+        let reader = try open(path)
+        do {
+            return try ModelFile.load(reader, as: T.self)
+        } catch let error as TXWFormatError {
+            throw ToolFailure("\(path): \(error)")
+        } catch let error as ModelError {
+            throw ToolFailure("\(path): \(error)")
+        }
+    }
+}
