@@ -179,7 +179,6 @@ struct Manifest: Equatable {
                 throw TXWFormatError.limit(what: "rank of tensor '\(name)'", offset: dtypeOffset + 3, value: "\(rank)", limit: "\(FormatLimits.maxRank)")
             }
             var shape: [Int] = []
-            var elements: UInt64 = 1
             for axis in 0..<Int(rank) {
                 let dimOffset = c.offset
                 let dim = try c.u64("dimension \(axis) of '\(name)'")
@@ -187,14 +186,18 @@ struct Manifest: Equatable {
                     throw TXWFormatError.limit(
                         what: "dimension \(axis) of tensor '\(name)'", offset: dimOffset, value: "\(dim)", limit: "1…\(FormatLimits.maxDimension)")
                 }
-                let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+                shape.append(Int(dim))
+            }
+            // The element count is checked once every dimension is read.
+            var elements: UInt64 = 1
+            for dim in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: UInt64(dim))
                 guard !overflow, product <= FormatLimits.maxElements else {
                     throw TXWFormatError.limit(
-                        what: "element count of tensor '\(name)'", offset: dimOffset,
+                        what: "element count of tensor '\(name)'", offset: dtypeOffset + 4,
                         value: overflow ? "more than 2^64" : "\(product)", limit: "\(FormatLimits.maxElements)")
                 }
                 elements = product
-                shape.append(Int(dim))
             }
             let rawSize = Int(elements) * dtype.size  // ≤ 2^43
             let blockSizeOffset = c.offset

@@ -57,14 +57,18 @@ def test_forged_baseline_is_valid(tmp_path):
 # -- header ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, 1, 8, 63])
+@pytest.mark.parametrize("size", [0, 1, 5, 8, 30, 63])
 def test_shorter_than_header(tmp_path, size):
+    # an empty file or any prefix of a valid file passes the magic step: truncated
     data = forge.build([], [good_tensor()])[:size]
     assert open_error(tmp_path, data).category == "truncated"
 
 
-def test_short_garbage_is_truncated_not_bad_magic(tmp_path):
-    assert open_error(tmp_path, b"hello").category == "truncated"
+@pytest.mark.parametrize("data", [b"hello", b"PK\x03\x04" + bytes(26), b"\x89TXW\r\n\x1a\x0b", b"\x89TXX"])
+def test_short_file_magic_is_checked_before_size(tmp_path, data):
+    # spec 1.2 steps 1-2: the magic on the first min(8, size) bytes, then size < 64
+    err = open_error(tmp_path, data)
+    assert err.category == "badMagic" and err.offset == 0
 
 
 def test_bad_magic(tmp_path):
@@ -133,12 +137,24 @@ def test_no_tensors_file_ends_at_data_offset(tmp_path):
 
 
 def test_data_offset_beyond_file(tmp_path):
-    # manifest_length says the manifest runs past the end of a (consistent) file
+    # manifest_length says the manifest runs past the end of a (consistent) file: step 9
     good = forge.build([], [])
     ml = 4096
     data = bytearray(good)
     struct.pack_into("<QQQ", data, 16, ml, (64 + ml + 63) // 64 * 64, len(good))
-    assert open_error(tmp_path, forge.refresh_header(bytes(data))).category == "layout"
+    err = open_error(tmp_path, forge.refresh_header(bytes(data)))
+    assert err.category == "truncated" and err.offset == 24 and err.found == 4160
+
+
+def test_file_length_is_checked_before_data_offset(tmp_path):
+    # both wrong: file_length larger than the file (truncated, step 8) wins over
+    # file_length smaller (layout, step 8) and data_offset beyond it (step 9)
+    good = forge.build([], [])
+    ml = 4096
+    data = bytearray(good)
+    struct.pack_into("<QQQ", data, 16, ml, (64 + ml + 63) // 64 * 64, len(good) - 1)
+    err = open_error(tmp_path, forge.refresh_header(bytes(data)))
+    assert err.category == "layout" and err.offset == 32
 
 
 def test_manifest_checksum(tmp_path):
@@ -298,6 +314,20 @@ def test_element_count_limit(tmp_path):
     assert open_error(tmp_path, forge.build([], [good_tensor(dims=(1 << 40,) * 8)])).category == "limit"
 
 
+def test_element_count_checked_after_all_dimensions(tmp_path):
+    # the product of the first two dimensions is already beyond 2^40, but the
+    # dimensions are fields read front to back: the third one's range comes first
+    err = open_error(tmp_path, forge.build([], [good_tensor(dims=(1 << 40, 2, 0))]))
+    assert err.category == "limit" and "dimension 2" in str(err)
+    # and a manifest ending inside the dimensions is malformed, whatever the product so far
+    t = good_tensor(dims=(1 << 40, 2), rank=3, blocks=[], block_count=None)
+    manifest = forge.build([], [t])
+    ml = struct.unpack_from("<Q", manifest, 16)[0]
+    body = manifest[64 : 64 + ml]
+    cut = body[: body.index(struct.pack("<QQ", 1 << 40, 2)) + 16]  # rank 3, two dimensions, then the end
+    assert open_error(tmp_path, forge.build(manifest_override=cut)).category == "malformedManifest"
+
+
 def test_largest_element_count_reaches_block_count_check(tmp_path):
     # 2^40 elements is allowed; the block count then disagrees: a layout error, not a crash
     err = open_error(tmp_path, forge.build([], [good_tensor(dims=(1 << 40,))]))
@@ -381,13 +411,25 @@ def test_zstd_stored_length_rules(tmp_path):
 
 
 def test_block_beyond_end_of_file(tmp_path):
+    # a stored block's stored_length is checked first (layout) ...
     t = good_tensor()
     t.blocks[1].stored_length = 1 << 62
     t.blocks[1].raw_length = 16
-    assert open_error(tmp_path, forge.build([], [t])).category in ("layout",)
+    assert open_error(tmp_path, forge.build([], [t])).category == "layout"
+    # ... a zstd block within its limits that ends past the file is truncated
     t = forge.tensor("v", GOOD_VALUES, codec=1)
     t.blocks[1].stored_length = len(t.blocks[1].stored) + 1
-    assert open_error(tmp_path, forge.build([], [t])).category == "layout"
+    err = open_error(tmp_path, forge.build([], [t]))
+    assert err.category == "truncated" and err.block == 1
+
+
+def test_last_tensor_cut_off_by_the_file_end_is_truncated(tmp_path):
+    # a consistent file (checksums and file_length fixed up) whose last block lost its tail
+    good = forge.build([], [forge.tensor("v", GOOD_VALUES, codec=1)])
+    data = bytearray(good[:-5])
+    struct.pack_into("<Q", data, 32, len(data))
+    err = open_error(tmp_path, forge.refresh_header(bytes(data)))
+    assert err.category == "truncated" and err.tensor == "v" and err.block == 1
 
 
 def test_huge_block_offsets_do_not_overflow(tmp_path):
@@ -437,13 +479,25 @@ def test_zstd_reference_block_is_fine(tmp_path):
         np.testing.assert_array_equal(c.read("v"), GOOD_VALUES[:16].astype(np.float32))
 
 
-def test_zstd_frame_without_content_size_is_fine(tmp_path):
+def test_zstd_frame_without_content_size_is_decode(tmp_path):
+    # spec 1.4: the frame header must declare the content size
     frame = zstandard.ZstdCompressor(write_content_size=False, write_checksum=True).compress(RAW16)
     assert zstandard.get_frame_parameters(frame).content_size == zstandard.CONTENTSIZE_UNKNOWN
-    path = tmp_path / "z.txw"
-    path.write_bytes(forge.build([], [zstd_tensor(frame)]))
-    with txw.read_container(path) as c:
-        np.testing.assert_array_equal(c.read("v"), GOOD_VALUES[:16].astype(np.float32))
+    err = read_error(tmp_path, forge.build([], [zstd_tensor(frame)]))
+    assert err.category == "decode" and "content size" in str(err)
+
+
+def test_zstd_frame_with_dictionary_id_is_decode(tmp_path):
+    # Single_Segment, Dictionary_ID_flag 1 (one byte: 7), FCS 64, one raw last block
+    frame = bytes([0x28, 0xB5, 0x2F, 0xFD, 0x21, 7, 64]) + ((64 << 3) | 1).to_bytes(3, "little") + RAW16
+    err = read_error(tmp_path, forge.build([], [zstd_tensor(frame)]))
+    assert err.category == "decode" and "dictionar" in str(err)
+
+
+def test_zstd_frame_larger_than_declared_is_decode(tmp_path):
+    # declares 64 (= raw_length) but holds a 128-byte raw block: never written past 64
+    frame = bytes([0x28, 0xB5, 0x2F, 0xFD, 0x20, 64]) + ((128 << 3) | 1).to_bytes(3, "little") + RAW16 + RAW16
+    assert read_error(tmp_path, forge.build([], [zstd_tensor(frame)])).category == "decode"
 
 
 @pytest.mark.parametrize(
@@ -457,6 +511,7 @@ def test_zstd_frame_without_content_size_is_fine(tmp_path):
         lambda: b"\x50\x2a\x4d\x18" + struct.pack("<I", 0) + zstandard.ZstdCompressor().compress(RAW16),  # skippable first
         lambda: zstandard.ZstdCompressor().compress(RAW16[:60]),  # declares 60, raw_length 64
         lambda: zstandard.ZstdCompressor().compress(RAW16 + b"\0" * 4),  # declares 68
+        lambda: zstandard.ZstdCompressor(write_content_size=False).compress(RAW16),  # right size, undeclared
         lambda: zstandard.ZstdCompressor(write_content_size=False).compress(RAW16 + bytes(64)),  # too long, undeclared
         lambda: zstandard.ZstdCompressor(write_content_size=False).compress(RAW16[:8]),  # too short, undeclared
         lambda: zstandard.ZstdCompressor(write_content_size=False).compress(bytes(1 << 20)),  # a bomb, undeclared
@@ -473,6 +528,7 @@ def test_zstd_frame_without_content_size_is_fine(tmp_path):
         "skippable",
         "declared-short",
         "declared-long",
+        "undeclared",
         "undeclared-long",
         "undeclared-short",
         "bomb-undeclared",
@@ -518,22 +574,64 @@ def test_errors_are_picklable(tmp_path):
     assert str(again) == str(err) and again.category == err.category
 
 
-def raw_block_frame(window_exponent: int, payload: bytes = RAW16) -> bytes:
-    """A hand-made zstd frame: no content size, the given Window_Descriptor
-    exponent (window 2^(10 + exponent)), one raw last block."""
-    header = bytes([0x28, 0xB5, 0x2F, 0xFD, 0x00, window_exponent << 3])
+def raw_block_frame(window_exponent: int, payload: bytes = RAW16, content_size=None) -> bytes:
+    """A hand-made zstd frame: the given Window_Descriptor exponent (window
+    2^(10 + exponent)), a 4-byte Frame_Content_Size unless ``content_size``
+    is None (then none is declared), one raw last block."""
+    if content_size is None:
+        header = bytes([0x28, 0xB5, 0x2F, 0xFD, 0x00, window_exponent << 3])
+    else:
+        header = bytes([0x28, 0xB5, 0x2F, 0xFD, 0x80, window_exponent << 3]) + struct.pack("<I", content_size)
     return header + ((len(payload) << 3) | 1).to_bytes(3, "little") + payload
 
 
-def test_zstd_frame_with_ordinary_window_and_no_content_size(tmp_path):
+@pytest.mark.parametrize("exponent", [11, 18])
+def test_zstd_frame_with_window_descriptor_and_declared_size(tmp_path, exponent):
+    # 2 MiB (as streaming level 3 writes) and 256 MiB windows: the declared size bounds the output
     path = tmp_path / "w.txw"
-    path.write_bytes(forge.build([], [zstd_tensor(raw_block_frame(11))]))  # 2 MiB window, as streaming level 3 writes
+    path.write_bytes(forge.build([], [zstd_tensor(raw_block_frame(exponent, content_size=64))]))
     with txw.read_container(path) as c:
         np.testing.assert_array_equal(c.read("v"), GOOD_VALUES[:16].astype(np.float32))
 
 
-@pytest.mark.parametrize("exponent", [18, 31])
-def test_zstd_frame_with_huge_window_is_decode_error(tmp_path, exponent):
-    # 2^28 and 2^41 windows: more than libzstd's default decoding limit (2^27); never allocated
+@pytest.mark.parametrize("exponent", [11, 18, 31])
+def test_zstd_frame_with_window_and_no_content_size_is_decode(tmp_path, exponent):
     err = read_error(tmp_path, forge.build([], [zstd_tensor(raw_block_frame(exponent))]))
     assert err.category == "decode"
+
+
+def test_zstd_frame_with_window_log_beyond_libzstd_is_decode(tmp_path):
+    # Window_Log 41: RFC 8878 allows it, libzstd (the reference decoder) refuses the header
+    err = read_error(tmp_path, forge.build([], [zstd_tensor(raw_block_frame(31, content_size=64))]))
+    assert err.category == "decode"
+
+
+# -- manifest read front to back ---------------------------------------------------------
+
+
+def test_block_entry_checked_before_the_manifest_runs_out(tmp_path):
+    # block 0's raw_length is wrong and the manifest ends inside block 1's entry:
+    # front to back, block 0's error comes first
+    t = good_tensor()
+    t.blocks[0].raw_length = 60
+    good = forge.build([], [t])
+    ml = struct.unpack_from("<Q", good, 16)[0]
+    manifest = good[64 : 64 + ml - 8]
+    err = open_error(tmp_path, forge.build(manifest_override=manifest))
+    assert err.category == "layout" and err.block == 0 and err.expected == 64
+    # with block 0 sound, the short entry of block 1 is what is reported
+    data = bytearray(forge.build([], [good_tensor()]))
+    data_offset = struct.unpack_from("<Q", data, 24)[0]
+    assert (64 + ml - 8 + 63) // 64 * 64 == data_offset  # same data_offset, same blocks
+    struct.pack_into("<Q", data, 16, ml - 8)
+    data[64 + ml - 8 : 64 + ml] = bytes(8)
+    err = open_error(tmp_path, forge.refresh(bytes(data)))
+    assert err.category == "malformedManifest" and err.block == 1
+
+
+def test_string_list_item_checked_before_the_manifest_runs_out(tmp_path):
+    # 3 strings announced; the first is too long (limit), the manifest ends right after its length
+    over = forge.entry("k", 5, struct.pack("<I", 3) + struct.pack("<I", (1 << 24) + 1))
+    assert open_error(tmp_path, forge.build([over], [])).category == "limit"
+    bad_utf8 = forge.entry("k", 5, struct.pack("<I", 1000) + forge.string(b"\xff"))
+    assert open_error(tmp_path, forge.build([bad_utf8], [])).category == "invalidUTF8"

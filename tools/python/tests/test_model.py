@@ -319,3 +319,95 @@ def test_plain_container_is_not_a_model(tmp_path):
     with pytest.raises(txw.TXWError) as info:
         txw.load(tmp_path / "c.txw")
     assert info.value.category == "model" and info.value.key == "model.vocab_size"
+
+
+# -- load: the order of the checks (spec 2.2, last list) --------------------------------
+
+
+def test_required_keys_checked_in_table_order(tmp_path):
+    tensors, metadata = model_parts()
+    del metadata["model.d_mlp"]
+    metadata["model.vocab_size"] = 0  # earlier in the table: reported first
+    assert load_error(tmp_path, tensors, metadata).key == "model.vocab_size"
+    tensors, metadata = model_parts()
+    metadata["model.d_model"] = 3  # odd: reported before a later key's problem
+    metadata["model.n_head"] = 0
+    err = load_error(tmp_path, tensors, metadata)
+    assert err.key == "model.d_model" and "even" in str(err)
+    tensors, metadata = model_parts()
+    metadata["model.mask_value"] = 1  # wrong type, after a missing key in the table
+    del metadata["model.positional_base"]
+    err = load_error(tmp_path, tensors, metadata)
+    assert err.key == "model.positional_base" and "missing" in str(err)
+
+
+def test_key_checks_come_before_unknown_keys_then_vocab(tmp_path):
+    tensors, metadata = model_parts()
+    metadata["model.aaa"] = 1
+    metadata["model.n_block"] = -1
+    assert load_error(tmp_path, tensors, metadata).key == "model.n_block"
+    tensors, metadata = model_parts()
+    metadata["model.zzz"] = 1
+    metadata["model.aaa"] = 1  # file order is bytewise key order: model.aaa first
+    metadata["model.vocab"] = "not a list"
+    assert load_error(tmp_path, tensors, metadata).key == "model.aaa"
+
+
+def test_vocab_checks_in_order(tmp_path):
+    tensors, metadata = model_parts()
+    metadata["model.vocab"] = ["a", "b", "", "d"]  # wrong length and an empty token: length first
+    err = load_error(tmp_path, tensors, metadata)
+    assert err.key == "model.vocab" and err.expected == 5 and err.found == 4
+    metadata["model.vocab"] = ["a", "b", "a", "", "e"]  # duplicate at 2 before empty at 3
+    assert "0 and 2" in str(load_error(tmp_path, tensors, metadata))
+    metadata["model.vocab"] = ["a", "", "b", "a", "e"]
+    assert "token 1 is empty" in str(load_error(tmp_path, tensors, metadata))
+    # tensor problems come after the vocabulary
+    metadata["model.vocab"] = ["a", "b", "c", "d", "d"]
+    assert load_error(tmp_path, tensors[1:], metadata).key == "model.vocab"
+
+
+def test_tensors_checked_missing_then_shape_in_canonical_order(tmp_path):
+    tensors, metadata = model_parts()
+    # W_E has the wrong shape and a later tensor is missing: W_E (earlier) is reported
+    broken = [(n, np.zeros((5, 2)) if n == "W_E" else a) for n, a in tensors if n != "blocks.1.W_V"]
+    err = load_error(tmp_path, broken, metadata)
+    assert err.tensor == "W_E" and err.expected == (5, 4) and err.found == (5, 2)
+    # blocks.0.W_K missing, blocks.0.W_V mis-shaped: W_K comes first (W_Q, W_K, W_V, W_O)
+    broken = [(n, np.zeros(3) if n == "blocks.0.W_V" else a) for n, a in tensors if n != "blocks.0.W_K"]
+    err = load_error(tmp_path, list(reversed(broken)), metadata)
+    assert err.tensor == "blocks.0.W_K" and "missing" in str(err)
+    # block 0's b_2 mis-shaped, block 1's W_1 missing: block 0 first
+    broken = [(n, np.zeros(3) if n == "blocks.0.b_2" else a) for n, a in tensors if n != "blocks.1.W_1"]
+    err = load_error(tmp_path, broken, metadata)
+    assert err.tensor == "blocks.0.b_2" and err.found == (3,)
+
+
+def test_unexpected_tensors_come_last_in_file_order(tmp_path):
+    tensors, metadata = model_parts()
+    # a shape error beats an unexpected tensor placed before it in the file
+    broken = [("zzz", np.zeros(2)), ("aaa", np.zeros(2))] + [
+        (n, np.zeros((2, 2)) if n == "blocks.1.W_O" else a) for n, a in tensors
+    ]
+    err = load_error(tmp_path, broken, metadata)
+    assert err.tensor == "blocks.1.W_O" and "shape" in str(err)
+    # a missing tensor beats an unexpected one
+    err = load_error(tmp_path, [("zzz", np.zeros(2))] + tensors[:-1], metadata)
+    assert err.tensor == "blocks.1.W_O" and "missing" in str(err)
+    # all the profile's tensors sound: the first extra in file order
+    err = load_error(tmp_path, [tensors[0], ("zzz", np.zeros(2))] + tensors[1:] + [("aaa", np.zeros(2))], metadata)
+    assert err.tensor == "zzz" and "unexpected" in str(err)
+
+
+def test_huge_n_block_is_rejected_with_bounded_work(tmp_path):
+    import time
+
+    tensors, metadata = model_parts()
+    metadata["model.n_block"] = 2 ** 24  # 134 million tensors would be required
+    path = tmp_path / "huge.txw"
+    txw.write_container(path, tensors + [("extra", np.zeros(2))], metadata)
+    start = time.perf_counter()
+    with pytest.raises(txw.TXWError) as info:
+        txw.load(path)
+    assert time.perf_counter() - start < 2.0
+    assert info.value.category == "model" and info.value.tensor == "blocks.2.W_1" and "missing" in str(info.value)

@@ -260,6 +260,32 @@ def test_narrowing_gives_quiet_nans():
     assert int(txw.dtypes.encode(given, "f16").view(np.uint16)[0]) == 0x7C01
 
 
+def test_every_narrowing_keeps_sign_and_top_payload_bits_of_nans(tmp_path):
+    # spec 1.5: a NaN becomes a quiet NaN (sign and top payload bits kept), for every narrowing
+    f64 = np.array(
+        [0x7FF0000000000001, 0x7FF4000000000000, 0xFFF8000000000000, 0x7FF0000020000000, 0xFFF0200000000000],
+        dtype=np.uint64,
+    ).view(np.float64)
+    assert [hex(int(b)) for b in txw.dtypes.encode(f64, "f32").view(np.uint32)] == [
+        "0x7fc00000", "0x7fe00000", "0xffc00000", "0x7fc00001", "0xffc10000"
+    ]
+    assert [hex(int(b)) for b in txw.dtypes.encode(f64, "bf16").view(np.uint16)] == ["0x7fc0", "0x7fe0", "0xffc0", "0x7fc0", "0xffc1"]
+    assert [hex(int(b)) for b in txw.dtypes.encode(f64, "f16").view(np.uint16)] == ["0x7e00", "0x7f00", "0xfe00", "0x7e00", "0xfe08"]
+    f32 = np.array([0x7F800001, 0x7FA00000, 0xFF804000], dtype=np.uint32).view(np.float32)
+    assert [hex(int(b)) for b in txw.dtypes.encode(f32, "f16").view(np.uint16)] == ["0x7e00", "0x7f00", "0xfe02"]
+    assert [hex(int(b)) for b in txw.dtypes.encode(f32, "bf16").view(np.uint16)] == ["0x7fc0", "0x7fe0", "0xffc0"]
+    f16 = np.array([0x7C01, 0xFD00], dtype=np.uint16).view(np.float16)
+    assert [hex(int(b)) for b in txw.dtypes.encode(f16, "bf16").view(np.uint16)] == ["0x7fc0", "0xffe0"]
+    # a scalar (rank 0) too, and through the writer and back
+    scalar = np.array(0x7FF4000000000000, dtype=np.uint64).view(np.float64).reshape(())
+    assert int(txw.dtypes.encode(scalar, "f32").view(np.uint32)) == 0x7FE00000
+    path = tmp_path / "nan.txw"
+    txw.write_container(path, [("a", f64, "f32"), ("s", scalar, "bf16")], codec="stored", shuffle=False)
+    with txw.read_container(path) as c:
+        assert [hex(int(b)) for b in c.read("a").view(np.uint32)] == ["0x7fc00000", "0x7fe00000", "0xffc00000", "0x7fc00001", "0xffc10000"]
+        assert int(c.read("s").view(np.uint32)) == 0x7FE00000
+
+
 def test_narrowing_rounds_to_nearest_even_and_overflows_to_inf():
     assert float(txw.dtypes.stored_values([1 + 2 ** -11 + 2 ** -40], "f16")[0]) == 1 + 2 ** -10
     assert float(txw.dtypes.stored_values([1 + 2 ** -11], "f16")[0]) == 1.0

@@ -16,6 +16,7 @@ __all__ = [
     "unshuffle",
     "zstd_bound",
     "new_compressor",
+    "zstd_content_size",
     "zstd_decompress",
     "BlockDecodeError",
 ]
@@ -58,10 +59,16 @@ def new_compressor(level: int) -> zstandard.ZstdCompressor:
     return zstandard.ZstdCompressor(level=level, write_content_size=True, write_checksum=False, threads=0)
 
 
+def zstd_content_size(frame) -> int:
+    """The content size a zstd frame's header declares (CONTENTSIZE_UNKNOWN if none)."""
+    return zstandard.get_frame_parameters(frame).content_size
+
+
 def zstd_decompress(decompressor: zstandard.ZstdDecompressor, stored, raw_length: int) -> bytes:
-    """Decode one zstd block: exactly one Zstandard frame, nothing after it,
-    a declared content size (if any) equal to ``raw_length``, and exactly
-    ``raw_length`` bytes of output; never more than that is produced."""
+    """Decode one zstd block: exactly one Zstandard frame (not skippable, no
+    dictionary), nothing after it, a content size declared in the frame
+    header and equal to ``raw_length``, and exactly ``raw_length`` bytes of
+    output; never more than that is produced (spec 1.4)."""
     if len(stored) < 4 or bytes(stored[:4]) != _ZSTD_MAGIC:
         found = bytes(stored[:4]).hex()
         raise BlockDecodeError(f"not a Zstandard frame: magic number expected 28b52ffd, found {found or 'nothing'}")
@@ -69,12 +76,16 @@ def zstd_decompress(decompressor: zstandard.ZstdDecompressor, stored, raw_length
         params = zstandard.get_frame_parameters(stored)
     except zstandard.ZstdError as exc:
         raise BlockDecodeError(f"bad Zstandard frame header: {exc}") from None
+    if params.dict_id != 0:
+        raise BlockDecodeError(f"the frame needs dictionary {params.dict_id}: dictionaries are not allowed")
     declared = params.content_size
-    if declared != zstandard.CONTENTSIZE_UNKNOWN and declared != raw_length:
+    if declared == zstandard.CONTENTSIZE_UNKNOWN:
+        raise BlockDecodeError(f"the frame header does not declare the content size (raw_length {raw_length})")
+    if declared != raw_length:
         raise BlockDecodeError(f"frame declares content size {declared}, expected raw_length {raw_length}")
     try:
-        # With the size declared (and checked above) the output buffer is
-        # raw_length bytes; without it, max_output_size caps it the same way.
+        # The declared size (checked above) is raw_length: the output buffer
+        # is raw_length bytes, and max_output_size caps it the same way.
         out = decompressor.decompress(stored, max_output_size=raw_length, allow_extra_data=False)
     except zstandard.ZstdError as exc:
         if "did not decompress full frame" in str(exc):

@@ -168,10 +168,9 @@ class _Cursor:
 
 
 def _parse_header(head: bytes, size: int) -> Tuple[int, int, int, int, int]:
-    """Check the 64-byte header against the file size; return
+    """Check the 64-byte header against the file size (spec 1.2 steps 3-9; the
+    caller has checked the magic and the size); return
     (minor, manifest_length, data_offset, file_length, manifest_checksum)."""
-    if head[:8] != MAGIC:
-        raise TXWError("badMagic", "not a txw file: magic number", offset=0, expected=MAGIC.hex(" "), found=head[:8].hex(" "))
     major, minor, reserved_1 = struct.unpack_from("<HHI", head, OFF_MAJOR)
     if major != MAJOR_VERSION:
         raise TXWError("unsupportedVersion", "major version", offset=OFF_MAJOR, expected=MAJOR_VERSION, found=major)
@@ -224,11 +223,13 @@ def _parse_header(head: bytes, size: int) -> Tuple[int, int, int, int, int]:
             expected=file_length,
             found=size,
         )
-    if data_offset > file_length:
+    if data_offset > size:
         raise TXWError(
-            "layout",
-            f"the manifest and its padding end at data_offset {data_offset}, beyond file_length {file_length}",
+            "truncated",
+            f"the manifest and its padding end at data_offset {data_offset}, beyond the end of the file",
             offset=OFF_DATA_OFFSET,
+            expected=f"≤ {size}",
+            found=data_offset,
         )
     return minor, manifest_length, data_offset, file_length, manifest_checksum
 
@@ -304,8 +305,8 @@ def _parse_metadata(cur: _Cursor) -> Tuple[Dict[str, Any], Dict[str, str]]:
                 raise TXWError(
                     "limit", "strings count out of range", key=key, offset=list_offset, expected=f"0 … {MAX_STRING_COUNT}", found=n
                 )
-            # every item needs at least its 4-byte length: bound n before building the list
-            cur.need(4 * n, f"{n} strings", key=key)
+            # Read front to back: each item takes at least its 4-byte length from
+            # the manifest, so the list never grows beyond what the manifest holds.
             value = [_read_string(cur, f"string {i} of the list", key) for i in range(n)]
         values[key] = value
         types[key] = type_name
@@ -365,25 +366,27 @@ def _parse_tensors(cur: _Cursor, data_offset: int, file_length: int) -> Tuple[Li
         if rank > MAX_RANK:
             raise TXWError("limit", "rank out of range", tensor=name, offset=rank_offset, expected=f"0 … {MAX_RANK}", found=rank)
         shape = []
-        element_count = 1
-        for axis in range(rank):
+        dims_offset = cur.offset
+        for axis in range(rank):  # the fields first, front to back ...
             dim_offset = cur.offset
             dim = cur.u64(f"dimension {axis}", tensor=name)
             if not 1 <= dim <= MAX_DIM:
                 raise TXWError(
                     "limit", f"dimension {axis} out of range", tensor=name, offset=dim_offset, expected=f"1 … {MAX_DIM}", found=dim
                 )
-            element_count *= dim
-            if element_count > MAX_ELEMENTS:
-                raise TXWError(
-                    "limit",
-                    f"more than {MAX_ELEMENTS} elements (product of the dimensions up to axis {axis})",
-                    tensor=name,
-                    offset=dim_offset,
-                    expected=f"≤ {MAX_ELEMENTS}",
-                    found=element_count,
-                )
             shape.append(dim)
+        element_count = 1  # ... then the derived element count (Python ints: no overflow)
+        for dim in shape:
+            element_count *= dim
+        if element_count > MAX_ELEMENTS:
+            raise TXWError(
+                "limit",
+                f"more than {MAX_ELEMENTS} elements (product of the dimensions {tuple(shape)})",
+                tensor=name,
+                offset=dims_offset,
+                expected=f"≤ {MAX_ELEMENTS}",
+                found=element_count,
+            )
         element_size = dtypes.ELEMENT_SIZE[dtype]
         raw_size = element_count * element_size
         bs_offset = cur.offset
@@ -409,10 +412,10 @@ def _parse_tensors(cur: _Cursor, data_offset: int, file_length: int) -> Tuple[Li
                 expected=expected_blocks,
                 found=block_count,
             )
-        cur.need(32 * block_count, f"{block_count} block entries", tensor=name)
         blocks = []
-        for b in range(block_count):
+        for b in range(block_count):  # front to back: the manifest bounds the loop (32 bytes an entry)
             block_entry = cur.offset
+            cur.need(32, f"block {b} entry", tensor=name, block=b)
             offset, stored_length, raw_length, checksum = struct.unpack_from("<4Q", cur.buf, cur.pos)
             cur.pos += 32
             expected_raw = min(block_size, raw_size - b * block_size)
@@ -457,11 +460,13 @@ def _parse_tensors(cur: _Cursor, data_offset: int, file_length: int) -> Tuple[Li
             block_end = offset + stored_length
             if block_end > file_length:
                 raise TXWError(
-                    "layout",
-                    f"block ends at {block_end}, beyond file_length {file_length}",
+                    "truncated",
+                    f"block ends at {block_end}, beyond the end of the file at {file_length}",
                     tensor=name,
                     block=b,
                     offset=block_entry,
+                    expected=f"≤ {file_length}",
+                    found=block_end,
                 )
             blocks.append(BlockInfo(offset, stored_length, raw_length, checksum))
             end = block_end
@@ -512,9 +517,15 @@ class Container:
     def _open(self) -> None:
         size = os.fstat(self._file.fileno()).st_size
         self.file_length = size  # until the header is checked: bounds the first reads
+        # Spec 1.2, steps 1-2: the magic on the first min(8, size) bytes (an
+        # empty file or a prefix of the magic passes), then the size.
+        head = self._read_at(0, min(size, HEADER_SIZE))
+        if head[:8] != MAGIC[: len(head[:8])]:
+            raise TXWError(
+                "badMagic", "not a txw file: magic number", offset=0, expected=MAGIC.hex(" "), found=head[:8].hex(" ")
+            )
         if size < HEADER_SIZE:
             raise TXWError("truncated", f"the file has {size} bytes, less than the 64-byte header", offset=size)
-        head = self._read_at(0, HEADER_SIZE)
         minor, manifest_length, data_offset, file_length, manifest_checksum = _parse_header(head, size)
         self.version = (MAJOR_VERSION, minor)
         self.manifest_length = manifest_length

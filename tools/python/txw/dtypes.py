@@ -115,15 +115,36 @@ def encode(array: np.ndarray, dtype: str) -> np.ndarray:
 
     Returns a C-contiguous little-endian array (for bf16: its uint16 bits)
     whose ``tobytes()`` are the tensor's raw bytes. Narrowing rounds to
-    nearest, ties to even; float64 goes to bf16 through float32.
+    nearest, ties to even; float64 goes to bf16 through float32. Every
+    narrowing conversion turns a NaN into a quiet NaN keeping its sign and
+    the payload's upper bits (spec 1.5); a stored type equal to the array's
+    keeps its bits as they are.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if dtype == "bf16":
-            return np.asarray(float32_to_bf16_bits(array.astype(np.float32)), dtype=_STORAGE["bf16"], order="C")
+            return np.asarray(float32_to_bf16_bits(_to_float32(array)), dtype=_STORAGE["bf16"], order="C")
+        if dtype == "f32" and array.dtype == np.float64:
+            return np.asarray(_to_float32(array), dtype=_STORAGE["f32"], order="C")
         out = np.asarray(array, dtype=_STORAGE[dtype], order="C")
         if dtype == "f16" and array.dtype != np.float16:
             _quiet_f16_nans(array, out)
         return out
+
+
+def _to_float32(array: np.ndarray) -> np.ndarray:
+    """``array`` as float32, rounded to nearest even; from float64, every NaN
+    becomes a quiet NaN with the sign and the payload's upper 22 bits (not
+    left to the platform's conversion)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.array(array, dtype=np.float32, order="C")  # a copy: safe to patch
+    if array.dtype == np.float64:
+        nan = np.isnan(array)
+        if nan.any():
+            bits = np.ascontiguousarray(array[nan]).view(np.uint64)
+            sign = (bits >> 32) & 0x80000000
+            payload = (bits & 0x0007FFFFFFFFFFFF) >> 29
+            out.view(np.uint32)[nan] = (sign | 0x7FC00000 | payload).astype(np.uint32)
+    return out
 
 
 def _quiet_f16_nans(source: np.ndarray, out: np.ndarray) -> None:
@@ -134,7 +155,7 @@ def _quiet_f16_nans(source: np.ndarray, out: np.ndarray) -> None:
     if not nan.any():
         return
     if source.dtype == np.float64:
-        bits = source[nan].view(np.uint64)
+        bits = np.ascontiguousarray(source[nan]).view(np.uint64)
         sign = (bits >> 48) & 0x8000
         payload = (bits & 0x0007FFFFFFFFFFFF) >> 42
     else:

@@ -296,19 +296,24 @@ def _model_metadata(container: Container) -> Tuple[Dict[str, Any], Optional[List
 
 
 def _check_model_tensors(container: Container, hp: Mapping[str, Any]) -> None:
-    present = set(container.names)
-    expected: Dict[str, Tuple[int, ...]] = {}
-    for name, shape in tensor_shapes(hp):  # stops at the first missing tensor
-        if name not in present:
+    """Spec 2.2, steps 4-5: each tensor of the profile in canonical order
+    (missing, then shape), then any tensor not in the profile (file order).
+
+    The canonical list is walked lazily and stops at the first missing
+    tensor, so the work is bounded by the file's tensor count whatever
+    ``n_block`` says."""
+    present = {info.name: info for info in container.tensors}
+    expected = set()
+    for name, shape in tensor_shapes(hp):
+        info = present.get(name)
+        if info is None:
             raise TXWError("model", "missing tensor", tensor=name, expected=f"shape {shape}")
-        expected[name] = shape
+        if info.shape != shape:
+            raise TXWError("model", "shape", tensor=name, expected=shape, found=info.shape)
+        expected.add(name)
     for info in container.tensors:
         if info.name not in expected:
             raise TXWError("model", "unexpected tensor (not part of the model profile)", tensor=info.name)
-    for name, shape in expected.items():
-        found = container.tensor(name).shape
-        if found != shape:
-            raise TXWError("model", "shape", tensor=name, expected=shape, found=found)
 
 
 def load(path: PathLike, dtype: Any = np.float64) -> Model:

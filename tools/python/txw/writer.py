@@ -304,8 +304,11 @@ def write_container(
                     chunk = raw[start : start + plan.block_size]
                     filtered = codecs.shuffle(chunk, element_size) if plan.filter == "shuffle" else chunk
                     stored = compressor.compress(filtered) if plan.codec == "zstd" else bytes(filtered)
-                    if plan.codec == "zstd" and len(stored) > codecs.zstd_bound(len(chunk)):
-                        raise AssertionError("internal: zstd output exceeds the format's bound")
+                    if plan.codec == "zstd":
+                        if len(stored) > codecs.zstd_bound(len(chunk)):
+                            raise AssertionError("internal: zstd output exceeds the format's bound")
+                        if codecs.zstd_content_size(stored) != len(chunk):  # spec 1.4: the header must declare it
+                            raise AssertionError("internal: zstd frame does not declare its content size")
                     aligned = align64(position)
                     out.write(bytes(aligned - position))
                     out.write(stored)
