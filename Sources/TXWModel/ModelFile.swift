@@ -123,15 +123,8 @@ public enum ModelFile {
         try encode(weights, vocabulary: vocabulary, metadata: metadata, dtype: dtype, options: options).write(to: path, overwrite: overwrite)
     }
 
-    /// The writer holding a model, ready to `encode()` or `write(to:)`.
-    public static func encode<T: KernelScalar>(
-        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
-        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options()
-    ) throws -> TXWWriter {
-        let h = weights.hyperparameters
-        var writer = try TXWWriter(options: options)
-        for key in metadata.keys where ModelKeys.isReserved(key) { throw ModelError.reservedKey(key) }
-        for (key, value) in metadata { try writer.setMetadata(key, value) }
+    /// Sets the profile's keys (§2.1) for `h` and `vocabulary` in `writer`.
+    public static func setProfileMetadata(_ h: Hyperparameters, vocabulary: Vocabulary?, in writer: inout TXWWriter) throws {
         try writer.setMetadata(ModelKeys.vocabSize, .int(Int64(h.vocabSize)))
         try writer.setMetadata(ModelKeys.dModel, .int(Int64(h.dModel)))
         try writer.setMetadata(ModelKeys.nHead, .int(Int64(h.nHead)))
@@ -147,6 +140,18 @@ public enum ModelFile {
             }
             try writer.setMetadata(ModelKeys.vocab, .strings(vocabulary.tokens))
         }
+    }
+
+    /// The writer holding a model, ready to `encode()` or `write(to:)`.
+    public static func encode<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
+        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options()
+    ) throws -> TXWWriter {
+        let h = weights.hyperparameters
+        var writer = try TXWWriter(options: options)
+        for key in metadata.keys where ModelKeys.isReserved(key) { throw ModelError.reservedKey(key) }
+        for (key, value) in metadata { try writer.setMetadata(key, value) }
+        try setProfileMetadata(h, vocabulary: vocabulary, in: &writer)
         let target = dtype ?? (T.self == Double.self ? .f64 : .f32)
         func add(_ name: String, _ tensor: Tensor<T>) throws {
             let bytes: [UInt8]

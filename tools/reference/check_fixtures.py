@@ -15,7 +15,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMMITTED = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "kernels")
+ROOT = os.path.join(HERE, "..", "..", "Tests", "Fixtures")
+COMMITTED = os.path.join(ROOT, "kernels")
 
 
 def compare(a, b, path):
@@ -47,12 +48,39 @@ def compare(a, b, path):
     return None if a == b else f"{path}: {a!r} != {b!r}"
 
 
+def compare_tools(fresh, committed):
+    """expected.json by value; npz by array values (zip members carry timestamps); the rest by bytes."""
+    import numpy as np
+
+    failures = []
+    names = sorted(os.listdir(fresh))
+    if sorted(os.listdir(committed)) != names:
+        return [f"tools fixtures differ: generated {names}, committed {sorted(os.listdir(committed))}"]
+    for name in names:
+        a, b = os.path.join(fresh, name), os.path.join(committed, name)
+        if name.endswith(".json"):
+            with open(a) as f, open(b) as g:
+                d = compare(json.load(f), json.load(g), "tools/" + name)
+            if d:
+                failures.append(d)
+        elif name.endswith(".npz"):
+            x, y = np.load(a), np.load(b)
+            if sorted(x.files) != sorted(y.files) or any(not np.array_equal(x[k], y[k]) for k in x.files):
+                failures.append(f"tools/{name}: arrays differ")
+        else:
+            with open(a, "rb") as f, open(b, "rb") as g:
+                if f.read() != g.read():
+                    failures.append(f"tools/{name}: bytes differ")
+    return failures
+
+
 def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, os.path.join(HERE, "make_fixtures.py"), tmp], check=True)
+    with tempfile.TemporaryDirectory() as fresh_root:
+        subprocess.run([sys.executable, os.path.join(HERE, "make_fixtures.py"), fresh_root], check=True)
+        failures = compare_tools(os.path.join(fresh_root, "tools"), os.path.join(ROOT, "tools"))
+        tmp = os.path.join(fresh_root, "kernels")
         names = sorted(os.listdir(tmp))
         committed = sorted(n for n in os.listdir(COMMITTED) if n.endswith(".json"))
-        failures = []
         if names != committed:
             failures.append(f"fixture files differ: generated {names}, committed {committed}")
         for name in names:

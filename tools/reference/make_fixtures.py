@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Writes the kernel fixtures the Swift tests compare against.
 
-    python3 tools/reference/make_fixtures.py [OUT_DIR]
+    python3 tools/reference/make_fixtures.py [OUT_ROOT]
 
-OUT_DIR defaults to Tests/Fixtures/kernels. Output is deterministic (fixed
-seeds, shortest round-trip decimals), so the test command regenerates the
-fixtures into a temporary folder and fails if they differ from the committed
-ones. Each file is JSON: {"kernel": NAME, "cases": [...]}; a tensor is
+OUT_ROOT defaults to Tests/Fixtures; kernel fixtures go to OUT_ROOT/kernels,
+the tools' end-to-end fixtures (a notebook model saved with np.savez,
+np.savez_compressed and as safetensors, and the reference's outputs for it)
+to OUT_ROOT/tools. Output is deterministic (fixed seeds, shortest round-trip
+decimals; npz members carry zip timestamps, so those are compared by value),
+and the test command regenerates everything into a temporary folder and
+fails if it differs from the committed files. Each file is JSON: {"kernel": NAME, "cases": [...]}; a tensor is
 {"shape": [...], "data": [row-major float64...]}; 64-bit integers that JSON
 numbers cannot carry exactly are hex strings.
 """
@@ -237,10 +240,60 @@ def rng_cases():
     return cases
 
 
+def write_safetensors(path, arrays):
+    """A safetensors file written by hand (the format is a JSON header and raw bytes)."""
+    header, offset, chunks = {}, 0, []
+    for name, a in arrays.items():
+        data = np.ascontiguousarray(a, dtype="<f8").tobytes()
+        header[name] = {"dtype": "F64", "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + b"".join(chunks))
+
+
+def tool_fixtures(out_dir):
+    """A notebook model as a user would save it, and the reference's outputs for it."""
+    rng = np.random.default_rng(4242)
+    V, d, H, dh, F, N = 12, 16, 2, 8, 32, 2
+    W_E, blocks = random_model(rng, V, d, H, dh, F, N, scale_E=0.3)
+    arrays = {"W_E": W_E}
+    for i, p in enumerate(blocks):
+        for field in ref.BlockParameter._fields:
+            arrays[f"blocks.{i}.{field}"] = getattr(p, field)
+    np.savez(os.path.join(out_dir, "notebook.npz"), **arrays)
+    np.savez_compressed(os.path.join(out_dir, "notebook_compressed.npz"), **arrays)
+    write_safetensors(os.path.join(out_dir, "notebook.safetensors"), arrays)
+    tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    samples = []
+    for prompt, n, k, t, seed in [([3, 1, 4], 12, 5, 1.0, 42), ([0], 10, 12, 0.7, 7), ([11, 2], 8, 3, 2.0, 2**64 - 1)]:
+        out = ref.topk_sample_notebook(np.array(prompt), W_E, blocks, n, k, t, seed)
+        assert out == ref.topk_sample_spec(np.array(prompt), W_E, blocks, n, k, t, seed)
+        samples.append({"prompt": prompt, "n": n, "k": k, "t": t, "seed": f"{seed:#x}", "tokens": out})
+    greedy = ref.topk_sample_spec(np.array([3, 1, 4]), W_E, blocks, 8, 5, 0.0, 42)
+    expected = {
+        "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
+        "tokens": tokens,
+        "logits": tensor(ref.transformer(np.array(tokens), W_E, blocks)),
+        "loss": ref.loss_logsumexp(np.array(tokens), W_E, blocks),
+        "samples": samples,
+        "greedy": {"prompt": [3, 1, 4], "n": 8, "k": 5, "tokens": greedy},
+    }
+    with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
+        json.dump(expected, f, separators=(",", ":"))
+        f.write("\n")
+
+
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures", "kernels")
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures")
+    out_dir = os.path.join(root, "kernels")
     os.makedirs(out_dir, exist_ok=True)
+    tools_dir = os.path.join(root, "tools")
+    os.makedirs(tools_dir, exist_ok=True)
+    tool_fixtures(tools_dir)
     rng = np.random.default_rng(INPUT_SEED)
     write(out_dir, "embed", embed_cases(rng))
     write(out_dir, "pos_embed", pos_embed_cases())

@@ -1,0 +1,69 @@
+/// Reads arrays from numpy `.npz` archives and `.safetensors` files, safely:
+/// every size, offset and value from the file is validated before use, and a
+/// damaged or hostile file gives an `ImportError` naming what is wrong and
+/// where, never a crash, an unbounded allocation, or a read outside the file.
+///
+/// Allocations are bounded by the file size, or (for a deflated npz member)
+/// by the uncompressed size its central directory declares, which must be
+/// within deflate's 1032:1 ratio of the compressed size and equal to the size
+/// the member's `.npy` header implies; inflating stops there.
+///
+/// The file is mapped read-only while it is read; the arrays returned are copies.
+public enum ArrayImporter {
+    /// The arrays of the `.npz` archive at `path` (from `np.savez` or
+    /// `np.savez_compressed`), in archive order. Members must be `.npy` files
+    /// of float16, float32 or float64 (either byte order, C or Fortran order),
+    /// stored or deflated, with distinct UTF-8 names ending in `.npy`, and
+    /// matching the central directory's CRC-32 and sizes.
+    public static func readNPZ(path: String) throws -> [ImportedArray] {
+        let file = try ImportFile(path: path)
+        return try withExtendedLifetime(file) { try NPZReader.read(ImportBytes(file.bytes)) }
+    }
+
+    /// The tensors of the `.safetensors` file at `path` (dtypes F16, BF16,
+    /// F32, F64), in data-offset order. The tensors' data must cover the data
+    /// section exactly: no overlap, no hole, nothing after the last tensor.
+    public static func readSafetensors(path: String) throws -> [ImportedArray] {
+        let file = try ImportFile(path: path)
+        return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
+    }
+
+    /// The arrays of the file at `path`, whichever of the two formats it is,
+    /// judged by content: the zip magic `PK\x03\x04` (or `PK\x05\x06`, an
+    /// empty archive) means npz; a little-endian u64 in 2 … 100 000 000
+    /// followed by `{` means safetensors; anything else is
+    /// `ImportError.unrecognizedFormat`.
+    public static func read(path: String) throws -> [ImportedArray] {
+        let file = try ImportFile(path: path)
+        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: path) }
+    }
+
+    // MARK: - In memory (tests, fuzzing)
+
+    static func readNPZ(bytes: [UInt8]) throws -> [ImportedArray] {
+        let file = ImportFile(copying: bytes, name: "<memory>")
+        return try withExtendedLifetime(file) { try NPZReader.read(ImportBytes(file.bytes)) }
+    }
+
+    static func readSafetensors(bytes: [UInt8]) throws -> [ImportedArray] {
+        let file = ImportFile(copying: bytes, name: "<memory>")
+        return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
+    }
+
+    static func read(bytes: [UInt8], name: String = "<memory>") throws -> [ImportedArray] {
+        let file = ImportFile(copying: bytes, name: name)
+        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: name) }
+    }
+
+    /// The content sniffing of `read(path:)`.
+    static func read(_ file: ImportBytes, name: String) throws -> [ImportedArray] {
+        if file.matches(0, ZipArchive.localSignature) || file.matches(0, ZipArchive.endSignature) {
+            return try NPZReader.read(file)
+        }
+        if let length = try? file.u64(0, ""), length >= 2, length <= SafetensorsReader.maxHeaderLength,
+           file.matches(8, [UInt8(ascii: "{")]) {
+            return try SafetensorsReader.read(file)
+        }
+        throw ImportError.unrecognizedFormat(path: name, found: Array(file.bytes.prefix(16)))
+    }
+}

@@ -1,0 +1,315 @@
+/// The structure of a zip archive (PKWARE APPNOTE 6.3): the end of central
+/// directory record (and its zip64 form), the central directory, and each
+/// member's local header. Reads only what numpy's `savez` family writes —
+/// one disk, stored or deflated members, no encryption — and checks every
+/// size and offset against the file before use.
+enum ZipArchive {
+    static let localSignature: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
+    static let centralSignature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
+    static let endSignature: [UInt8] = [0x50, 0x4B, 0x05, 0x06]
+    static let zip64EndSignature: [UInt8] = [0x50, 0x4B, 0x06, 0x06]
+    static let zip64LocatorSignature: [UInt8] = [0x50, 0x4B, 0x06, 0x07]
+    static let endRecordSize = 22
+    static let centralRecordSize = 46
+    static let localHeaderSize = 30
+    /// Deflate codes at most 258 bytes in 2 bits: no stream inflates to more
+    /// than 1032 times its compressed length.
+    static let maxDeflateRatio = 1032
+
+    /// The central directory's entries, in directory order, with distinct
+    /// names, and the directory's file offset.
+    static func entries(of file: ImportBytes) throws -> (entries: [ZipEntry], directoryOffset: Int) {
+        let (cdOffset, cdSize, count, cdEnd) = try directory(of: file)
+        guard cdOffset <= cdEnd, cdSize == cdEnd - cdOffset else {
+            throw ImportError.malformed(
+                what: "zip central directory", offset: cdOffset,
+                expected: "to end where the end of central directory record begins (offset \(cdEnd))",
+                found: "offset \(cdOffset) + size \(cdSize)")
+        }
+        // Each record takes at least 46 bytes, which bounds `count` by the file.
+        guard count <= cdSize / centralRecordSize else {
+            throw ImportError.malformed(
+                what: "zip central directory", offset: cdOffset,
+                expected: "at most \(cdSize / centralRecordSize) records in \(cdSize) bytes", found: "\(count) records")
+        }
+        let directory = try file.slice(cdOffset, cdSize, "zip central directory")
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(count)
+        var names: Set<String> = []
+        var position = 0
+        for index in 0..<count {
+            let (entry, length) = try record(in: directory, at: position, index: index, fileSize: file.count)
+            guard names.insert(entry.name).inserted else {
+                throw ImportError.duplicateName(what: "zip central directory record \(index)", name: entry.name, offset: entry.recordOffset)
+            }
+            entries.append(entry)
+            position += length
+        }
+        guard position == cdSize else {
+            throw ImportError.malformed(
+                what: "zip central directory", offset: directory.fileOffset(position),
+                expected: "\(count) records filling \(cdSize) bytes", found: "\(cdSize - position) bytes after the last record")
+        }
+        return (entries, cdOffset)
+    }
+
+    /// The compressed bytes of each entry (same order), after checking its
+    /// local header, and that no two members (header and data) overlap each
+    /// other or the central directory.
+    static func memberData(_ entries: [ZipEntry], in file: ImportBytes, directoryOffset: Int) throws -> [ImportBytes] {
+        var data: [ImportBytes] = []
+        data.reserveCapacity(entries.count)
+        for entry in entries {
+            data.append(try localData(of: entry, in: file))
+        }
+        let order = entries.indices.sorted { entries[$0].localHeaderOffset < entries[$1].localHeaderOffset }
+        var previousEnd = 0
+        var previousName: String?
+        for i in order {
+            let start = entries[i].localHeaderOffset
+            guard start >= previousEnd else {
+                throw ImportError.malformed(
+                    what: entries[i].what + " local header", offset: start,
+                    expected: "members that do not overlap",
+                    found: "it begins inside member '\(previousName ?? "")', which ends at offset \(previousEnd)")
+            }
+            previousEnd = data[i].base + data[i].count
+            previousName = entries[i].name
+        }
+        guard previousEnd <= directoryOffset else {
+            throw ImportError.malformed(
+                what: "npz member '\(previousName ?? "")' data", offset: previousEnd,
+                expected: "to end before the central directory at offset \(directoryOffset)", found: "it ends at offset \(previousEnd)")
+        }
+        return data
+    }
+
+    // MARK: - End of central directory
+
+    /// (offset, size, record count, where the directory must end).
+    private static func directory(of file: ImportBytes) throws -> (offset: Int, size: Int, count: Int, end: Int) {
+        let n = file.count
+        guard n >= endRecordSize else {
+            throw ImportError.truncated(what: "zip end of central directory record", offset: 0, needed: endRecordSize, available: n)
+        }
+        // The record is 22 bytes plus a comment of up to 65535: search back
+        // for a signature whose comment ends exactly at the end of the file.
+        var found: Int?
+        let lowest = max(0, n - endRecordSize - 65535)
+        let raw = file.bytes
+        var p = n - endRecordSize
+        while p >= lowest {
+            // p + 21 < n: every index below is inside the file.
+            if raw[p] == 0x50, raw[p + 1] == 0x4B, raw[p + 2] == 0x05, raw[p + 3] == 0x06,
+               p + endRecordSize + (Int(raw[p + 20]) | Int(raw[p + 21]) << 8) == n {
+                found = p
+                break
+            }
+            p -= 1
+        }
+        guard let eocd = found else {
+            throw ImportError.malformed(
+                what: "zip end of central directory record", offset: lowest,
+                expected: "the signature 50 4b 05 06 in the last \(n - lowest) bytes",
+                found: "none (the file is truncated or not a zip archive)")
+        }
+        let what = "zip end of central directory record"
+        let disk = try file.u16(eocd + 4, what)
+        let directoryDisk = try file.u16(eocd + 6, what)
+        let entriesOnDisk = try file.u16(eocd + 8, what)
+        let entries = try file.u16(eocd + 10, what)
+        let size = try file.u32(eocd + 12, what)
+        let offset = try file.u32(eocd + 16, what)
+
+        if eocd >= 20, file.matches(eocd - 20, zip64LocatorSignature) {
+            return try zip64Directory(of: file, locator: eocd - 20)
+        }
+        guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
+            throw ImportError.unsupported(
+                what: what, offset: eocd,
+                feature: "a multi-disk archive (disk \(disk), directory disk \(directoryDisk), \(entriesOnDisk) of \(entries) records on this disk)")
+        }
+        return (Int(offset), Int(size), Int(entries), eocd)
+    }
+
+    private static func zip64Directory(of file: ImportBytes, locator: Int) throws -> (offset: Int, size: Int, count: Int, end: Int) {
+        let what = "zip64 end of central directory locator"
+        let locatorDisk = try file.u32(locator + 4, what)
+        let recordOffset64 = try file.u64(locator + 8, what)
+        let disks = try file.u32(locator + 16, what)
+        guard locatorDisk == 0, disks <= 1 else {
+            throw ImportError.unsupported(what: what, offset: locator, feature: "a multi-disk archive (\(disks) disks)")
+        }
+        guard recordOffset64 <= UInt64(locator) else {
+            throw ImportError.malformed(what: what, offset: locator + 8,
+                                        expected: "a zip64 record offset ≤ \(locator)", found: "\(recordOffset64)")
+        }
+        let record = Int(recordOffset64)
+        let recordWhat = "zip64 end of central directory record"
+        guard locator - record >= 56 else {
+            throw ImportError.malformed(what: what, offset: locator + 8,
+                                        expected: "a zip64 record (56 bytes) before the locator at \(locator)", found: "offset \(record)")
+        }
+        guard file.matches(record, zip64EndSignature) else {
+            throw ImportError.malformed(what: recordWhat, offset: record, expected: "the signature 50 4b 06 06",
+                                        found: (try? file.slice(record, 4, "").array).map(hex) ?? "the end of the file")
+        }
+        let recordSize = try file.u64(record + 4, recordWhat)
+        guard recordSize >= 44, recordSize == UInt64(locator - record - 12) else {
+            throw ImportError.malformed(what: recordWhat + " size", offset: record + 4,
+                                        expected: "\(locator - record - 12) (the record ends at the locator)", found: "\(recordSize)")
+        }
+        let disk = try file.u32(record + 16, recordWhat)
+        let directoryDisk = try file.u32(record + 20, recordWhat)
+        let entriesOnDisk = try file.u64(record + 24, recordWhat)
+        let entries = try file.u64(record + 32, recordWhat)
+        let size = try file.u64(record + 40, recordWhat)
+        let offset = try file.u64(record + 48, recordWhat)
+        guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
+            throw ImportError.unsupported(
+                what: recordWhat, offset: record,
+                feature: "a multi-disk archive (disk \(disk), directory disk \(directoryDisk), \(entriesOnDisk) of \(entries) records on this disk)")
+        }
+        // Values beyond the file cannot be right; bounding them here keeps the conversions exact.
+        let limit = UInt64(file.count)
+        guard size <= limit, offset <= limit, entries <= limit else {
+            throw ImportError.malformed(
+                what: recordWhat, offset: record,
+                expected: "a central directory inside the \(file.count)-byte file",
+                found: "offset \(offset), size \(size), \(entries) records")
+        }
+        return (Int(offset), Int(size), Int(entries), record)
+    }
+
+    // MARK: - Records
+
+    /// The central directory record at `position` of `directory`, and its length.
+    private static func record(in directory: ImportBytes, at position: Int, index: Int, fileSize: Int) throws -> (ZipEntry, Int) {
+        let at = directory.fileOffset(position)
+        let what = "zip central directory record \(index)"
+        guard directory.matches(position, centralSignature) else {
+            throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 01 02",
+                                        found: (try? directory.slice(position, 4, "").array).map(hex) ?? "the end of the directory")
+        }
+        let fixed = try directory.slice(position, centralRecordSize, what)
+        let flags = try fixed.u16(8, what)
+        let method = try fixed.u16(10, what)
+        let crc = try fixed.u32(16, what)
+        let compressed32 = try fixed.u32(20, what)
+        let uncompressed32 = try fixed.u32(24, what)
+        let nameLength = Int(try fixed.u16(28, what))
+        let extraLength = Int(try fixed.u16(30, what))
+        let commentLength = Int(try fixed.u16(32, what))
+        let diskStart32 = try fixed.u16(34, what)
+        let localOffset32 = try fixed.u32(42, what)
+        let length = centralRecordSize + nameLength + extraLength + commentLength
+        let nameBytes = try directory.slice(position + centralRecordSize, nameLength, what + " name")
+        guard let name = String(validating: nameBytes.bytes, as: UTF8.self) else {
+            throw ImportError.invalidUTF8(what: what + " name", offset: nameBytes.base)
+        }
+        let member = "npz member '\(name)'"
+        let extra = try directory.slice(position + centralRecordSize + nameLength, extraLength, member + " extra field")
+        _ = try directory.slice(position, length, member + " central directory record")
+
+        if flags & 0x0001 != 0 || flags & 0x0040 != 0 || method == 99 {
+            throw ImportError.unsupported(what: member, offset: at, feature: "an encrypted member")
+        }
+        guard method == 0 || method == 8 else {
+            throw ImportError.unsupported(what: member, offset: at + 10,
+                                          feature: "compression method \(method) (only 0, stored, and 8, deflate, are read)")
+        }
+
+        // Sizes and offset saturated at 0xFFFFFFFF live in the zip64 extra field, in this order.
+        var uncompressed = UInt64(uncompressed32)
+        var compressed = UInt64(compressed32)
+        var localOffset = UInt64(localOffset32)
+        var diskStart = UInt32(diskStart32)
+        let saturated = uncompressed32 == 0xFFFF_FFFF || compressed32 == 0xFFFF_FFFF
+            || localOffset32 == 0xFFFF_FFFF || diskStart32 == 0xFFFF
+        if saturated {
+            let what64 = member + " zip64 extra field"
+            guard let field = try zip64Field(in: extra, member: member) else {
+                throw ImportError.malformed(what: what64, offset: extra.base,
+                                            expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
+            }
+            var p = 0
+            if uncompressed32 == 0xFFFF_FFFF { uncompressed = try field.u64(p, what64); p += 8 }
+            if compressed32 == 0xFFFF_FFFF { compressed = try field.u64(p, what64); p += 8 }
+            if localOffset32 == 0xFFFF_FFFF { localOffset = try field.u64(p, what64); p += 8 }
+            if diskStart32 == 0xFFFF { diskStart = try field.u32(p, what64); p += 4 }
+        }
+        guard diskStart == 0 else {
+            throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(diskStart)")
+        }
+        let limit = UInt64(fileSize)
+        guard compressed <= limit else {
+            throw ImportError.truncated(what: member + " compressed data", offset: at + 20,
+                                        needed: Int(clamping: compressed), available: fileSize)
+        }
+        guard localOffset <= limit else {
+            throw ImportError.malformed(what: member + " local header offset", offset: at + 42,
+                                        expected: "an offset inside the \(fileSize)-byte file", found: "\(localOffset)")
+        }
+        if method == 0, uncompressed != compressed {
+            throw ImportError.sizeMismatch(what: member + " (stored) uncompressed size", offset: at + 24,
+                                           expected: Int(compressed), found: Int(clamping: uncompressed))
+        }
+        let (maxInflated, overflow) = compressed.multipliedReportingOverflow(by: UInt64(maxDeflateRatio))
+        if method == 8, !overflow, uncompressed > maxInflated {
+            throw ImportError.limit(what: member + " uncompressed size", offset: at + 24, value: "\(uncompressed)",
+                                    limit: "\(maxInflated) (1032 × its \(compressed) compressed bytes, the most deflate can produce)")
+        }
+        guard let uncompressedInt = Int(exactly: uncompressed) else {
+            throw ImportError.limit(what: member + " uncompressed size", offset: at + 24, value: "\(uncompressed)", limit: "\(Int.max)")
+        }
+        let entry = ZipEntry(
+            name: name, nameOffset: nameBytes.base, nameLength: nameLength, flags: flags, method: method, crc: crc,
+            compressedSize: Int(compressed), uncompressedSize: uncompressedInt, localHeaderOffset: Int(localOffset),
+            recordOffset: at)
+        return (entry, length)
+    }
+
+    /// The data of the zip64 extra field (header ID 1) among `extra`'s fields, if any.
+    private static func zip64Field(in extra: ImportBytes, member: String) throws -> ImportBytes? {
+        var p = 0
+        while p < extra.count {
+            let id = try extra.u16(p, member + " extra field header")
+            let size = Int(try extra.u16(p + 2, member + " extra field header"))
+            let body = try extra.slice(p + 4, size, member + " extra field \(id)")
+            if id == 1 { return body }
+            p += 4 + size
+        }
+        return nil
+    }
+
+    /// The compressed bytes of `entry`, after its local header (whose
+    /// signature, flags and name are checked; its sizes are not used).
+    private static func localData(of entry: ZipEntry, in file: ImportBytes) throws -> ImportBytes {
+        let at = entry.localHeaderOffset
+        let what = entry.what + " local header"
+        guard file.matches(at, localSignature) else {
+            throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 03 04",
+                                        found: (try? file.slice(at, 4, "").array).map(hex) ?? "the end of the file")
+        }
+        let header = try file.slice(at, localHeaderSize, what)
+        let flags = try header.u16(6, what)
+        if flags & 0x0001 != 0 || flags & 0x0040 != 0 {
+            throw ImportError.unsupported(what: entry.what, offset: at + 6, feature: "an encrypted member")
+        }
+        let nameLength = Int(try header.u16(26, what))
+        let extraLength = Int(try header.u16(28, what))
+        let localName = try file.slice(at + localHeaderSize, nameLength, what + " name")
+        let centralName = try file.slice(entry.nameOffset, entry.nameLength, entry.what + " name")
+        guard localName.count == centralName.count, localName.bytes.elementsEqual(centralName.bytes) else {
+            throw ImportError.malformed(what: what + " name", offset: localName.base,
+                                        expected: "'\(entry.name)' (the central directory's name)",
+                                        found: "'\(String(decoding: localName.bytes, as: UTF8.self))'")
+        }
+        let dataStart = try Checked.add(at + localHeaderSize + nameLength, extraLength, what, offset: at)
+        return try file.slice(dataStart, entry.compressedSize, entry.what + " compressed data")
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import TXWKernels
+
+/// The shape of a new model, shared by `txw-pack --random` (and later `txw-train --random`).
+public struct HyperparameterOptions: ParsableArguments {
+    @Option(help: "Vocabulary size V (may be left out when --vocab or --char-vocab gives the tokens).")
+    public var vocabSize: Int?
+
+    @Option(help: "Model width d_model (even).")
+    public var dModel: Int?
+
+    @Option(help: "Number of attention heads n_head.")
+    public var nHead: Int?
+
+    @Option(help: "Width of each head d_head (need not be d_model / n_head).")
+    public var dHead: Int?
+
+    @Option(help: "Hidden width of the MLP d_mlp.")
+    public var dMLP: Int?
+
+    @Option(help: "Number of blocks n_block.")
+    public var nBlock: Int?
+
+    public init() {}
+
+    /// True when any of the flags was given.
+    public var anyGiven: Bool { [vocabSize, dModel, nHead, dHead, dMLP, nBlock].contains { $0 != nil } }
+
+    /// The hyperparameters, with V from `vocabularySize` when --vocab-size is absent;
+    /// a missing or out-of-range value is a `ValidationError` naming the flag.
+    public func hyperparameters(vocabularySize: Int?) throws -> Hyperparameters {
+        func require(_ value: Int?, _ flag: String) throws -> Int {
+            guard let value else { throw ValidationError("--random needs \(flag)") }
+            return value
+        }
+        let V: Int
+        if let vocabSize {
+            if let n = vocabularySize, n != vocabSize {
+                throw ValidationError("--vocab-size \(vocabSize) disagrees with the vocabulary's \(n) tokens")
+            }
+            V = vocabSize
+        } else if let n = vocabularySize {
+            V = n
+        } else {
+            throw ValidationError("--random needs --vocab-size (or --vocab / --char-vocab)")
+        }
+        let h = Hyperparameters(
+            vocabSize: V, dModel: try require(dModel, "--d-model"), nHead: try require(nHead, "--n-head"),
+            dHead: try require(dHead, "--d-head"), dMLP: try require(dMLP, "--d-mlp"), nBlock: try require(nBlock, "--n-block"))
+        do {
+            try h.validate()
+        } catch let error as KernelError {
+            let flag: String
+            switch error {
+            case let .invalidArgument(name, _, _): flag = "--" + name.replacingOccurrences(of: "_", with: "-")
+            default: flag = "hyperparameters"
+            }
+            throw ValidationError("\(flag): \(error.description)")
+        }
+        return h
+    }
+}

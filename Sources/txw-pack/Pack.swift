@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import TXWFormat
+import TXWKernels
+import TXWModel
+import TXWToolSupport
+
+@main
+struct Pack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "txw-pack",
+        abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
+        discussion: """
+            Sources (exactly one):
+              --random <hyperparameters> [--seed S]   a documented random init (Spec/cli.md); \
+            the same seed gives an identical file.
+              --from FILE   an .npz (np.savez / np.savez_compressed) or .safetensors file with \
+            the tensor names of the spec (W_E, blocks.0.W_Q, …), or a .txw to re-pack. \
+            Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
+            is named.
+
+            The output is written atomically and never replaces an existing file without \
+            --force. Results go to stdout, progress (only on a terminal) to stderr.
+
+            Exit status: 0 on success; 1 when an input is refused or the write fails; 64 \
+            for a usage error.
+            """)
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The .txw file to write.", valueName: "path"))
+    var output: String
+
+    @Flag(help: "Initialise a new model randomly (needs the hyperparameter flags).")
+    var random = false
+
+    @Option(help: ArgumentHelp("Import or re-pack this .npz, .safetensors or .txw file.", valueName: "path"))
+    var from: String?
+
+    @OptionGroup(title: "Hyperparameters (with --random)")
+    var shape: HyperparameterOptions
+
+    @Option(help: "Seed of the random init.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Stored dtype of every tensor: f32, f64, f16 or bf16 (default: keep the source's; f32 for --random).")
+    var dtype: DType?
+
+    @Option(help: "zstd compression level.")
+    var level: Int = FormatLimits.defaultLevel
+
+    @Flag(help: "Do not byte-shuffle before compressing.")
+    var noShuffle = false
+
+    @Flag(help: "Store blocks uncompressed and unshuffled (memory-mappable in place).")
+    var stored = false
+
+    @Option(help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
+    var blockSize: Int = FormatLimits.defaultBlockSize
+
+    @Option(help: ArgumentHelp("Vocabulary: a JSON array of V strings (token id = index).", valueName: "vocab.json"))
+    var vocab: String?
+
+    @Option(help: ArgumentHelp("Character vocabulary: the sorted distinct characters of this text.", valueName: "corpus.txt"))
+    var charVocab: String?
+
+    @Option(help: "The model's name (metadata key 'name').")
+    var name: String?
+
+    @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable).", valueName: "key=value"))
+    var meta: [String] = []
+
+    @Flag(help: "Replace OUT if it exists.")
+    var force = false
+
+    @Flag(help: "Print the result as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard random != (from != nil) else {
+            throw ValidationError("choose one source: --random or --from FILE")
+        }
+        if from != nil && shape.anyGiven {
+            throw ValidationError("the hyperparameter flags are for --random; --from infers them from the shapes")
+        }
+        if vocab != nil && charVocab != nil {
+            throw ValidationError("give --vocab or --char-vocab, not both")
+        }
+        for item in meta {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("--meta expects key=value, got '\(item)'")
+            }
+            if ModelKeys.isReserved(String(item[..<eq])) {
+                throw ValidationError("--meta: keys beginning with 'model.' are reserved for the model profile")
+            }
+        }
+        do {
+            try TXWWriter.Options(level: level, blockSize: blockSize).validate()
+        } catch let error as TXWFormatError {
+            throw ValidationError("--level/--block-size: \(error.description)")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors(tool: "txw-pack") {
+            let vocabulary = try loadVocabulary()
+            var model: ModelArrays
+            var provenance: String
+            if random {
+                let h = try shape.hyperparameters(vocabularySize: vocabulary?.count)
+                model = try ModelArrays.random(h, seed: seed)
+                provenance = "txw-pack --random --seed \(seed)"
+            } else {
+                let source = from ?? ""
+                model = try load(source)
+                provenance = "txw-pack --from \(URL(fileURLWithPath: source).lastPathComponent)"
+            }
+            if let vocabulary {
+                guard vocabulary.count == model.hyperparameters.vocabSize else {
+                    throw ToolFailure("the vocabulary has \(vocabulary.count) tokens, but the model's vocab_size is \(model.hyperparameters.vocabSize)")
+                }
+                model.vocabulary = vocabulary
+            }
+            if let name { model.metadata["name"] = .string(name) }
+            for item in meta {
+                let eq = item.firstIndex(of: "=") ?? item.endIndex
+                model.metadata[String(item[..<eq])] = .string(String(item[item.index(after: eq)...]))
+            }
+            if model.metadata["provenance"] == nil { model.metadata["provenance"] = .string(provenance) }
+
+            let options = TXWWriter.Options(
+                level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
+            let target = dtype ?? (random ? .f32 : nil)
+            let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
+            if Console.stderrIsTerminal && rawBytes > 16 << 20 {
+                Console.err("txw-pack: encoding \(Formatting.grouped(rawBytes)) bytes of tensors…")
+            }
+            let bytes = try model.writer(dtype: target, options: options).encode()
+            try AtomicFile.write(bytes, to: output, overwrite: force)
+            report(model, fileSize: bytes.count, rawBytes: rawBytes)
+        }
+    }
+
+    func loadVocabulary() throws -> Vocabulary? {
+        if let vocab {
+            guard let data = FileManager.default.contents(atPath: vocab) else { throw ToolFailure("\(vocab): cannot read the file") }
+            guard let tokens = try? JSONSerialization.jsonObject(with: data) as? [String] else {
+                throw ToolFailure("\(vocab): expected a JSON array of strings")
+            }
+            return try Vocabulary(tokens)
+        }
+        if let charVocab {
+            guard let data = FileManager.default.contents(atPath: charVocab) else { throw ToolFailure("\(charVocab): cannot read the file") }
+            guard let text = String(validating: data, as: UTF8.self) else { throw ToolFailure("\(charVocab): not valid UTF-8") }
+            guard !text.isEmpty else { throw ToolFailure("\(charVocab): empty; a character vocabulary needs at least one character") }
+            return try Vocabulary.characters(of: text)
+        }
+        return nil
+    }
+
+    /// The model in `path`: a txw file is re-packed, anything else imported.
+    func load(_ path: String) throws -> ModelArrays {
+        let head = FileHandle(forReadingAtPath: path).map { handle in
+            defer { try? handle.close() }
+            return [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+        }
+        guard let head else {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw ToolFailure("\(path): is a directory")
+            }
+            throw ToolFailure("\(path): cannot open the file (\(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))")
+        }
+        do {
+            if head == FormatLimits.magic {
+                return try ModelArrays(reader: ModelInput.open(path))
+            }
+            return try ModelArrays(arrays: ArrayImporter.read(path: path))
+        } catch let error as ModelError {
+            throw ToolFailure("\(path): \(error)")
+        } catch let error as TXWFormatError {
+            throw ToolFailure("\(path): \(error)")
+        } catch let error as ImportError {
+            throw ToolFailure("\(path): \(error)")
+        }
+    }
+
+    func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) {
+        let h = model.hyperparameters
+        if json {
+            Console.out(JSON.object([
+                ("path", .string(output)), ("file_size", .int(fileSize)), ("raw_bytes", .int(rawBytes)),
+                ("tensors", .int(model.arrays.count)), ("parameters", .int(h.parameterCount)),
+                ("vocab_size", .int(h.vocabSize)), ("d_model", .int(h.dModel)), ("n_head", .int(h.nHead)),
+                ("d_head", .int(h.dHead)), ("d_mlp", .int(h.dMLP)), ("n_block", .int(h.nBlock)),
+                ("vocabulary", .bool(model.vocabulary != nil)),
+            ]).rendered())
+        } else {
+            let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
+            Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(String(format: "%.3f", ratio)) of raw)")
+        }
+    }
+}
