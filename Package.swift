@@ -10,7 +10,6 @@ let package = Package(
         .executable(name: "txw-pack", targets: ["txw-pack"]),
         .executable(name: "txw-inspect", targets: ["txw-inspect"]),
         .executable(name: "txw-run", targets: ["txw-run"]),
-        .executable(name: "txw-demo", targets: ["txw-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,7 +31,6 @@ let package = Package(
         .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
-        .executableTarget(name: "txw-demo", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
         .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
