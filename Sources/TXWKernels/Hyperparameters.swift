@@ -45,15 +45,19 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
                 name: "d_model", value: "\(dModel)",
                 requirement: "must be even (sinusoidal positions fill sin/cos column pairs)")
         }
-        var total = 0
-        for (name, shape) in tensorShapes() {
-            let count = try Tensor<Double>.elementCount(of: shape, what: name)
-            let (sum, overflow) = total.addingReportingOverflow(count)
-            guard !overflow else {
-                throw KernelError.invalidDimension(what: "model", detail: "parameter count overflows Int")
-            }
-            total = sum
+        // Element counts and the parameter total, overflow-checked without
+        // enumerating the n_block · 8 tensors (n_block may be 2^24).
+        var perBlock = 0
+        for (field, shape) in blockShapes() {
+            let count = try Tensor<Double>.elementCount(of: shape, what: "blocks.i.\(field)")
+            let (sum, overflow) = perBlock.addingReportingOverflow(count)
+            guard !overflow else { throw KernelError.invalidDimension(what: "model", detail: "parameter count overflows Int") }
+            perBlock = sum
         }
+        let embedding = try Tensor<Double>.elementCount(of: [vocabSize, dModel], what: "W_E")
+        let (blocksTotal, o1) = perBlock.multipliedReportingOverflow(by: nBlock)
+        let (_, o2) = embedding.addingReportingOverflow(blocksTotal)
+        guard !o1, !o2 else { throw KernelError.invalidDimension(what: "model", detail: "parameter count overflows Int") }
         try constants.validate()
     }
 
@@ -81,18 +85,25 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     /// The number of scalars over all tensors (`Int.max` if it would overflow,
     /// which `validate()` rejects).
     public var parameterCount: Int {
-        var total = 0
-        for (_, shape) in tensorShapes() {
-            var count = 1
-            for dim in shape {
-                let (p, o) = count.multipliedReportingOverflow(by: dim)
-                guard !o else { return .max }
-                count = p
+        func count(_ shape: [Int]) -> Int? {
+            var c = 1
+            for d in shape {
+                let (p, o) = c.multipliedReportingOverflow(by: d)
+                if o { return nil }
+                c = p
             }
-            let (s, o) = total.addingReportingOverflow(count)
-            guard !o else { return .max }
-            total = s
+            return c
         }
-        return total
+        var perBlock = 0
+        for (_, shape) in blockShapes() {
+            guard let c = count(shape) else { return .max }
+            let (s, o) = perBlock.addingReportingOverflow(c)
+            guard !o else { return .max }
+            perBlock = s
+        }
+        guard let embedding = count([vocabSize, dModel]) else { return .max }
+        let (blocks, o1) = perBlock.multipliedReportingOverflow(by: max(nBlock, 0))
+        let (total, o2) = embedding.addingReportingOverflow(blocks)
+        return o1 || o2 ? .max : total
     }
 }

@@ -57,6 +57,18 @@ struct ErrorTests {
         #expect(throws: KernelError.self) { try bad.validate() }
     }
 
+    @Test func hugeBlockCountsValidateInConstantTime() throws {
+        // n_block = 2^24 must not enumerate 2^27 tensors to be checked.
+        let h = Hyperparameters(vocabSize: 10, dModel: 4, nHead: 1, dHead: 2, dMLP: 3, nBlock: 1 << 24)
+        try h.validate()
+        #expect(h.parameterCount == 10 * 4 + (1 << 24) * (4 * 3 + 3 + 3 * 4 + 4 + 3 * 4 * 2 + 2 * 4))
+        var huge = h
+        huge.dModel = 1 << 24
+        huge.vocabSize = 1 << 24
+        huge.dMLP = 1 << 24
+        #expect(throws: KernelError.self) { try huge.validate() }  // 2^48 per tensor · 2^24 blocks overflows
+    }
+
     @Test func mismatchedShapesNameTheTensor() throws {
         let good = try model()
         var blocks = good.blocks
