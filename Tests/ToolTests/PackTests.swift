@@ -53,7 +53,17 @@ struct PackTests {
         let streamed = try tool("txw-run", [dir.file("m.txw"), "--prompt", "hello", "-n", "12"])
         #expect(streamed.stdout == text + "\n", "streamed text equals the JSON text")
         let loss = try tool("txw-run", [dir.file("m.txw"), "--loss", "--text", "hello world", "--json"])
-        #expect(try jsonObject(loss.stdout)["tokens"] as? Int == 11)
+        let byText = try jsonObject(loss.stdout)
+        #expect(byText["tokens"] as? Int == 11)
+        // The same text from a file, and as token ids, gives the same loss.
+        try "hello world".write(toFile: dir.file("text.txt"), atomically: true, encoding: .utf8)
+        let byFile = try jsonObject(try tool("txw-run", [dir.file("m.txw"), "--loss", "--text-file", dir.file("text.txt"), "--json"]).stdout)
+        let byIds = try jsonObject(try tool("txw-run", [dir.file("m.txw"), "--loss", "--tokens", "4 3 5 5 6 1 8 6 7 5 2", "--json"]).stdout)
+        #expect(byFile["loss"] as? Double == byText["loss"] as? Double && byIds["loss"] as? Double == byText["loss"] as? Double)
+        let human = try tool("txw-run", [dir.file("m.txw"), "--loss", "--text", "hello world"]).stdout
+        #expect(human.hasPrefix("loss ") && human.contains("perplexity") && human.contains("tokens 11"))
+        let logits = try jsonObject(try tool("txw-run", [dir.file("m.txw"), "--logits", "--text", "he", "--json"]).stdout)
+        #expect((logits["logits"] as? [[Double]])?.map(\.count) == [9, 9])
     }
 
     @Test func storageOptionsAndRepack() throws {

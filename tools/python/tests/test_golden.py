@@ -105,6 +105,32 @@ def test_committed_golden_file():
     check_golden(GOLDEN)
 
 
+def test_every_byte_flip_of_the_golden_file_fails_naming_where(tmp_path):
+    if not GOLDEN.exists():
+        pytest.skip(f"{GOLDEN} is not committed yet")
+    good = GOLDEN.read_bytes()
+    path = tmp_path / "g.txw"
+    for position in range(len(good)):
+        data = bytearray(good)
+        data[position] ^= 0x20
+        path.write_bytes(bytes(data))
+        with pytest.raises(txw.TXWError) as info:
+            txw.load(path)
+        assert "offset" in str(info.value), (position, str(info.value))
+
+
+def test_every_truncation_of_the_golden_file_fails(tmp_path):
+    if not GOLDEN.exists():
+        pytest.skip(f"{GOLDEN} is not committed yet")
+    good = GOLDEN.read_bytes()
+    path = tmp_path / "g.txw"
+    for length in range(len(good)):
+        path.write_bytes(good[:length])
+        with pytest.raises(txw.TXWError) as info:
+            txw.load(path)
+        assert info.value.category == "truncated", (length, str(info.value))
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python test_golden.py PATH")
