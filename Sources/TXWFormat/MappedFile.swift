@@ -4,20 +4,21 @@ import Glibc
 import Darwin
 #endif
 
-/// A regular file mapped read-only into memory. Nothing is read until the
+/// A regular file mapped read-only into memory (or a heap copy of bytes,
+/// read the same way). Shared by the container reader and the importers. Nothing is read until the
 /// pages are touched, so opening a large file costs nothing but the mapping.
 ///
 /// If another process truncates the file while it is mapped, touching the
 /// lost pages raises SIGBUS: txw files are written atomically (a new inode
 /// is renamed into place), so a txw writer never does that to a reader.
-final class MappedFile: @unchecked Sendable {
-    let path: String
-    let bytes: UnsafeRawBufferPointer
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
     /// True when `bytes` is a heap copy (`init(copying:)`), false when mapped.
     private let owned: Bool
 
     /// A heap copy of `data`, read like a file (for in-memory checks and fuzzing).
-    init(copying data: [UInt8], name: String) {
+    public init(copying data: [UInt8], name: String) {
         path = name
         owned = true
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
@@ -25,7 +26,7 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<data.count])
     }
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         owned = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)

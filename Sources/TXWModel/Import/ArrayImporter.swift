@@ -16,7 +16,7 @@ public enum ArrayImporter {
     /// stored or deflated, with distinct UTF-8 names ending in `.npy`, and
     /// matching the central directory's CRC-32 and sizes.
     public static func readNPZ(path: String) throws -> [ImportedArray] {
-        let file = try ImportFile(path: path)
+        let file = try ImportFile.open(path: path)
         return try withExtendedLifetime(file) { try NPZReader.read(ImportBytes(file.bytes)) }
     }
 
@@ -24,7 +24,7 @@ public enum ArrayImporter {
     /// F32, F64), in data-offset order. The tensors' data must cover the data
     /// section exactly: no overlap, no hole, nothing after the last tensor.
     public static func readSafetensors(path: String) throws -> [ImportedArray] {
-        let file = try ImportFile(path: path)
+        let file = try ImportFile.open(path: path)
         return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
     }
 
@@ -34,24 +34,24 @@ public enum ArrayImporter {
     /// followed by `{` means safetensors; anything else is
     /// `ImportError.unrecognizedFormat`.
     public static func read(path: String) throws -> [ImportedArray] {
-        let file = try ImportFile(path: path)
+        let file = try ImportFile.open(path: path)
         return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: path) }
     }
 
     // MARK: - In memory (tests, fuzzing)
 
     static func readNPZ(bytes: [UInt8]) throws -> [ImportedArray] {
-        let file = ImportFile(copying: bytes, name: "<memory>")
+        let file = ImportFile.copying(bytes, name: "<memory>")
         return try withExtendedLifetime(file) { try NPZReader.read(ImportBytes(file.bytes)) }
     }
 
     static func readSafetensors(bytes: [UInt8]) throws -> [ImportedArray] {
-        let file = ImportFile(copying: bytes, name: "<memory>")
+        let file = ImportFile.copying(bytes, name: "<memory>")
         return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
     }
 
     static func read(bytes: [UInt8], name: String = "<memory>") throws -> [ImportedArray] {
-        let file = ImportFile(copying: bytes, name: name)
+        let file = ImportFile.copying(bytes, name: name)
         return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: name) }
     }
 
