@@ -20,8 +20,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
         .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
+        // Hot loops in C, compiled per instruction set and dispatched at run time.
+        .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Math on buffers. Knows nothing of files.
-        .target(name: "TXWKernels"),
+        .target(name: "TXWKernels", dependencies: ["CTXWKernels"]),
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
         // What the three tools share: option groups, JSON output, error reporting.
@@ -31,6 +33,8 @@ let package = Package(
         .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
+        // Timings for tools/bench; not installed with the tools.
+        .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
         .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
         .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),

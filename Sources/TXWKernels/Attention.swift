@@ -1,3 +1,5 @@
+import CTXWKernels
+
 extension Kernels {
     /// Causal multi-head attention with the notebook's layouts: `x` (m, d_model),
     /// `W_Q`, `W_K`, `W_V` (d_model, d_head, n_head), `W_O` (n_head·d_head, d_model).
@@ -54,6 +56,11 @@ extension Kernels {
 
     /// Unchecked attention for m ≥ 1; `out` (m, d_model) may alias `x`, which
     /// is fully read into Q, K and V before `out` is written.
+    ///
+    /// Per head: `S = Q_h · K_hᵀ` by one product, divided by √d_head; each row
+    /// softmaxed with the future positions at the mask value (`maskedSoftmaxRow`);
+    /// `P · V_h` written straight into the head's columns of the context.
+    /// Heads run in parallel; each head's outputs are its own.
     @usableFromInline
     static func attentionRaw<T: KernelScalar>(
         _ s: AttentionShape, x: UnsafePointer<T>,
@@ -63,73 +70,65 @@ extension Kernels {
         let (m, dModel, dHead, nHead) = (s.m, s.dModel, s.dHead, s.nHead)
         let hd = dHead * nHead
         // Projections: column j·n_head + h of (m, d_head·n_head) is dimension j of head h.
-        var q = [T](repeating: 0, count: m * hd)
-        var k = q, v = q
-        var context = [T](repeating: 0, count: m * hd)
-        var qh = [T](repeating: 0, count: m * dHead)
-        var kh = qh, vh = qh
-        var weights = [T](repeating: 0, count: m)
+        let q = UnsafeMutablePointer<T>.allocate(capacity: 3 * m * hd)
+        defer { q.deallocate() }
+        let k = q + m * hd, v = k + m * hd
+        let context = UnsafeMutablePointer<T>.allocate(capacity: m * hd)
+        defer { context.deallocate() }
+        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_Q, ldb: hd, c: q, ldc: hd)
+        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_K, ldb: hd, c: k, ldc: hd)
+        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_V, ldb: hd, c: v, ldc: hd)
         let scale = T(Double(dHead).squareRoot())
-        q.withUnsafeMutableBufferPointer { q in
-        k.withUnsafeMutableBufferPointer { k in
-        v.withUnsafeMutableBufferPointer { v in
-        qh.withUnsafeMutableBufferPointer { qh in
-        kh.withUnsafeMutableBufferPointer { kh in
-        vh.withUnsafeMutableBufferPointer { vh in
-        weights.withUnsafeMutableBufferPointer { w in
-        context.withUnsafeMutableBufferPointer { ctx in
-            let (q, k, v) = (q.baseAddress!, k.baseAddress!, v.baseAddress!)
-            let (qh, kh, vh) = (qh.baseAddress!, kh.baseAddress!, vh.baseAddress!)
-            let (w, ctx) = (w.baseAddress!, ctx.baseAddress!)
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_Q, ldb: hd, c: q, ldc: hd)
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_K, ldb: hd, c: k, ldc: hd)
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_V, ldb: hd, c: v, ldc: hd)
-            for h in 0..<nHead {
-                for i in 0..<m {
-                    for j in 0..<dHead {
-                        qh[i * dHead + j] = q[i * hd + j * nHead + h]
-                        kh[i * dHead + j] = k[i * hd + j * nHead + h]
-                        vh[i * dHead + j] = v[i * hd + j * nHead + h]
-                    }
-                }
-                for i in 0..<m {
-                    let qi = qh + i * dHead
-                    var top = i + 1 < m ? mask : -T.infinity
-                    for l in 0...i {
-                        let kl = kh + l * dHead
-                        var dot: T = 0
-                        for j in 0..<dHead { dot += qi[j] * kl[j] }
-                        let score = dot / scale
-                        w[l] = score
-                        if score > top { top = score }
-                    }
-                    var sum: T = 0
-                    for l in 0...i {
-                        let e = T.exp(w[l] - top)
-                        w[l] = e
-                        sum += e
-                    }
-                    // Future positions hold the mask value; their weight is
-                    // exp(mask - top), exactly 0 unless every score is near the mask.
-                    let masked = i + 1 < m ? T.exp(mask - top) : 0
-                    sum += T(m - 1 - i) * masked
-                    let row = ctx + i * hd + h * dHead
-                    for j in 0..<dHead { row[j] = 0 }
-                    for l in 0...i {
-                        let wl = w[l] / sum
-                        let vl = vh + l * dHead
-                        for j in 0..<dHead { row[j] += wl * vl[j] }
-                    }
-                    if masked != 0 {
-                        let wm = masked / sum
-                        for l in (i + 1)..<m {
-                            let vl = vh + l * dHead
-                            for j in 0..<dHead { row[j] += wm * vl[j] }
-                        }
-                    }
+        KernelThreads.parallel(nHead) { h in
+            // Per head: Q_h (m, d_head), K_hᵀ (d_head, m), V_h (m, d_head), scores (m, m).
+            let buffer = UnsafeMutablePointer<T>.allocate(capacity: 3 * m * dHead + m * m)
+            defer { buffer.deallocate() }
+            let qh = buffer, khT = qh + m * dHead, vh = khT + m * dHead, scores = vh + m * dHead
+            for i in 0..<m {
+                for j in 0..<dHead {
+                    qh[i * dHead + j] = q[i * hd + j * nHead + h]
+                    khT[j * m + i] = k[i * hd + j * nHead + h]
+                    vh[i * dHead + j] = v[i * hd + j * nHead + h]
                 }
             }
-            Gemm.multiply(m: m, n: dModel, k: hd, a: ctx, lda: hd, b: W_O, ldb: dModel, c: out, ldc: dModel)
-        }}}}}}}}
+            Gemm.multiply(m: m, n: m, k: dHead, a: qh, lda: dHead, b: khT, ldb: m, c: scores, ldc: m)
+            for i in 0..<m {
+                attentionRow(scores + i * m, visible: i + 1, count: m, scale: scale, mask: mask)
+            }
+            Gemm.multiply(m: m, n: dHead, k: m, a: scores, lda: m, b: vh, ldb: dHead, c: context + h * dHead, ldc: hd)
+        }
+        Gemm.multiply(m: m, n: dModel, k: hd, a: context, lda: hd, b: W_O, ldb: dModel, c: out, ldc: dModel)
+    }
+
+    /// One attention row in place: `visible` raw scores divided by `scale`,
+    /// then the softmax over `count` entries with the future ones at the mask
+    /// value, as the notebook computes it (`e = exp(s − max)`, `e / Σe`, the
+    /// maximum over the whole row, mask value included). A masked weight is
+    /// `exp(mask − max) / Σ`: exactly 0 unless every score is within ~745
+    /// (f64) of the mask value.
+    @usableFromInline
+    static func attentionRow<T: KernelScalar>(_ row: UnsafeMutablePointer<T>, visible: Int, count: Int, scale: T, mask: T) {
+        if T.self == Float.self {
+            txw_attention_row_f32(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), visible, count,
+                                  Float(scale), Float(mask))
+        } else if T.self == Double.self {
+            txw_attention_row_f64(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self), visible, count,
+                                  Double(scale), Double(mask))
+        } else {
+            var top = visible < count ? mask : -T.infinity
+            for l in 0..<visible {
+                row[l] = row[l] / scale
+                if row[l] > top { top = row[l] }
+            }
+            var sum: T = 0
+            for l in 0..<visible {
+                row[l] = T.exp(row[l] - top)
+                sum += row[l]
+            }
+            let masked = visible < count ? T.exp(mask - top) : 0
+            for _ in visible..<count { sum += masked }
+            for l in 0..<visible { row[l] = row[l] / sum }
+            for l in visible..<count { row[l] = masked / sum }
+        }
     }
 }

@@ -1,37 +1,79 @@
-/// Row-major matrix products on raw buffers, the one place the kernels
-/// multiply matrices (so the GEMM path can be chosen in one place).
+import CTXWKernels
+
+/// Row-major matrix products, the one place the kernels multiply matrices.
+///
+/// The work goes to the C kernels (`txw_sgemm`/`txw_dgemm`: packed panels,
+/// AVX-512 / AVX2+FMA / baseline chosen at run time; Spec/kernels.md,
+/// "Performance"). Large products are split over output rows across
+/// `KernelThreads.count` threads; each element is one sum over k in
+/// increasing order, so the split never changes a result.
 @usableFromInline
 enum Gemm {
-    /// `C[m×n] = A[m×k] · B[k×n]` (or `· Bᵀ` with B stored `n×k` when
-    /// `transposeB`), overwriting C. Leading dimensions are row strides.
-    @inlinable
+    /// Products below this many multiply-adds run on one thread.
+    static let parallelThreshold = 1 << 18
+
+    /// `C[m×n] = A[m×k] · B[k×n]`, overwriting C. Leading dimensions are row strides.
+    @usableFromInline
     static func multiply<T: KernelScalar>(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int,
-        b: UnsafePointer<T>, ldb: Int, transposeB: Bool = false,
+        b: UnsafePointer<T>, ldb: Int,
         c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        if transposeB {
-            for i in 0..<m {
-                let aRow = a + i * lda
-                let cRow = c + i * ldc
-                for j in 0..<n {
-                    let bRow = b + j * ldb
-                    var sum: T = 0
-                    for p in 0..<k { sum += aRow[p] * bRow[p] }
-                    cRow[j] = sum
+        guard m > 0, n > 0 else { return }
+        let threads = KernelThreads.count
+        let work = m * n * max(k, 1)
+        let parts = work < parallelThreshold || m < 12 ? 1 : min(threads, m / 6)
+        // Row chunks on multiples of 6 (the kernel's row block) keep the packed path busy.
+        let chunk = ((m + parts - 1) / parts + 5) / 6 * 6
+        KernelThreads.parallel(parts) { part in
+            let begin = min(part * chunk, m)
+            let end = min(begin + chunk, m)
+            guard begin < end else { return }
+            if T.self == Float.self {
+                txw_sgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                          UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
+                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, begin, end)
+            } else if T.self == Double.self {
+                txw_dgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                          UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
+                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, begin, end)
+            } else {
+                for i in begin..<end {
+                    for j in 0..<n {
+                        var sum: T = 0
+                        for p in 0..<k { sum += a[i * lda + p] * b[p * ldb + j] }
+                        c[i * ldc + j] = sum
+                    }
                 }
             }
+        }
+    }
+
+    /// `x[i] = exp(x[i])` for `count` values.
+    @usableFromInline
+    static func expInPlace<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            txw_exp_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count)
+        } else if T.self == Double.self {
+            txw_exp_f64(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self), count)
         } else {
-            for i in 0..<m {
-                let aRow = a + i * lda
-                let cRow = c + i * ldc
-                cRow.update(repeating: 0, count: n)
-                for p in 0..<k {
-                    let aip = aRow[p]
-                    let bRow = b + p * ldb
-                    for j in 0..<n { cRow[j] += aip * bRow[j] }
-                }
+            for i in 0..<count { x[i] = T.exp(x[i]) }
+        }
+    }
+
+    /// GELU (tanh approximation) in place.
+    @usableFromInline
+    static func geluInPlace<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            txw_gelu_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count)
+        } else if T.self == Double.self {
+            txw_gelu_f64(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self), count)
+        } else {
+            let c = T((2 / Double.pi).squareRoot())
+            for i in 0..<count {
+                let v = x[i]
+                x[i] = T(0.5) * v * (1 + T.tanh(c * (v + T(0.044715) * (v * v * v))))
             }
         }
     }

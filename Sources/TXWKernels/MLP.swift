@@ -43,7 +43,7 @@ extension Kernels {
                 let row = h + i * dMLP
                 for j in 0..<dMLP { row[j] += b_1[j] }
             }
-            geluInPlace(count: m * dMLP, src: h, dst: h)
+            Gemm.geluInPlace(h, count: m * dMLP)
             Gemm.multiply(m: m, n: dModel, k: dMLP, a: h, lda: dMLP, b: W_2, ldb: dModel, c: out, ldc: dModel)
             for i in 0..<m {
                 let row = out + i * dModel

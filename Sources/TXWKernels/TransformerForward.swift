@@ -31,7 +31,9 @@ extension TransformerWeights {
                 for block in blocks {
                     Kernels.blockRaw(h, m: m, weights: block, x: x)
                 }
-                Gemm.multiply(m: m, n: V, k: d, a: x, lda: d, b: e, ldb: d, transposeB: true, c: logits, ldc: V)
+                unembedding.withUnsafeBufferPointer { u in
+                    Gemm.multiply(m: m, n: V, k: d, a: x, lda: d, b: u.baseAddress!, ldb: V, c: logits, ldc: V)
+                }
             }
         }
     }

@@ -7,6 +7,8 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
     public let hyperparameters: Hyperparameters
     public let W_E: Tensor<Scalar>
     public let blocks: [BlockWeights<Scalar>]
+    /// `W_Eᵀ` (d_model, V), kept so the unembedding is a plain product.
+    let unembedding: [Scalar]
 
     /// Validates `hyperparameters` and every tensor's shape; the error names
     /// the first tensor that is wrong (`W_E`, `blocks.1.W_O`, …).
@@ -26,6 +28,7 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.hyperparameters = h
         self.W_E = W_E
         self.blocks = blocks
+        self.unembedding = Self.transposed(W_E)
     }
 
     /// Infers the hyperparameters from the shapes (V and d_model from `W_E`,
@@ -58,5 +61,20 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.hyperparameters = hyperparameters
         self.W_E = W_E
         self.blocks = blocks
+        self.unembedding = Self.transposed(W_E)
+    }
+
+    /// The transpose of a (rows, cols) matrix.
+    static func transposed(_ t: Tensor<Scalar>) -> [Scalar] {
+        let (rows, cols) = (t.shape[0], t.shape[1])
+        var out = [Scalar](repeating: 0, count: rows * cols)
+        for r in 0..<rows {
+            for c in 0..<cols { out[c * rows + r] = t.scalars[r * cols + c] }
+        }
+        return out
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.hyperparameters == b.hyperparameters && a.W_E == b.W_E && a.blocks == b.blocks
     }
 }

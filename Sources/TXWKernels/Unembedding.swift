@@ -11,9 +11,10 @@ extension Kernels {
         }
         let m = x.shape[0]
         var out = [T](repeating: 0, count: m * V)
-        x.withUnsafeBufferPointer { xb in W_E.withUnsafeBufferPointer { eb in out.withUnsafeMutableBufferPointer { ob in
-            guard let xp = xb.baseAddress, let ep = eb.baseAddress, let op = ob.baseAddress else { return }
-            Gemm.multiply(m: m, n: V, k: d, a: xp, lda: d, b: ep, ldb: d, transposeB: true, c: op, ldc: V)
+        let unembedding = TransformerWeights<T>.transposed(W_E)
+        x.withUnsafeBufferPointer { xb in unembedding.withUnsafeBufferPointer { ub in out.withUnsafeMutableBufferPointer { ob in
+            guard let xp = xb.baseAddress, let up = ub.baseAddress, let op = ob.baseAddress else { return }
+            Gemm.multiply(m: m, n: V, k: d, a: xp, lda: d, b: up, ldb: V, c: op, ldc: V)
         }}}
         return Tensor(uncheckedShape: [m, V], scalars: out)
     }

@@ -1,0 +1,46 @@
+#ifndef TXW_KERNELS_H
+#define TXW_KERNELS_H
+// Hot loops of TXWKernels in C, compiled three times (AVX-512, AVX2+FMA,
+// baseline x86-64) and dispatched on the CPU at run time. Callers check
+// every size; these functions trust them.
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction set the kernels run with: 2 = AVX-512, 1 = AVX2+FMA, 0 = baseline.
+int txw_kernel_level(void);
+/// Forces a level (for tests); a level the CPU lacks is lowered to one it has.
+void txw_set_kernel_level(int level);
+
+/// C[m×n] = A[m×k]·B[k×n] for rows [row_begin, row_end) of C, row-major with
+/// leading dimensions lda, ldb, ldc. Every element of C is one sum over k in
+/// increasing order (fused multiply-add where the CPU has it), whatever the
+/// row range, so splitting rows across threads never changes a result.
+void txw_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+               float *c, size_t ldc, size_t row_begin, size_t row_end);
+void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b, size_t ldb,
+               double *c, size_t ldc, size_t row_begin, size_t row_end);
+
+/// x[i] = exp(x[i]) for n values, in place (Taylor polynomial after range
+/// reduction, ~1e-16 relative in f64; 0 below underflow, +inf above
+/// overflow, NaN stays NaN).
+void txw_exp_f32(float *x, size_t n);
+void txw_exp_f64(double *x, size_t n);
+
+/// One row of causal attention weights, in place: row[0..visible) are raw
+/// scores Q·K, divided here by `scale` (√d_head); row[visible..count) stand
+/// for future positions at `mask`. Softmax over the whole row as the notebook
+/// (maximum over all entries, mask value included; sum in index order).
+void txw_attention_row_f32(float *row, size_t visible, size_t count, float scale, float mask);
+void txw_attention_row_f64(double *row, size_t visible, size_t count, double scale, double mask);
+
+/// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+void txw_gelu_f32(float *x, size_t n);
+void txw_gelu_f64(double *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

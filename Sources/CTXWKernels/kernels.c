@@ -1,0 +1,99 @@
+#include "txw_kernels.h"
+#include <stdint.h>
+#include <stdlib.h>
+
+// AVX-512 (F, VL, DQ, BW) with FMA.
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
+#define SUFFIX(name) name##_avx512
+#define VBYTES 64
+#define FMA32(a, b, c) __builtin_elementwise_fma(a, b, c)
+#define FMA64(a, b, c) __builtin_elementwise_fma(a, b, c)
+#define SFMA32(a, b, c) __builtin_fmaf(a, b, c)
+#define SFMA64(a, b, c) __builtin_fma(a, b, c)
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef VBYTES
+#pragma clang attribute pop
+
+// AVX2 with FMA.
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define SUFFIX(name) name##_avx2
+#define VBYTES 32
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef VBYTES
+#undef FMA32
+#undef FMA64
+#undef SFMA32
+#undef SFMA64
+#pragma clang attribute pop
+
+// Baseline x86-64 (SSE2): multiply then add, each rounded.
+#define SUFFIX(name) name##_base
+#define VBYTES 16
+#define FMA32(a, b, c) ((a) * (b) + (c))
+#define FMA64(a, b, c) ((a) * (b) + (c))
+#define SFMA32(a, b, c) ((a) * (b) + (c))
+#define SFMA64(a, b, c) ((a) * (b) + (c))
+#pragma clang fp contract(off)
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef VBYTES
+
+static int detected_level(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
+static int current_level = -1;
+
+int txw_kernel_level(void) {
+    int level = __atomic_load_n(&current_level, __ATOMIC_RELAXED);
+    if (level < 0) {
+        level = detected_level();
+        const char *forced = getenv("TXW_KERNEL_LEVEL");
+        if (forced && forced[0] >= '0' && forced[0] <= '2' && forced[1] == 0 && forced[0] - '0' < level)
+            level = forced[0] - '0';
+        __atomic_store_n(&current_level, level, __ATOMIC_RELAXED);
+    }
+    return level;
+}
+
+void txw_set_kernel_level(int level) {
+    int most = detected_level();
+    __atomic_store_n(&current_level, level < 0 ? 0 : (level > most ? most : level), __ATOMIC_RELAXED);
+}
+
+#define DISPATCH(name, args)                       \
+    switch (txw_kernel_level()) {                  \
+    case 2: name##_avx512 args; break;             \
+    case 1: name##_avx2 args; break;               \
+    default: name##_base args; break;              \
+    }
+
+void txw_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+               float *c, size_t ldc, size_t row_begin, size_t row_end) {
+    DISPATCH(sgemm, (m, n, k, a, lda, b, ldb, c, ldc, row_begin, row_end))
+}
+
+void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b, size_t ldb,
+               double *c, size_t ldc, size_t row_begin, size_t row_end) {
+    DISPATCH(dgemm, (m, n, k, a, lda, b, ldb, c, ldc, row_begin, row_end))
+}
+
+void txw_exp_f32(float *x, size_t n) { DISPATCH(exp_f32, (x, n)) }
+void txw_exp_f64(double *x, size_t n) { DISPATCH(exp_f64, (x, n)) }
+void txw_attention_row_f32(float *row, size_t visible, size_t count, float scale, float mask) {
+    DISPATCH(attention_row_f32, (row, visible, count, scale, mask))
+}
+void txw_attention_row_f64(double *row, size_t visible, size_t count, double scale, double mask) {
+    DISPATCH(attention_row_f64, (row, visible, count, scale, mask))
+}
+void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
+void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }

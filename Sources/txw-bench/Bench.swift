@@ -1,0 +1,131 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TXWFormat
+import TXWKernels
+import TXWModel
+import TXWToolSupport
+
+/// Timings for tools/bench (release builds only). Each subcommand prints one
+/// JSON object with the median and every sample, in seconds.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "txw-bench",
+        abstract: "Measure txw's kernels and reader (used by tools/bench; build with -c release).",
+        subcommands: [Forward.self, Loss.self, Sample.self, Load.self])
+}
+
+struct Common: ParsableArguments {
+    @Argument(help: "The .txw model.") var model: String
+    @Option(help: "Compute precision.") var precision: Precision = .f32
+    @Option(help: "Timed repetitions (after one warm-up).") var repetitions: Int = 10
+    @Option(help: "Threads for the kernels and the reader.") var threads: Int = 2
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func report(_ fields: [(String, JSON)], samples: [Double]) {
+    Console.out(JSON.object(fields + [("median_s", .double(median(samples))), ("samples_s", .array(samples.map(JSON.double)))]).rendered())
+}
+
+func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 13) % V } }
+
+struct Forward: ParsableCommand {
+    @OptionGroup var common: Common
+    @Option(help: "Sequence length m.") var m: Int = 256
+
+    func run() throws {
+        switch common.precision {
+        case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
+        case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
+        }
+    }
+
+    func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
+        _ = try loaded.weights.logits(for: input)
+        var samples: [Double] = []
+        for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input) }) }
+        report([("m", .int(m))], samples: samples)
+    }
+}
+
+struct Loss: ParsableCommand {
+    @OptionGroup var common: Common
+    @Option(help: "Sequence length m.") var m: Int = 256
+
+    func run() throws {
+        switch common.precision {
+        case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
+        case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
+        }
+    }
+
+    func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
+        var value = 0.0
+        var samples: [Double] = []
+        for i in 0...common.repetitions {
+            let t = try time { value = try loaded.weights.loss(for: input) }
+            if i > 0 { samples.append(t) }
+        }
+        report([("m", .int(m)), ("loss", .double(value))], samples: samples)
+    }
+}
+
+struct Sample: ParsableCommand {
+    @OptionGroup var common: Common
+    @Option(name: .short) var n: Int = 256
+    @Option(name: .short) var k: Int = 10
+    @Option(name: .short) var t: Double = 1
+    @Option(help: "Prompt length.") var prompt: Int = 8
+
+    func run() throws {
+        switch common.precision {
+        case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
+        case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
+        }
+    }
+
+    func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        let input = tokens(prompt, vocabulary: loaded.hyperparameters.vocabSize)
+        let sampler = try TopKSampler(k: k, temperature: t, seed: 42)
+        var samples: [Double] = []
+        var produced: [Int] = []
+        for i in 0...common.repetitions {
+            let s = try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n) }
+            if i > 0 { samples.append(s) }
+        }
+        report([("n", .int(n)), ("tokens_per_s", .double(Double(n) / median(samples))), ("tokens", .array(produced.map(JSON.int)))],
+               samples: samples)
+    }
+}
+
+struct Load: ParsableCommand {
+    @OptionGroup var common: Common
+
+    func run() throws {
+        var samples: [Double] = []
+        var bytes = 0
+        for _ in 0..<common.repetitions {
+            samples.append(try time {
+                let reader = try TXWReader(path: common.model)
+                bytes = 0
+                for entry in reader.tensors { bytes += try reader.readBytes(entry).count }
+            })
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        report([("decoded_bytes", .int(bytes)), ("max_rss_bytes", .int(usage.ru_maxrss * 1024))], samples: samples)
+    }
+}
