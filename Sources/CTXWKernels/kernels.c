@@ -52,8 +52,9 @@ static int detected_level(void) {
 }
 
 static int current_level = -1;
+static __thread int thread_level = -1;
 
-int txw_kernel_level(void) {
+static int process_level(void) {
     int level = __atomic_load_n(&current_level, __ATOMIC_RELAXED);
     if (level < 0) {
         level = detected_level();
@@ -65,9 +66,15 @@ int txw_kernel_level(void) {
     return level;
 }
 
+int txw_kernel_level(void) { return thread_level >= 0 ? thread_level : process_level(); }
+
 void txw_set_kernel_level(int level) {
+    if (level < 0) {
+        thread_level = -1;
+        return;
+    }
     int most = detected_level();
-    __atomic_store_n(&current_level, level < 0 ? 0 : (level > most ? most : level), __ATOMIC_RELAXED);
+    thread_level = level > most ? most : level;
 }
 
 #define DISPATCH(name, args)                       \

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTXWKernels
 import Dispatch
 import Synchronization
 
@@ -25,9 +26,16 @@ public enum KernelThreads {
         } else {
             // Every caller hands each part disjoint output memory; the closure
             // does not outlive this call.
+            // Workers run with the caller's instruction set (it is per thread).
+            let level = txw_kernel_level()
             withoutActuallyEscaping(body) { escaping in
                 nonisolated(unsafe) let work = escaping
-                DispatchQueue.concurrentPerform(iterations: parts) { work($0) }
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    let saved = txw_kernel_level()
+                    txw_set_kernel_level(level)
+                    work(part)
+                    txw_set_kernel_level(saved)
+                }
             }
         }
     }
@@ -41,5 +49,17 @@ enum System {
         #else
         return 1
         #endif
+    }
+}
+
+/// The instruction set of the C kernels: 2 = AVX-512, 1 = AVX2+FMA,
+/// 0 = baseline x86-64, detected at first use (the environment variable
+/// TXW_KERNEL_LEVEL can lower it). Setting it applies to the calling thread
+/// and the kernel threads it starts (tests, benchmarks); a level the CPU
+/// lacks is lowered to one it has; -1 returns to the default.
+public enum KernelInstructionSet {
+    public static var level: Int {
+        get { Int(txw_kernel_level()) }
+        set { txw_set_kernel_level(Int32(newValue)) }
     }
 }

@@ -40,18 +40,21 @@ public struct TopKSampler: Sendable, Equatable {
         let V = weights.hyperparameters.vocabSize
         try Kernels.checkTokens(prompt, vocabSize: V, what: "prompt")
         var rng = NumpyRandom(seed: seed)
-        var sequence = prompt
         var produced: [Int] = []
         produced.reserveCapacity(min(n, 1 << 16))
+        guard n > 0 else { return produced }
+        // The key/value cache gives the last position's logits of the
+        // sequence so far, as a full recomputation would (IncrementalDecoder).
+        var decoder = IncrementalDecoder(weights)
+        var logits: [T] = []
+        for token in prompt { logits = try decoder.append(token) }
         var last = [Double](repeating: 0, count: V)
-        for _ in 0..<n {
-            let logits = try weights.logits(for: sequence)
-            let row = sequence.count - 1
-            for v in 0..<V { last[v] = Double(logits.scalars[row * V + v]) }
-            let token = try choose(from: last, rng: &rng, position: row)
-            sequence.append(token)
+        for step in 0..<n {
+            for v in 0..<V { last[v] = Double(logits[v]) }
+            let token = try choose(from: last, rng: &rng, position: decoder.count - 1)
             produced.append(token)
             try onToken(token)
+            if step + 1 < n { logits = try decoder.append(token) }
         }
         return produced
     }

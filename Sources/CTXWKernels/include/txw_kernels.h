@@ -9,9 +9,11 @@
 extern "C" {
 #endif
 
-/// The instruction set the kernels run with: 2 = AVX-512, 1 = AVX2+FMA, 0 = baseline.
+/// The instruction set the kernels run with on this thread: 2 = AVX-512,
+/// 1 = AVX2+FMA, 0 = baseline (the CPU's best unless TXW_KERNEL_LEVEL lowers it).
 int txw_kernel_level(void);
-/// Forces a level (for tests); a level the CPU lacks is lowered to one it has.
+/// Forces a level on the calling thread (tests, benchmarks); a level the CPU
+/// lacks is lowered to one it has; a negative level returns to the default.
 void txw_set_kernel_level(int level);
 
 /// C[m×n] = A[m×k]·B[k×n] for rows [row_begin, row_end) of C, row-major with

@@ -1,0 +1,91 @@
+import Testing
+@testable import TXWKernels
+
+/// The fast paths compute what the plain definitions compute: the key/value
+/// cache equals full recomputation, results do not depend on the thread
+/// count, and every instruction set meets the fixtures.
+@Suite(.serialized)
+struct PerformancePathTests {
+    func randomModel<T: KernelScalar>(_ h: Hyperparameters, seed: UInt64, as: T.Type) throws -> TransformerWeights<T> {
+        var rng = NumpyRandom(seed: seed)
+        func tensor(_ shape: [Int], _ scale: Double) throws -> Tensor<T> {
+            try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in T((rng.random() * 2 - 1) * scale) })
+        }
+        var blocks: [BlockWeights<T>] = []
+        for _ in 0..<h.nBlock {
+            var fields: [String: Tensor<T>] = [:]
+            for (name, shape) in h.blockShapes() { fields[name] = try tensor(shape, 1.5 / Double(shape[0]).squareRoot()) }
+            blocks.append(try BlockWeights(fields: fields))
+        }
+        return try TransformerWeights(hyperparameters: h, W_E: tensor([h.vocabSize, h.dModel], 0.5), blocks: blocks)
+    }
+
+    static let shape = Hyperparameters(vocabSize: 37, dModel: 32, nHead: 4, dHead: 8, dMLP: 64, nBlock: 2)
+
+    func cacheMatchesRecomputation<T: KernelScalar>(_: T.Type, tolerance: Double) throws {
+        let weights = try randomModel(Self.shape, seed: 3, as: T.self)
+        let tokens = (0..<40).map { ($0 * 13 + 5) % 37 }
+        var decoder = IncrementalDecoder(weights)
+        for (i, token) in tokens.enumerated() {
+            let cached = try decoder.append(token)
+            let full = try weights.logits(for: Array(tokens[0...i]))
+            let last = Array(full.scalars[(i * 37)..<((i + 1) * 37)])
+            for (a, b) in zip(cached, last) {
+                #expect(abs(Double(a) - Double(b)) <= tolerance * max(abs(Double(b)), 1e-300), "position \(i): \(a) vs \(b)")
+            }
+        }
+    }
+
+    @Test func keyValueCacheGivesTheFullPassLogitsF64() throws { try cacheMatchesRecomputation(Double.self, tolerance: 1e-12) }
+    @Test func keyValueCacheGivesTheFullPassLogitsF32() throws { try cacheMatchesRecomputation(Float.self, tolerance: 1e-6) }
+
+    @Test(arguments: [0.0, 0.7, 1.0, 3.0])
+    func keyValueCacheGivesTheRecomputedTokens(temperature: Double) throws {
+        let weights = try randomModel(Self.shape, seed: 9, as: Double.self)
+        let sampler = try TopKSampler(k: 6, temperature: temperature, seed: 1234)
+        let cached = try sampler.sample(weights, prompt: [1, 2, 3], count: 30)
+        // Recompute the whole sequence for every token, as the notebook does.
+        var rng = NumpyRandom(seed: 1234)
+        var sequence = [1, 2, 3]
+        var recomputed: [Int] = []
+        for _ in 0..<30 {
+            let logits = try weights.logits(for: sequence)
+            let last = (0..<37).map { Double(logits.scalars[(sequence.count - 1) * 37 + $0]) }
+            let token = try sampler.choose(from: last, rng: &rng, position: sequence.count - 1)
+            sequence.append(token)
+            recomputed.append(token)
+        }
+        #expect(cached == recomputed)
+    }
+
+    @Test func resultsDoNotDependOnTheThreadCount() throws {
+        let h = Hyperparameters(vocabSize: 50, dModel: 64, nHead: 4, dHead: 16, dMLP: 256, nBlock: 2)
+        let saved = KernelThreads.count
+        defer { KernelThreads.count = saved }
+        for precision in 0..<2 {
+            let tokens = (0..<96).map { ($0 * 7 + 1) % 50 }
+            func run(threads: Int) throws -> [Double] {
+                KernelThreads.count = threads
+                if precision == 0 {
+                    return try randomModel(h, seed: 5, as: Double.self).logits(for: tokens).scalars
+                }
+                return try randomModel(h, seed: 5, as: Float.self).logits(for: tokens).scalars.map(Double.init)
+            }
+            let one = try run(threads: 1)
+            let two = try run(threads: 2)
+            let three = try run(threads: 3)
+            #expect(one.map(\.bitPattern) == two.map(\.bitPattern), "1 vs 2 threads, precision \(precision)")
+            #expect(one.map(\.bitPattern) == three.map(\.bitPattern), "1 vs 3 threads, precision \(precision)")
+        }
+    }
+
+    @Test(arguments: [0, 1, 2])
+    func everyInstructionSetMeetsTheFixtures(level: Int) throws {
+        defer { KernelInstructionSet.level = -1 }
+        KernelInstructionSet.level = level
+        for model in try ModelFixture.all() {
+            expectClose(try model.weights(Double.self).logits(for: model.tokens), model.logits, "logits \(model.name) level \(KernelInstructionSet.level)")
+            expectClose(try model.weights(Float.self).logits(for: model.tokens), model.logits, "logits \(model.name) level \(KernelInstructionSet.level)")
+        }
+    }
+}
