@@ -23,6 +23,8 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     }
 
     /// Feeds `token` at the next position and returns that position's logits (V).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func append(_ token: Int) throws -> [Scalar] {
         let h = weights.hyperparameters
         guard token >= 0, token < h.vocabSize else {

@@ -10,11 +10,12 @@ import Synchronization
 /// or heads, and every output is computed by one thread in a fixed order.
 public enum KernelThreads {
     private static let storage = Atomic<Int>(0)
+    private static let defaultCount = min(max(System.processorCount, 1), 8)
 
     public static var count: Int {
         get {
             let n = storage.load(ordering: .relaxed)
-            return n > 0 ? n : min(max(System.processorCount, 1), 8)
+            return n > 0 ? n : defaultCount
         }
         set { storage.store(max(newValue, 1), ordering: .relaxed) }
     }

@@ -30,6 +30,8 @@ public struct TopKSampler: Sendable, Equatable {
     /// chosen, and returns them. Throws for n < 0, an empty prompt, a token
     /// outside the vocabulary, or NaN logits.
     @discardableResult
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func sample<T>(
         _ weights: TransformerWeights<T>, prompt: [Int], count n: Int,
         onToken: (Int) throws -> Void = { _ in }

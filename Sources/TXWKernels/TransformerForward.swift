@@ -3,6 +3,8 @@ extension TransformerWeights {
     ///
     /// `W_E[tokens] + positions`, the blocks in order, then `·W_Eᵀ`.
     /// Throws for an empty sequence or a token outside the vocabulary.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logits(for tokens: [Int]) throws -> Tensor<Scalar> {
         try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize)
         let (m, V) = (tokens.count, hyperparameters.vocabSize)
