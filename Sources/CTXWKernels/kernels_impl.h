@@ -32,26 +32,13 @@ static void SUFFIX(NAME##_rows)(size_t n, size_t k, const T *a, const T *b, size
     }                                                                                                 \
 }                                                                                                     \
                                                                                                       \
-static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,            \
-                         size_t ldb, T *c, size_t ldc, size_t row_begin, size_t row_end) {            \
-    (void)m;                                                                                          \
-    if (row_end <= row_begin || n == 0) return;                                                       \
-    if (k == 0) {                                                                                     \
-        for (size_t i = row_begin; i < row_end; i++)                                                  \
-            for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0;                                        \
-        return;                                                                                       \
-    }                                                                                                 \
-    if (row_end - row_begin < 3) {                                                                    \
-        for (size_t i = row_begin; i < row_end; i++) SUFFIX(NAME##_rows)(n, k, a + i * lda, b, ldb, c + i * ldc); \
-        return;                                                                                       \
-    }                                                                                                 \
+static size_t SUFFIX(NAME##_packed_size)(size_t n, size_t k) {                                      \
+    return (n + 2 * L - 1) / (2 * L) * k * 2 * L;                                                     \
+}                                                                                                     \
+                                                                                                      \
+static void SUFFIX(NAME##_pack)(size_t n, size_t k, const T *b, size_t ldb, T *packed) {              \
     const size_t NR = 2 * L;                                                                          \
     size_t panels = (n + NR - 1) / NR;                                                                \
-    T *packed = (T *)aligned_alloc(64, ((panels * k * NR * sizeof(T)) + 63) / 64 * 64);              \
-    if (!packed) { /* out of memory: fall back to the row kernel, same results */                     \
-        for (size_t i = row_begin; i < row_end; i++) SUFFIX(NAME##_rows)(n, k, a + i * lda, b, ldb, c + i * ldc); \
-        return;                                                                                       \
-    }                                                                                                 \
     for (size_t q = 0; q < panels; q++) {                                                             \
         T *dst = packed + q * k * NR;                                                                 \
         size_t cols = n - q * NR < NR ? n - q * NR : NR;                                              \
@@ -62,6 +49,13 @@ static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, c
             for (; j < NR; j++) dst[p * NR + j] = 0;                                                  \
         }                                                                                             \
     }                                                                                                 \
+}                                                                                                     \
+                                                                                                      \
+/* C rows [row_begin, row_end) from B packed by NAME##_pack; needs k ≥ 1. */                          \
+static void SUFFIX(NAME##_packed)(size_t n, size_t k, const T *a, size_t lda, const T *packed,        \
+                                  T *c, size_t ldc, size_t row_begin, size_t row_end) {              \
+    const size_t NR = 2 * L;                                                                          \
+    size_t panels = (n + NR - 1) / NR;                                                                \
     for (size_t q = 0; q < panels; q++) {                                                             \
         const T *bp = packed + q * k * NR;                                                            \
         size_t cols = n - q * NR < NR ? n - q * NR : NR;                                              \
@@ -101,6 +95,25 @@ static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, c
             }                                                                                         \
         }                                                                                             \
     }                                                                                                 \
+}                                                                                                     \
+                                                                                                      \
+static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,            \
+                         size_t ldb, T *c, size_t ldc, size_t row_begin, size_t row_end) {            \
+    (void)m;                                                                                          \
+    if (row_end <= row_begin || n == 0) return;                                                       \
+    if (k == 0) {                                                                                     \
+        for (size_t i = row_begin; i < row_end; i++)                                                  \
+            for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0;                                        \
+        return;                                                                                       \
+    }                                                                                                 \
+    T *packed = row_end - row_begin < 3 ? 0                                                           \
+        : (T *)aligned_alloc(64, (SUFFIX(NAME##_packed_size)(n, k) * sizeof(T) + 63) / 64 * 64);      \
+    if (!packed) { /* a row or two, or out of memory: the row kernel, same results */                 \
+        for (size_t i = row_begin; i < row_end; i++) SUFFIX(NAME##_rows)(n, k, a + i * lda, b, ldb, c + i * ldc); \
+        return;                                                                                       \
+    }                                                                                                 \
+    SUFFIX(NAME##_pack)(n, k, b, ldb, packed);                                                        \
+    SUFFIX(NAME##_packed)(n, k, a, lda, packed, c, ldc, row_begin, row_end);                          \
     free(packed);                                                                                     \
 }
 
@@ -190,8 +203,13 @@ static void SUFFIX(NAME)(T *row, size_t visible, size_t count, T scale, T mask) 
         top = row[l] > top ? row[l] : top;                                                  \
     }                                                                                       \
     for (size_t l = 0; l < visible; l++) row[l] = EXP(row[l] - top);                        \
-    T sum = 0;                                                                              \
-    for (size_t l = 0; l < visible; l++) sum += row[l];                                     \
+    /* 8 interleaved partial sums, added pairwise: fixed for a given row length. */         \
+    T part[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                   \
+    size_t l8 = visible / 8 * 8;                                                            \
+    for (size_t l = 0; l < l8; l += 8)                                                      \
+        for (size_t u = 0; u < 8; u++) part[u] += row[l + u];                               \
+    T sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])); \
+    for (size_t l = l8; l < visible; l++) sum += row[l];                                    \
     T masked = visible < count ? EXP(mask - top) : 0;                                       \
     for (size_t l = visible; l < count; l++) sum += masked;                                 \
     for (size_t l = 0; l < visible; l++) row[l] = row[l] / sum;                             \
