@@ -49,6 +49,20 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Tells the kernel the mapped pages wholly inside `range` are not needed
+    /// for now (they are read again from the page cache if touched), so a
+    /// reader that has decoded a block does not keep its compressed pages
+    /// resident. Does nothing for a heap copy.
+    func release(_ range: Range<Int>) {
+        guard !owned, let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     deinit {
         guard let base = bytes.baseAddress else { return }
         if owned {

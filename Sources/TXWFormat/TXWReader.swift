@@ -1,4 +1,8 @@
+import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads a `.txw` file (Spec/txw-format.md).
 ///
@@ -75,16 +79,47 @@ public final class TXWReader: Sendable {
         return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
     }
 
+    /// Threads that decode a tensor's blocks (default: the active processor
+    /// count, at most 8). The bytes never depend on it.
+    public static var decodeThreads: Int {
+        get {
+            let n = threadSetting.load(ordering: .relaxed)
+            return n > 0 ? n : defaultThreads
+        }
+        set { threadSetting.store(max(newValue, 1), ordering: .relaxed) }
+    }
+    private static let threadSetting = Atomic<Int>(0)
+    private static let defaultThreads = min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 8)
+
     /// The raw bytes of `entry`, which must come from this reader's `tensors`.
+    /// Blocks are verified and decoded in parallel (`decodeThreads`); the
+    /// error of the lowest damaged block is thrown.
     public func readBytes(_ entry: TensorEntry) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: entry.rawSize)
-        var scratch: [UInt8] = []
-        try out.withUnsafeMutableBytes { dst in
-            for (index, block) in entry.blocks.enumerated() {
+        let threads = min(Self.decodeThreads, entry.blocks.count)
+        let failures = Mutex<[(Int, any Error)]>([])
+        let out = try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
+            initialized = entry.rawSize
+            let base = UnsafeMutableRawBufferPointer(buffer)
+            func decode(_ index: Int, _ scratch: inout [UInt8]) {
                 let start = index * entry.blockSize
-                let slice = UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + block.rawLength)])
-                try decodeBlock(entry, index, into: slice, scratch: &scratch)
+                let slice = UnsafeMutableRawBufferPointer(rebasing: base[start..<(start + entry.blocks[index].rawLength)])
+                do {
+                    try decodeBlock(entry, index, into: slice, scratch: &scratch)
+                } catch {
+                    failures.withLock { $0.append((index, error)) }
+                }
             }
+            if threads <= 1 {
+                var scratch: [UInt8] = []
+                for index in entry.blocks.indices { decode(index, &scratch) }
+            } else {
+                nonisolated(unsafe) let run = decode
+                DispatchQueue.concurrentPerform(iterations: entry.blocks.count) { index in
+                    var scratch: [UInt8] = []
+                    run(index, &scratch)
+                }
+            }
+            if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
         }
         return out
     }
@@ -145,6 +180,7 @@ public final class TXWReader: Sendable {
             }
         }
         decodedBlocks.add(1, ordering: .relaxed)
+        file.release(block.offset..<end)
     }
 
     private func decompress(_ stored: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, _ entry: TensorEntry, _ index: Int) throws {
