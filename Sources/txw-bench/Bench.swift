@@ -45,6 +45,7 @@ struct Forward: ParsableCommand {
     @Option(help: "Sequence length m.") var m: Int = 256
 
     func run() throws {
+        KernelThreads.count = common.threads
         switch common.precision {
         case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
         case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
@@ -65,6 +66,7 @@ struct Loss: ParsableCommand {
     @Option(help: "Sequence length m.") var m: Int = 256
 
     func run() throws {
+        KernelThreads.count = common.threads
         switch common.precision {
         case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
         case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
@@ -91,6 +93,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Prompt length.") var prompt: Int = 8
 
     func run() throws {
+        KernelThreads.count = common.threads
         switch common.precision {
         case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
         case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
@@ -114,15 +117,19 @@ struct Sample: ParsableCommand {
 struct Load: ParsableCommand {
     @OptionGroup var common: Common
 
+    /// Opens the file and decodes every tensor, verifying every checksum,
+    /// keeping all of them in memory (as a load would) until the end.
     func run() throws {
+        TXWReader.decodeThreads = common.threads
         var samples: [Double] = []
         var bytes = 0
         for _ in 0..<common.repetitions {
+            var tensors: [[UInt8]] = []
             samples.append(try time {
                 let reader = try TXWReader(path: common.model)
-                bytes = 0
-                for entry in reader.tensors { bytes += try reader.readBytes(entry).count }
+                for entry in reader.tensors { tensors.append(try reader.readBytes(entry)) }
             })
+            bytes = tensors.reduce(0) { $0 + $1.count }
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
