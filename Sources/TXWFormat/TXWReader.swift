@@ -124,6 +124,46 @@ public final class TXWReader: Sendable {
         return out
     }
 
+    /// The raw bytes of every tensor in one buffer, `ranges[i]` holding
+    /// tensor i (index order): all blocks of all tensors verified and decoded
+    /// in one parallel pass (`decodeThreads`), with no copy; the error of the
+    /// first damaged block in file order is thrown.
+    public func readAllBytes() throws -> (bytes: [UInt8], ranges: [Range<Int>]) {
+        var ranges: [Range<Int>] = []
+        var total = 0
+        for entry in tensors {
+            ranges.append(total..<(total + entry.rawSize))
+            total += entry.rawSize  // ≤ 65536 tensors of ≤ 2^43 bytes: no overflow
+        }
+        let jobs: [(tensor: Int, block: Int)] = tensors.indices.flatMap { t in tensors[t].blocks.indices.map { (t, $0) } }
+        let failures = Mutex<[(Int, any Error)]>([])
+        let threads = min(Self.decodeThreads, jobs.count)
+        let starts = ranges.map(\.lowerBound)
+        let bytes = try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            initialized = total
+            nonisolated(unsafe) let base = UnsafeMutableRawBufferPointer(buffer)
+            let work: @Sendable (Int) -> Void = { j in
+                let (t, index) = jobs[j]
+                let entry = self.tensors[t]
+                let start = starts[t] + index * entry.blockSize
+                var scratch: [UInt8] = []
+                do {
+                    try self.decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(
+                        rebasing: base[start..<(start + entry.blocks[index].rawLength)]), scratch: &scratch)
+                } catch {
+                    failures.withLock { $0.append((j, error)) }
+                }
+            }
+            if threads <= 1 {
+                for j in jobs.indices { work(j) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: jobs.count, execute: work)
+            }
+            if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
+        }
+        return (bytes, ranges)
+    }
+
     /// Decodes every block of every tensor and checks every checksum and all
     /// padding; returns every problem found (empty when the file is intact).
     public func verify() -> [TXWFormatError] {

@@ -124,12 +124,12 @@ struct Load: ParsableCommand {
         var samples: [Double] = []
         var bytes = 0
         for _ in 0..<common.repetitions {
-            var tensors: [[UInt8]] = []
+            var all: [UInt8] = []
             samples.append(try time {
                 let reader = try TXWReader(path: common.model)
-                for entry in reader.tensors { tensors.append(try reader.readBytes(entry)) }
+                all = try reader.readAllBytes().bytes
             })
-            bytes = tensors.reduce(0) { $0 + $1.count }
+            bytes = all.count
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

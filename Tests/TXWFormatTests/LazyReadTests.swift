@@ -34,6 +34,8 @@ struct ParallelDecodeTests {
         let one = try TXWReader(bytes: bytes).readBytes(named: "t")
         TXWReader.decodeThreads = 4
         #expect(try TXWReader(bytes: bytes).readBytes(named: "t") == one)
+        let all = try TXWReader(bytes: bytes).readAllBytes()
+        #expect(all.ranges == [0..<one.count] && all.bytes == one)
         // Damage blocks 7 and 30: the lowest, 7, is reported whatever the order of decoding.
         let entry = try #require(try TXWReader(bytes: bytes).tensor(named: "t"))
         bytes[entry.blocks[30].offset] ^= 1
@@ -46,6 +48,8 @@ struct ParallelDecodeTests {
                 continue
             }
             #expect(block == 7)
+            let whole = try #require(throws: TXWFormatError.self) { try TXWReader(bytes: bytes).readAllBytes() }
+            #expect(whole == error, "readAllBytes reports the same first damaged block")
         }
     }
 }
