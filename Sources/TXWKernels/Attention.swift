@@ -65,19 +65,26 @@ extension Kernels {
     static func attentionRaw<T: KernelScalar>(
         _ s: AttentionShape, x: UnsafePointer<T>,
         W_Q: UnsafePointer<T>, W_K: UnsafePointer<T>, W_V: UnsafePointer<T>, W_O: UnsafePointer<T>,
-        mask: T, out: UnsafeMutablePointer<T>
+        fusedQKV: UnsafePointer<T>? = nil, mask: T, out: UnsafeMutablePointer<T>
     ) {
         let (m, dModel, dHead, nHead) = (s.m, s.dModel, s.dHead, s.nHead)
         let hd = dHead * nHead
-        // Projections: column j·n_head + h of (m, d_head·n_head) is dimension j of head h.
-        let q = UnsafeMutablePointer<T>.allocate(capacity: 3 * m * hd)
+        // Projections, row i = [Q_i | K_i | V_i] (stride 3·hd); within each,
+        // column j·n_head + h is dimension j of head h. With the weights fused
+        // (d_model, 3·hd) it is one product; each element is the same sum.
+        let rs = 3 * hd
+        let q = UnsafeMutablePointer<T>.allocate(capacity: m * rs)
         defer { q.deallocate() }
-        let k = q + m * hd, v = k + m * hd
+        let k = q + hd, v = q + 2 * hd
         let context = UnsafeMutablePointer<T>.allocate(capacity: m * hd)
         defer { context.deallocate() }
-        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_Q, ldb: hd, c: q, ldc: hd)
-        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_K, ldb: hd, c: k, ldc: hd)
-        Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_V, ldb: hd, c: v, ldc: hd)
+        if let fusedQKV {
+            Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: fusedQKV, ldb: rs, c: q, ldc: rs)
+        } else {
+            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_Q, ldb: hd, c: q, ldc: rs)
+            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_K, ldb: hd, c: k, ldc: rs)
+            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_V, ldb: hd, c: v, ldc: rs)
+        }
         let scale = T(Double(dHead).squareRoot())
         KernelThreads.parallel(nHead) { h in
             // Per head: Q_h (m, d_head), K_hᵀ (d_head, m), V_h (m, d_head), scores (m, m).
@@ -86,18 +93,41 @@ extension Kernels {
             let qh = buffer, khT = qh + m * dHead, vh = khT + m * dHead, scores = vh + m * dHead
             for i in 0..<m {
                 for j in 0..<dHead {
-                    qh[i * dHead + j] = q[i * hd + j * nHead + h]
-                    khT[j * m + i] = k[i * hd + j * nHead + h]
-                    vh[i * dHead + j] = v[i * hd + j * nHead + h]
+                    qh[i * dHead + j] = q[i * rs + j * nHead + h]
+                    khT[j * m + i] = k[i * rs + j * nHead + h]
+                    vh[i * dHead + j] = v[i * rs + j * nHead + h]
                 }
             }
-            Gemm.multiply(m: m, n: m, k: dHead, a: qh, lda: dHead, b: khT, ldb: m, c: scores, ldc: m)
-            for i in 0..<m {
-                attentionRow(scores + i * m, visible: i + 1, count: m, scale: scale, mask: mask)
+            // Row chunks: rows [r0, r1) see positions < r1 only, so their scores
+            // need r1 columns and their weighted sums r1 terms (the weights past
+            // each row's own position are the masked ones, 0 · v adds nothing).
+            let chunk = 48
+            for r0 in stride(from: 0, to: m, by: chunk) {
+                let r1 = min(r0 + chunk, m)
+                Gemm.multiply(m: r1 - r0, n: r1, k: dHead, a: qh + r0 * dHead, lda: dHead, b: khT, ldb: m,
+                              c: scores + r0 * m, ldc: m)
+                for i in r0..<r1 {
+                    attentionRow(scores + i * m, visible: i + 1, count: m, scale: scale, mask: mask)
+                }
+                if masksAreZero(scores + r0 * m, rows: r1 - r0, from: r1, count: m) {
+                    Gemm.multiply(m: r1 - r0, n: dHead, k: r1, a: scores + r0 * m, lda: m, b: vh, ldb: dHead,
+                                  c: context + r0 * hd + h * dHead, ldc: hd)
+                } else {
+                    Gemm.multiply(m: r1 - r0, n: dHead, k: m, a: scores + r0 * m, lda: m, b: vh, ldb: dHead,
+                                  c: context + r0 * hd + h * dHead, ldc: hd)
+                }
             }
-            Gemm.multiply(m: m, n: dHead, k: m, a: scores, lda: m, b: vh, ldb: dHead, c: context + h * dHead, ldc: hd)
         }
         Gemm.multiply(m: m, n: dModel, k: hd, a: context, lda: hd, b: W_O, ldb: dModel, c: out, ldc: dModel)
+    }
+
+    /// True when columns `from..<count` of the `rows` rows are all zero (the
+    /// masked weights underflowed, the normal case).
+    @usableFromInline
+    static func masksAreZero<T: KernelScalar>(_ rows: UnsafeMutablePointer<T>, rows count_: Int, from: Int, count: Int) -> Bool {
+        guard from < count else { return true }
+        for r in 0..<count_ where rows[r * count + from] != 0 { return false }
+        return true
     }
 
     /// One attention row in place: `visible` raw scores divided by `scale`,

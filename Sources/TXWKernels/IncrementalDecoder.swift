@@ -88,9 +88,10 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
             let normed = sb.baseAddress!
             let q = normed + d, k = q + hd, v = k + hd, context = v + hd, row = context + hd
             Kernels.rmsnormRows(rows: 1, cols: d, x: x, epsilon: epsilon, out: normed)
-            w.W_Q.withUnsafeBufferPointer { Gemm.multiply(m: 1, n: hd, k: d, a: normed, lda: d, b: $0.baseAddress!, ldb: hd, c: q, ldc: hd) }
-            w.W_K.withUnsafeBufferPointer { Gemm.multiply(m: 1, n: hd, k: d, a: normed, lda: d, b: $0.baseAddress!, ldb: hd, c: k, ldc: hd) }
-            w.W_V.withUnsafeBufferPointer { Gemm.multiply(m: 1, n: hd, k: d, a: normed, lda: d, b: $0.baseAddress!, ldb: hd, c: v, ldc: hd) }
+            // q, k, v are adjacent: one product with the fused weights.
+            weights.fusedQKV[b].withUnsafeBufferPointer {
+                Gemm.multiply(m: 1, n: 3 * hd, k: d, a: normed, lda: d, b: $0.baseAddress!, ldb: 3 * hd, c: q, ldc: 3 * hd)
+            }
             keys[b].withUnsafeMutableBufferPointer { kb in
                 values[b].withUnsafeMutableBufferPointer { vb in
                     let kc = kb.baseAddress!, vc = vb.baseAddress!

@@ -30,8 +30,8 @@ extension TransformerWeights {
                     (x + i * d).update(from: e + token * d, count: d)
                 }
                 Kernels.addPositions(rows: m, firstPosition: 0, dModel: d, base: h.constants.positionalBase, into: x)
-                for block in blocks {
-                    Kernels.blockRaw(h, m: m, weights: block, x: x)
+                for (b, block) in blocks.enumerated() {
+                    Kernels.blockRaw(h, m: m, weights: block, fusedQKV: fusedQKV[b], x: x)
                 }
                 unembedding.withUnsafeBufferPointer { u in
                     Gemm.multiply(m: m, n: V, k: d, a: x, lda: d, b: u.baseAddress!, ldb: V, c: logits, ldc: V)

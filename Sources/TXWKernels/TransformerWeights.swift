@@ -9,6 +9,9 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
     public let blocks: [BlockWeights<Scalar>]
     /// `W_Eᵀ` (d_model, V), kept so the unembedding is a plain product.
     let unembedding: [Scalar]
+    /// Per block, `[W_Q | W_K | W_V]` as one (d_model, 3·n_head·d_head)
+    /// matrix, so the three projections are one product.
+    let fusedQKV: [[Scalar]]
 
     /// Validates `hyperparameters` and every tensor's shape; the error names
     /// the first tensor that is wrong (`W_E`, `blocks.1.W_O`, …).
@@ -29,6 +32,7 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.W_E = W_E
         self.blocks = blocks
         self.unembedding = Self.transposed(W_E)
+        self.fusedQKV = blocks.map(Self.fused)
     }
 
     /// Infers the hyperparameters from the shapes (V and d_model from `W_E`,
@@ -62,6 +66,20 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.W_E = W_E
         self.blocks = blocks
         self.unembedding = Self.transposed(W_E)
+        self.fusedQKV = blocks.map(Self.fused)
+    }
+
+    /// `[W_Q | W_K | W_V]` of one block, row by row.
+    static func fused(_ block: BlockWeights<Scalar>) -> [Scalar] {
+        let d = block.W_Q.shape[0]
+        let hd = block.W_Q.count / max(d, 1)
+        var out = [Scalar](repeating: 0, count: d * 3 * hd)
+        for r in 0..<d {
+            for (part, w) in [block.W_Q, block.W_K, block.W_V].enumerated() {
+                for c in 0..<hd { out[r * 3 * hd + part * hd + c] = w.scalars[r * hd + c] }
+            }
+        }
+        return out
     }
 
     /// The transpose of a (rows, cols) matrix.
