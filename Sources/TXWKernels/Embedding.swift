@@ -1,3 +1,5 @@
+import Synchronization
+
 extension Kernels {
     /// `W_E[tokens]`: row `tokens[i]` of `W_E` (V, d_model) for each i → (m, d_model).
     public static func embed<T>(tokens: [Int], W_E: Tensor<T>) throws -> Tensor<T> {
@@ -46,23 +48,49 @@ extension Kernels {
 
     /// Adds the positions `firstPosition ..< firstPosition + rows` to `x` (rows, d_model)
     /// in float64: `x = T(Double(x) + pe)`; adding to zeros gives `T(pe)`.
+    /// The float64 table is computed once per (d_model, base) and reused.
     @usableFromInline
     static func addPositions<T: KernelScalar>(
         rows: Int, firstPosition: Int, dModel: Int, base: Double, into x: UnsafeMutablePointer<T>
     ) {
-        let half = dModel / 2
-        var divisor = [Double](repeating: 0, count: half)
-        for c in 0..<half {
-            divisor[c] = Math.pow(base, Double(2 * c) / Double(dModel))
+        let table = PositionTable.rows(firstPosition + rows, dModel: dModel, base: base)
+        table.withUnsafeBufferPointer { pe in
+            let start = firstPosition * dModel
+            for i in 0..<(rows * dModel) { x[i] = T(Double(x[i]) + pe[start + i]) }
         }
-        for r in 0..<rows {
-            let position = Double(firstPosition + r)
-            let row = x + r * dModel
+    }
+}
+
+/// The sinusoidal positions in float64, grown on demand and shared:
+/// row p, column 2c is `sin(p / base^(2c/d_model))`, column 2c+1 its cosine.
+enum PositionTable {
+    private struct Key: Hashable { let dModel: Int; let base: UInt64 }
+    private static let tables = Mutex<[Key: [Double]]>([:])
+    /// Rows beyond this are computed for the call and not kept.
+    static let keptRows = 1 << 14
+
+    /// A table holding at least `count` rows for `dModel` and `base`.
+    static func rows(_ count: Int, dModel: Int, base: Double) -> [Double] {
+        let key = Key(dModel: dModel, base: base.bitPattern)
+        let existing = tables.withLock { $0[key] }
+        if let existing, existing.count >= count * dModel { return existing }
+        // Grow geometrically, so feeding positions one by one stays linear.
+        let table = compute(max(count, 2 * (existing?.count ?? 0) / dModel, 64), dModel: dModel, base: base)
+        if count <= keptRows { tables.withLock { $0[key] = table } }
+        return table
+    }
+
+    static func compute(_ count: Int, dModel: Int, base: Double) -> [Double] {
+        let half = dModel / 2
+        let divisors = (0..<half).map { Math.pow(base, Double(2 * $0) / Double(dModel)) }
+        var table = [Double](repeating: 0, count: count * dModel)
+        for p in 0..<count {
             for c in 0..<half {
-                let angle = position / divisor[c]
-                row[2 * c] = T(Double(row[2 * c]) + Math.sin(angle))
-                row[2 * c + 1] = T(Double(row[2 * c + 1]) + Math.cos(angle))
+                let angle = Double(p) / divisors[c]
+                table[p * dModel + 2 * c] = Math.sin(angle)
+                table[p * dModel + 2 * c + 1] = Math.cos(angle)
             }
         }
+        return table
     }
 }
