@@ -131,8 +131,18 @@ struct Load: ParsableCommand {
             })
             bytes = all.count
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        report([("decoded_bytes", .int(bytes)), ("max_rss_bytes", .int(usage.ru_maxrss * 1024))], samples: samples)
+        report([("decoded_bytes", .int(bytes)), ("max_rss_bytes", .int(peakResidentBytes()))], samples: samples)
     }
+}
+
+/// The process's peak resident set (VmHWM of /proc/self/status). Unlike
+/// getrusage's ru_maxrss, it starts afresh at exec, so a parent's memory
+/// does not count.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kilobytes * 1024
+    }
+    return 0
 }

@@ -98,7 +98,9 @@ elif kind == "txw-python":
     arrays = [c.read(t.name) for t in c.tensors]
     total = sum(a.nbytes for a in arrays)
 elapsed = time.perf_counter() - t
-print(elapsed, total, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM starts afresh at exec (ru_maxrss would carry the parent's peak).
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")][0] * 1024
+print(elapsed, total, hwm)
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     return float(out[0]), int(out[1]), int(out[2])
