@@ -38,19 +38,29 @@ func report(_ fields: [(String, JSON)], samples: [Double]) {
     Console.out(JSON.object(fields + [("median_s", .double(median(samples))), ("samples_s", .array(samples.map(JSON.double)))]).rendered())
 }
 
-func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 13) % V } }
+/// A measurement on a model loaded in the precision and thread count of `common`.
+protocol ModelMeasurement {
+    var common: Common { get }
+    func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws
+}
 
-struct Forward: ParsableCommand {
-    @OptionGroup var common: Common
-    @Option(help: "Sequence length m.") var m: Int = 256
-
-    func run() throws {
+extension ModelMeasurement {
+    func runMeasurement() throws {
         KernelThreads.count = common.threads
         switch common.precision {
         case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
         case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
         }
     }
+}
+
+func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 13) % V } }
+
+struct Forward: ParsableCommand, ModelMeasurement {
+    @OptionGroup var common: Common
+    @Option(help: "Sequence length m.") var m: Int = 256
+
+    func run() throws { try runMeasurement() }
 
     func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
@@ -61,17 +71,11 @@ struct Forward: ParsableCommand {
     }
 }
 
-struct Loss: ParsableCommand {
+struct Loss: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
     @Option(help: "Sequence length m.") var m: Int = 256
 
-    func run() throws {
-        KernelThreads.count = common.threads
-        switch common.precision {
-        case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
-        case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
-        }
-    }
+    func run() throws { try runMeasurement() }
 
     func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
@@ -85,20 +89,14 @@ struct Loss: ParsableCommand {
     }
 }
 
-struct Sample: ParsableCommand {
+struct Sample: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
     @Option(name: .short) var n: Int = 256
     @Option(name: .short) var k: Int = 10
     @Option(name: .short) var t: Double = 1
     @Option(help: "Prompt length.") var prompt: Int = 8
 
-    func run() throws {
-        KernelThreads.count = common.threads
-        switch common.precision {
-        case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
-        case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
-        }
-    }
+    func run() throws { try runMeasurement() }
 
     func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
         let input = tokens(prompt, vocabulary: loaded.hyperparameters.vocabSize)
