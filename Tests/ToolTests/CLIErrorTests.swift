@@ -89,3 +89,31 @@ struct CLIErrorTests {
         Self.expectOneLine(r, status: 1, containing: "Permission denied", "read-only")
     }
 }
+
+/// The byte-flip and truncation sweeps through the tool, on sampled positions
+/// (every position is swept through the library in TXWFormatTests/TXWModelTests).
+struct VerifySweepTests {
+    @Test func sampledFlipsAndTruncationsFailVerify() throws {
+        let golden = [UInt8](try Data(contentsOf: repositoryRoot.appendingPathComponent("samples/golden.txw")))
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("g.txw")
+        var state: UInt64 = 77
+        for round in 0..<40 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let position = Int(state >> 33) % golden.count
+            var bytes = golden
+            if round % 4 == 3 {
+                bytes = Array(golden.prefix(position))
+            } else {
+                bytes[position] ^= UInt8(1 << (round % 8))
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let r = try tool("txw-inspect", [path, "--verify"])
+            let what = round % 4 == 3 ? "truncated to \(position)" : "bit \(round % 8) flipped at \(position)"
+            #expect(r.status == 1, "\(what): status \(r.status)")
+            #expect(r.stderr.split(separator: "\n").count == 1 && !r.stderr.contains("Fatal"), "\(what): \(r.stderr)")
+            #expect(!r.stdout.hasPrefix("OK"), "\(what)")
+        }
+    }
+}
