@@ -26,8 +26,27 @@ enum Gemm {
         let parts = work < parallelThreshold || m < 12 ? 1 : min(threads, m / 6)
         // Row chunks on multiples of 6 (the kernel's row block) keep the packed path busy.
         let chunk = ((m + parts - 1) / parts + 5) / 6 * 6
-        // Each thread packs B itself: measured faster here than packing once
-        // before the threads start (the packing then runs in parallel).
+        // Split over columns when there are enough: each thread then packs
+        // only its own columns of B (splitting rows, every thread packs all of
+        // B). Either way each element is one sum in the same order.
+        if parts > 1 && n >= 64 * parts && (T.self == Float.self || T.self == Double.self) {
+            let columns = ((n + parts - 1) / parts + 31) / 32 * 32
+            KernelThreads.parallel(parts) { part in
+                let begin = min(part * columns, n)
+                let end = min(begin + columns, n)
+                guard begin < end else { return }
+                if T.self == Float.self {
+                    txw_sgemm(m, end - begin, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                              UnsafeRawPointer(b + begin).assumingMemoryBound(to: Float.self), ldb,
+                              UnsafeMutableRawPointer(c + begin).assumingMemoryBound(to: Float.self), ldc, 0, m)
+                } else {
+                    txw_dgemm(m, end - begin, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                              UnsafeRawPointer(b + begin).assumingMemoryBound(to: Double.self), ldb,
+                              UnsafeMutableRawPointer(c + begin).assumingMemoryBound(to: Double.self), ldc, 0, m)
+                }
+            }
+            return
+        }
         KernelThreads.parallel(parts) { part in
             let begin = min(part * chunk, m)
             let end = min(begin + chunk, m)
