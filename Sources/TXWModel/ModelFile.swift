@@ -86,9 +86,13 @@ public enum ModelFile {
                 throw ModelError.wrongType(key: ModelKeys.vocab, expected: "a list of strings", found: "a \(value.typeName)")
             }
             guard tokens.count == V else {
-                throw ModelError.vocabulary("\(tokens.count) tokens, but vocab_size is \(V)")
+                throw ModelError.vocabulary("'\(ModelKeys.vocab)' has \(tokens.count) tokens, but vocab_size is \(V)")
             }
-            vocabulary = try Vocabulary(tokens)
+            do {
+                vocabulary = try Vocabulary(tokens)
+            } catch let ModelError.vocabulary(detail) {
+                throw ModelError.vocabulary("'\(ModelKeys.vocab)': \(detail)")
+            }
         }
         // Exactly the profile's tensors, with its shapes. The names are made
         // one at a time and the first missing one stops the walk, so a tiny

@@ -83,8 +83,12 @@ class TXWError(Exception):
             parts.append(" ".join(where))
         if self.what:
             parts.append(self.what)
-        if self.expected is not None or self.found is not None:
+        if self.expected is not None and self.found is not None:
             parts.append(f"expected {_show(self.expected)}, found {_show(self.found)}")
+        elif self.expected is not None:
+            parts.append(f"expected {_show(self.expected)}")
+        elif self.found is not None:
+            parts.append(f"found {_show(self.found)}")
         return ": ".join(parts)
 
     def __reduce__(self):  # keep the exception picklable (multiprocessing)
