@@ -24,6 +24,16 @@ public enum FormatLimits {
         rawLength + rawLength / 256 + (1 << 17)
     }
 
+    /// The most a zstd block may expand: the densest zstd encoding, an RLE
+    /// block, stores 128 KiB in 4 bytes. It bounds what a reader allocates by
+    /// the file's size (§1.4).
+    public static let maxZstdExpansion = 32768
+
+    /// The smallest stored length a zstd block of `rawLength` bytes may have.
+    public static func minZstdStoredLength(rawLength: Int) -> Int {
+        max(1, (rawLength + maxZstdExpansion - 1) / maxZstdExpansion)
+    }
+
     /// `align64(x)`, or nil on overflow.
     static func align(_ x: Int) -> Int? {
         let (sum, overflow) = x.addingReportingOverflow(alignment - 1)

@@ -242,8 +242,9 @@ struct Manifest: Equatable {
                     }
                 case .zstd:
                     let bound = FormatLimits.maxZstdStoredLength(rawLength: expectedRaw)
-                    guard stored >= 1, stored <= UInt64(bound) else {
-                        throw TXWFormatError.limit(what: "stored_length of \(where_)", offset: blockEntryOffset + 8, value: "\(stored)", limit: "1…\(bound)")
+                    let least = FormatLimits.minZstdStoredLength(rawLength: expectedRaw)
+                    guard stored >= UInt64(least), stored <= UInt64(bound) else {
+                        throw TXWFormatError.limit(what: "stored_length of \(where_)", offset: blockEntryOffset + 8, value: "\(stored)", limit: "\(least)…\(bound)")
                     }
                 }
                 let storedLength = Int(stored)  // bounded above

@@ -790,6 +790,20 @@ def zstd_case(name: str, why: str, make_frame: Callable[[bytes], bytes]):
 
 zstd_case("zstd_garbage", "'W_E' block 0 holds 24 bytes of text, not a zstd frame (checksum valid)",
           lambda f: b"this is not a zstd frame")
+@case("zstd_expansion_over_limit", "limit",
+      "'W_E' block 0 declares 262144 raw bytes stored in 4 zstd bytes: more than 32768x, "
+      "the densest zstd encoding (an RLE block), so no frame could produce it", mentions=["W_E"])
+def _():
+    def fn(d):
+        t = d.t("W_E")
+        t.codec, t.filt = ZSTD, NONE
+        t.dims = (16384, 4)
+        t.raw = bytes(262144)
+        t.block_size = 262144
+        t.blocks = [Blk(b"\x28\xb5\x2f\xfd", 262144)]
+    return mutate(fn)
+
+
 zstd_case("zstd_bomb", "'W_E' block 0: a frame declaring content size 64 (= raw_length) whose RLE block makes 128 KiB",
           lambda f: ZSTD_MAGIC + bytes([0x80, 0x38]) + struct.pack("<I", 64) + zblock(1 << 17, 1) + b"\xab")
 zstd_case("zstd_content_size_mismatch", "'W_E' block 0: a sound frame of 80 bytes that declares 80, raw_length is 64",

@@ -49,3 +49,6 @@ def xxh3(data) -> int:
 
 def hex64(value: int) -> str:
     return f"0x{value:016x}"
+
+# A zstd block decodes to at most this many times its stored length (§1.4).
+MAX_ZSTD_EXPANSION = 32768
