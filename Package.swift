@@ -33,6 +33,8 @@ let package = Package(
         .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
+        // The fuzzing harness (tools/fuzz builds it with libFuzzer); a corpus runner otherwise.
+        .executableTarget(name: "txw-fuzz", dependencies: ["TXWModel"]),
         // Timings for tools/bench; not installed with the tools.
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),

@@ -50,7 +50,8 @@ public enum ArrayImporter {
         return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
     }
 
-    static func read(bytes: [UInt8], name: String = "<memory>") throws -> [ImportedArray] {
+    /// Like `read(path:)`, for bytes in memory (`name` stands for the path in messages).
+    public static func read(bytes: [UInt8], name: String = "<memory>") throws -> [ImportedArray] {
         let file = ImportFile.copying(bytes, name: name)
         return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: name) }
     }
