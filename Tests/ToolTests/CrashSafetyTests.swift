@@ -50,25 +50,43 @@ struct CrashSafetyTests {
         #expect(try tool("txw-inspect", [path, "--verify"]).status == 0)
     }
 
-    @Test func fullDiskWritesNothing() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanup() }
-        let mountPoint = dir.file("small")
+    /// Mounts a small tmpfs with `options` at `dir/name`; nil when this
+    /// process may not mount (not root), which leaves nothing to simulate.
+    static func mountTmpfs(in dir: TemporaryDirectory, _ name: String, options: String) throws -> String? {
+        let mountPoint = dir.file(name)
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]
+        mount.arguments = ["-t", "tmpfs", "-o", options, "tmpfs", mountPoint]
         mount.standardError = FileHandle.nullDevice
         try mount.run()
         mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else { return }  // not permitted here (not root): nothing to simulate
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            umount.arguments = [mountPoint]
-            try? umount.run()
-            umount.waitUntilExit()
-        }
+        return mount.terminationStatus == 0 ? mountPoint : nil
+    }
+
+    static func unmount(_ mountPoint: String) {
+        let umount = Process()
+        umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+        umount.arguments = [mountPoint]
+        try? umount.run()
+        umount.waitUntilExit()
+    }
+
+    @Test func readOnlyFileSystemWritesNothing() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        guard let mountPoint = try Self.mountTmpfs(in: dir, "ro", options: "size=1m,ro") else { return }
+        defer { Self.unmount(mountPoint) }
+        let r = try tool("txw-pack", Self.shape + ["-o", mountPoint + "/m.txw"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("Read-only file system") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
+    @Test func fullDiskWritesNothing() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        guard let mountPoint = try Self.mountTmpfs(in: dir, "small", options: "size=64k") else { return }
+        defer { Self.unmount(mountPoint) }
         let r = try tool("txw-pack", Self.shape + ["-o", mountPoint + "/m.txw"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("No space left on device") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
