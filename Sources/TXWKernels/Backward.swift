@@ -1,0 +1,268 @@
+/// The backward pass of the notebook's model: the gradient of the loss
+/// (Spec/kernels.md, "loss") with respect to every parameter, by the chain
+/// rule through each kernel (Spec/kernels.md, "Gradients"). Each kernel's
+/// backward is a function of its own here, checked against central finite
+/// differences in the tests; `lossAndGradients` chains them.
+///
+/// Plain loops on row-major arrays: this is the reference the fast training
+/// path will be measured against, not the fast path itself.
+public enum Backward {
+    // MARK: Elementwise and row kernels
+
+    /// rmsnorm backward, row by row: y = x / s, s = √(mean(x²) + ε):
+    /// dx = dy / s − x · (Σⱼ dyⱼ xⱼ) / (n · s³).
+    public static func rmsnorm<T: KernelScalar>(x: [T], dy: [T], cols: Int, epsilon: Double) -> [T] {
+        var dx = [T](repeating: 0, count: x.count)
+        let n = T(cols)
+        for r in 0..<(x.count / cols) {
+            let row = r * cols
+            var squares: T = 0
+            var dot: T = 0
+            for c in 0..<cols {
+                squares += x[row + c] * x[row + c]
+                dot += dy[row + c] * x[row + c]
+            }
+            let s = (squares / n + T(epsilon)).squareRoot()
+            for c in 0..<cols {
+                dx[row + c] = dy[row + c] / s - x[row + c] * dot / (n * s * s * s)
+            }
+        }
+        return dx
+    }
+
+    /// GELU (tanh approximation) backward: dx = dy · gelu′(x), with
+    /// gelu′(x) = 0.5(1 + tanh u) + 0.5x(1 − tanh² u)·c(1 + 3·0.044715x²), u = c(x + 0.044715x³).
+    public static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
+        let c = T((2 / Double.pi).squareRoot()), a = T(0.044715)
+        return (0..<x.count).map { i in
+            let v = x[i]
+            let t = T.tanh(c * (v + a * v * v * v))
+            let derivative = T(0.5) * (1 + t) + T(0.5) * v * (1 - t * t) * c * (1 + 3 * a * v * v)
+            return dy[i] * derivative
+        }
+    }
+
+    /// Softmax backward over rows of `p = softmax(s)`: ds = p ⊙ (dp − Σⱼ dpⱼ pⱼ).
+    public static func softmax<T: KernelScalar>(p: [T], dp: [T], cols: Int) -> [T] {
+        var ds = [T](repeating: 0, count: p.count)
+        for r in 0..<(p.count / cols) {
+            let row = r * cols
+            var dot: T = 0
+            for c in 0..<cols { dot += dp[row + c] * p[row + c] }
+            for c in 0..<cols { ds[row + c] = p[row + c] * (dp[row + c] - dot) }
+        }
+        return ds
+    }
+
+    // MARK: Products
+
+    /// C = A·B for A (m×k), B (k×n).
+    static func matmul<T: KernelScalar>(_ a: [T], _ b: [T], m: Int, k: Int, n: Int) -> [T] {
+        var c = [T](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for p in 0..<k {
+                let aip = a[i * k + p]
+                if aip == 0 { continue }
+                for j in 0..<n { c[i * n + j] += aip * b[p * n + j] }
+            }
+        }
+        return c
+    }
+
+    /// Aᵀ (k×m) of A (m×k).
+    static func transpose<T: KernelScalar>(_ a: [T], rows: Int, cols: Int) -> [T] {
+        var t = [T](repeating: 0, count: a.count)
+        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
+        return t
+    }
+
+    // MARK: MLP
+
+    /// The gradients of `mlp` (x·W_1 + b_1 → gelu → ·W_2 + b_2) for upstream `dout` (m×d).
+    public static func mlp<T: KernelScalar>(
+        x: [T], m: Int, W_1: Tensor<T>, b_1: Tensor<T>, W_2: Tensor<T>, dout: [T]
+    ) -> (dx: [T], dW_1: [T], db_1: [T], dW_2: [T], db_2: [T]) {
+        let (d, f) = (W_1.shape[0], W_1.shape[1])
+        var hidden = matmul(x, W_1.scalars, m: m, k: d, n: f)
+        for i in 0..<m { for j in 0..<f { hidden[i * f + j] += b_1.scalars[j] } }
+        let activated = (try? Kernels.gelu(Tensor(shape: [m, f], scalars: hidden)).scalars) ?? hidden
+        let dW_2 = matmul(transpose(activated, rows: m, cols: f), dout, m: f, k: m, n: d)
+        var db_2 = [T](repeating: 0, count: d)
+        for i in 0..<m { for j in 0..<d { db_2[j] += dout[i * d + j] } }
+        let dActivated = matmul(dout, transpose(W_2.scalars, rows: f, cols: d), m: m, k: d, n: f)
+        let dHidden = gelu(x: hidden, dy: dActivated)
+        let dW_1 = matmul(transpose(x, rows: m, cols: d), dHidden, m: d, k: m, n: f)
+        var db_1 = [T](repeating: 0, count: f)
+        for i in 0..<m { for j in 0..<f { db_1[j] += dHidden[i * f + j] } }
+        let dx = matmul(dHidden, transpose(W_1.scalars, rows: d, cols: f), m: m, k: f, n: d)
+        return (dx, dW_1, db_1, dW_2, db_2)
+    }
+
+    // MARK: Attention
+
+    /// The gradients of causal multi-head `attention` for upstream `dout` (m×d).
+    /// The masked scores are the constant mask value: no gradient flows into them.
+    public static func attention<T: KernelScalar>(
+        x: [T], m: Int, W_Q: Tensor<T>, W_K: Tensor<T>, W_V: Tensor<T>, W_O: Tensor<T>, maskValue: Double, dout: [T]
+    ) -> (dx: [T], dW_Q: [T], dW_K: [T], dW_V: [T], dW_O: [T]) {
+        let (d, dh, nh) = (W_Q.shape[0], W_Q.shape[1], W_Q.shape[2])
+        let hd = dh * nh
+        // Projections (m, dh·nh): column j·nh + h.
+        let q = matmul(x, W_Q.scalars, m: m, k: d, n: hd)
+        let k = matmul(x, W_K.scalars, m: m, k: d, n: hd)
+        let v = matmul(x, W_V.scalars, m: m, k: d, n: hd)
+        let scale = T(Double(dh).squareRoot())
+        var context = [T](repeating: 0, count: m * hd)  // column h·dh + j
+        var weights: [[T]] = []
+        for h in 0..<nh {
+            var scores = [T](repeating: 0, count: m * m)
+            for i in 0..<m {
+                for l in 0..<m {
+                    if l > i { scores[i * m + l] = T(maskValue); continue }
+                    var dot: T = 0
+                    for j in 0..<dh { dot += q[i * hd + j * nh + h] * k[l * hd + j * nh + h] }
+                    scores[i * m + l] = dot / scale
+                }
+            }
+            let p = (try? Kernels.softmax(Tensor(shape: [m, m], scalars: scores)).scalars) ?? scores
+            weights.append(p)
+            for i in 0..<m {
+                for j in 0..<dh {
+                    var sum: T = 0
+                    for l in 0..<m { sum += p[i * m + l] * v[l * hd + j * nh + h] }
+                    context[i * hd + h * dh + j] = sum
+                }
+            }
+        }
+        let dW_O = matmul(transpose(context, rows: m, cols: hd), dout, m: hd, k: m, n: d)
+        let dContext = matmul(dout, transpose(W_O.scalars, rows: hd, cols: d), m: m, k: d, n: hd)
+        var dq = [T](repeating: 0, count: m * hd), dk = dq, dv = dq
+        for h in 0..<nh {
+            let p = weights[h]
+            var dp = [T](repeating: 0, count: m * m)
+            for i in 0..<m {
+                for l in 0..<m {
+                    var sum: T = 0
+                    for j in 0..<dh { sum += dContext[i * hd + h * dh + j] * v[l * hd + j * nh + h] }
+                    dp[i * m + l] = sum
+                }
+            }
+            for l in 0..<m {
+                for j in 0..<dh {
+                    var sum: T = 0
+                    for i in 0..<m { sum += p[i * m + l] * dContext[i * hd + h * dh + j] }
+                    dv[l * hd + j * nh + h] = sum
+                }
+            }
+            var ds = softmax(p: p, dp: dp, cols: m)
+            for i in 0..<m { for l in (i + 1)..<max(m, i + 1) { ds[i * m + l] = 0 } }  // masked: constants
+            for i in 0..<m {
+                for j in 0..<dh {
+                    var sq: T = 0
+                    for l in 0...i { sq += ds[i * m + l] * k[l * hd + j * nh + h] }
+                    dq[i * hd + j * nh + h] = sq / scale
+                }
+            }
+            for l in 0..<m {
+                for j in 0..<dh {
+                    var sk: T = 0
+                    for i in l..<m { sk += ds[i * m + l] * q[i * hd + j * nh + h] }
+                    dk[l * hd + j * nh + h] = sk / scale
+                }
+            }
+        }
+        let xT = transpose(x, rows: m, cols: d)
+        let dW_Q = matmul(xT, dq, m: d, k: m, n: hd)
+        let dW_K = matmul(xT, dk, m: d, k: m, n: hd)
+        let dW_V = matmul(xT, dv, m: d, k: m, n: hd)
+        var dx = matmul(dq, transpose(W_Q.scalars, rows: d, cols: hd), m: m, k: hd, n: d)
+        let fromK = matmul(dk, transpose(W_K.scalars, rows: d, cols: hd), m: m, k: hd, n: d)
+        let fromV = matmul(dv, transpose(W_V.scalars, rows: d, cols: hd), m: m, k: hd, n: d)
+        for i in 0..<dx.count { dx[i] += fromK[i] + fromV[i] }
+        return (dx, dW_Q, dW_K, dW_V, dW_O)
+    }
+
+    // MARK: Block and model
+
+    /// The gradients of one pre-norm block for upstream `dout` (m×d).
+    public static func block<T: KernelScalar>(
+        x: [T], m: Int, weights w: BlockWeights<T>, constants: KernelConstants, dout: [T]
+    ) throws -> (dx: [T], gradients: BlockWeights<T>) {
+        let d = w.W_Q.shape[0]
+        let xn = try Kernels.rmsnorm(Tensor(shape: [m, d], scalars: x), epsilon: constants.rmsnormEpsilon).scalars
+        let attended = try Kernels.attention(Tensor(shape: [m, d], scalars: xn), W_Q: w.W_Q, W_K: w.W_K, W_V: w.W_V,
+                                             W_O: w.W_O, maskValue: constants.maskValue).scalars
+        let r = zip(x, attended).map { $0 + $1 }
+        let rn = try Kernels.rmsnorm(Tensor(shape: [m, d], scalars: r), epsilon: constants.rmsnormEpsilon).scalars
+        // out = r + mlp(rn)
+        let mlpGrads = mlp(x: rn, m: m, W_1: w.W_1, b_1: w.b_1, W_2: w.W_2, dout: dout)
+        let dr = zip(dout, rmsnorm(x: r, dy: mlpGrads.dx, cols: d, epsilon: constants.rmsnormEpsilon)).map { $0 + $1 }
+        // r = x + attention(xn)
+        let attentionGrads = attention(x: xn, m: m, W_Q: w.W_Q, W_K: w.W_K, W_V: w.W_V, W_O: w.W_O,
+                                       maskValue: constants.maskValue, dout: dr)
+        let dx = zip(dr, rmsnorm(x: x, dy: attentionGrads.dx, cols: d, epsilon: constants.rmsnormEpsilon)).map { $0 + $1 }
+        let g = BlockWeights(
+            W_1: try Tensor(shape: w.W_1.shape, scalars: mlpGrads.dW_1), b_1: try Tensor(shape: w.b_1.shape, scalars: mlpGrads.db_1),
+            W_2: try Tensor(shape: w.W_2.shape, scalars: mlpGrads.dW_2), b_2: try Tensor(shape: w.b_2.shape, scalars: mlpGrads.db_2),
+            W_Q: try Tensor(shape: w.W_Q.shape, scalars: attentionGrads.dW_Q), W_K: try Tensor(shape: w.W_K.shape, scalars: attentionGrads.dW_K),
+            W_V: try Tensor(shape: w.W_V.shape, scalars: attentionGrads.dW_V), W_O: try Tensor(shape: w.W_O.shape, scalars: attentionGrads.dW_O))
+        return (dx, g)
+    }
+
+    /// The loss's gradient with respect to the logits (m×V): row i < m−1 is
+    /// (softmax(yᵢ) − onehot(tokens[i+1])) / (m−1); the last row is 0.
+    public static func loss<T: KernelScalar>(logits: [T], vocabSize V: Int, tokens: [Int]) -> [T] {
+        let m = tokens.count
+        var dy = [T](repeating: 0, count: m * V)
+        let count = Double(m - 1)
+        for i in 0..<(m - 1) {
+            var top = -Double.infinity
+            for v in 0..<V { top = max(top, Double(logits[i * V + v])) }
+            var sum = 0.0
+            for v in 0..<V { sum += Math.exp(Double(logits[i * V + v]) - top) }
+            for v in 0..<V {
+                let p = Math.exp(Double(logits[i * V + v]) - top) / sum
+                dy[i * V + v] = T((p - (v == tokens[i + 1] ? 1 : 0)) / count)
+            }
+        }
+        return dy
+    }
+}
+
+extension TransformerWeights {
+    /// The loss for `tokens` (at least 2) and its gradient with respect to
+    /// every parameter, in the shape of the weights (`W_E` collects both the
+    /// embedding's and the tied unembedding's contributions).
+    public func lossAndGradients(for tokens: [Int]) throws -> (loss: Double, gradients: TransformerWeights<Scalar>) {
+        try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
+        let h = hyperparameters
+        let (m, d, V) = (tokens.count, h.dModel, h.vocabSize)
+        // Forward, keeping each block's input.
+        var x = try Kernels.embed(tokens: tokens, W_E: W_E).scalars
+        x.withUnsafeMutableBufferPointer { b in
+            Kernels.addPositions(rows: m, firstPosition: 0, dModel: d, base: h.constants.positionalBase, into: b.baseAddress!)
+        }
+        var inputs: [[Scalar]] = []
+        for block in blocks {
+            inputs.append(x)
+            x = try Kernels.block(Tensor(shape: [m, d], scalars: x), weights: block, constants: h.constants).scalars
+        }
+        let logits = Backward.matmul(x, W_E.scalars.isEmpty ? [] : Backward.transpose(W_E.scalars, rows: V, cols: d), m: m, k: d, n: V)
+        let loss = Kernels.meanNextTokenLoss(logits: logits, vocabSize: V, tokens: tokens)
+        // Backward.
+        let dLogits = Backward.loss(logits: logits, vocabSize: V, tokens: tokens)
+        var dW_E = Backward.matmul(Backward.transpose(dLogits, rows: m, cols: V), x, m: V, k: m, n: d)  // from the unembedding
+        var dx = Backward.matmul(dLogits, W_E.scalars, m: m, k: V, n: d)
+        var blockGradients: [BlockWeights<Scalar>] = []
+        for (i, block) in blocks.enumerated().reversed() {
+            let (dInput, g) = try Backward.block(x: inputs[i], m: m, weights: block, constants: h.constants, dout: dx)
+            dx = dInput
+            blockGradients.insert(g, at: 0)
+        }
+        for (i, token) in tokens.enumerated() {
+            for c in 0..<d { dW_E[token * d + c] += dx[i * d + c] }
+        }
+        let gradients = try TransformerWeights(hyperparameters: h, W_E: Tensor(shape: [V, d], scalars: dW_E), blocks: blockGradients)
+        return (loss, gradients)
+    }
+}
