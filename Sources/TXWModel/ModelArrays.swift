@@ -154,6 +154,24 @@ public struct ModelArrays: Sendable {
         return writer
     }
 
+    /// The model's weights in the compute precision `T`.
+    public func weights<T: KernelScalar>(as: T.Type = T.self) throws -> TransformerWeights<T> {
+        let tensors = try arrays.map { array in
+            let values: [T] = array.bytes.withUnsafeBytes { ElementCoding.decode($0, as: array.dtype) }
+            return try Tensor(shape: array.shape, scalars: values, what: array.name)
+        }
+        var blocks: [BlockWeights<T>] = []
+        for b in 0..<hyperparameters.nBlock {
+            let t = Array(tensors[(1 + 8 * b)..<(9 + 8 * b)])
+            blocks.append(BlockWeights(W_1: t[0], b_1: t[1], W_2: t[2], b_2: t[3], W_Q: t[4], W_K: t[5], W_V: t[6], W_O: t[7]))
+        }
+        do {
+            return try TransformerWeights(hyperparameters: hyperparameters, W_E: tensors[0], blocks: blocks)
+        } catch let error as KernelError {
+            throw ModelError.invalidWeights(error.description)
+        }
+    }
+
     /// `.some(nil)` for `W_E`, `.some(i)` for `blocks.{i}.{field}` with a
     /// profile field and a canonical decimal `i`, `nil` for any other name.
     static func blockIndex(of name: String) -> Int?? {

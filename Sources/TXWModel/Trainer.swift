@@ -1,0 +1,123 @@
+import TXWKernels
+
+/// Trains a notebook transformer on a token sequence: random windows of
+/// `context + 1` tokens, the mean loss and gradient over a batch, AdamW
+/// with linear warm-up then cosine decay. Deterministic for a given seed:
+/// the windows come from `NumpyRandom(seed)` and the kernels' results do not
+/// depend on the thread count.
+public struct Trainer<Scalar: KernelScalar> {
+    public struct Options: Sendable, Equatable {
+        /// Optimizer steps (default 1000).
+        public var steps = 1000
+        /// Windows per step (default 16).
+        public var batch = 16
+        /// Tokens each window predicts (default 64).
+        public var context = 64
+        /// Peak learning rate (default 3e-3).
+        public var learningRate = 3e-3
+        /// Steps of linear warm-up from 0 (default: 5% of the steps, at least 1).
+        public var warmupSteps: Int? = nil
+        /// The cosine decays to this fraction of the peak (default 0.1).
+        public var finalLearningRateFraction = 0.1
+        /// Seed of the window sampler (default 42).
+        public var seed: UInt64 = 42
+        /// Fraction of the tokens held out for validation, from the end (default 0.1).
+        public var validationFraction = 0.1
+
+        public init() {}
+
+        public var warmup: Int { warmupSteps ?? max(1, steps / 20) }
+
+        /// The learning rate of step `t` (1-based): t/warmup · peak during the
+        /// warm-up, then peak · (f + (1 − f)·½(1 + cos(π·progress))).
+        public func learningRate(atStep t: Int) -> Double {
+            if t <= warmup { return learningRate * Double(t) / Double(warmup) }
+            let progress = Double(t - warmup) / Double(max(steps - warmup, 1))
+            let cosine = 0.5 * (1 + cos(Double.pi * min(progress, 1)))
+            return learningRate * (finalLearningRateFraction + (1 - finalLearningRateFraction) * cosine)
+        }
+
+        public func validate() throws {
+            func check(_ ok: Bool, _ name: String, _ value: String, _ requirement: String) throws {
+                guard ok else { throw KernelError.invalidArgument(name: name, value: value, requirement: requirement) }
+            }
+            try check(steps >= 1, "steps", "\(steps)", "must be ≥ 1")
+            try check(batch >= 1, "batch", "\(batch)", "must be ≥ 1")
+            try check(context >= 1, "context", "\(context)", "must be ≥ 1")
+            try check(learningRate.isFinite && learningRate > 0, "learning rate", "\(learningRate)", "must be > 0")
+            try check(warmup >= 1, "warm-up", "\(warmup)", "must be ≥ 1")
+            try check(finalLearningRateFraction >= 0 && finalLearningRateFraction <= 1, "final fraction", "\(finalLearningRateFraction)", "must be in 0…1")
+            try check(validationFraction >= 0 && validationFraction < 1, "validation fraction", "\(validationFraction)", "must be in [0, 1)")
+        }
+    }
+
+    public private(set) var weights: TransformerWeights<Scalar>
+    public private(set) var optimizer = AdamW()
+    public let options: Options
+    public let trainingTokens: [Int]
+    public let validationTokens: [Int]
+    private var rng: NumpyRandom
+
+    /// Splits `tokens` into training and validation parts and checks that a
+    /// window fits in the training part.
+    public init(weights: TransformerWeights<Scalar>, tokens: [Int], options: Options) throws {
+        try options.validate()
+        let V = weights.hyperparameters.vocabSize
+        for (i, t) in tokens.enumerated() where t < 0 || t >= V {
+            throw KernelError.tokenOutOfRange(position: i, token: t, vocabSize: V)
+        }
+        let held = Int(Double(tokens.count) * options.validationFraction)
+        let trainCount = tokens.count - held
+        guard trainCount >= options.context + 1 else {
+            throw KernelError.sequenceTooShort(what: "training data", minimum: options.context + 1 + held, found: tokens.count)
+        }
+        self.weights = weights
+        self.options = options
+        trainingTokens = Array(tokens[..<trainCount])
+        validationTokens = Array(tokens[trainCount...])
+        rng = NumpyRandom(seed: options.seed)
+    }
+
+    /// Steps taken so far.
+    public var step: Int { optimizer.step }
+
+    /// One optimizer step; returns the batch's mean training loss.
+    public mutating func trainStep() throws -> Double {
+        let windows = trainingTokens.count - options.context
+        var total = 0.0
+        var sum: [[Double]] = []
+        for _ in 0..<options.batch {
+            let start = min(Int(rng.random() * Double(windows)), windows - 1)
+            let window = Array(trainingTokens[start..<(start + options.context + 1)])
+            let (loss, gradients) = try weights.lossAndGradients(for: window)
+            total += loss
+            let tensors = gradients.parameterTensors
+            if sum.isEmpty { sum = tensors.map { $0.tensor.scalars.map(Double.init) } }
+            else { for (i, t) in tensors.enumerated() { for j in t.tensor.scalars.indices { sum[i][j] += Double(t.tensor.scalars[j]) } } }
+        }
+        let scale = 1 / Double(options.batch)
+        let mean = try zip(weights.parameterTensors, sum).map { named, values in
+            try Tensor(shape: named.tensor.shape, scalars: values.map { Scalar($0 * scale) })
+        }
+        let gradients = try TransformerWeights(parameterTensors: mean, like: weights)
+        weights = try optimizer.update(weights, gradients: gradients, learningRate: options.learningRate(atStep: optimizer.step + 1))
+        return total * scale
+    }
+
+    /// The mean loss over consecutive windows of the validation tokens (up to
+    /// 16), or nil when they hold no full window.
+    public func validationLoss() throws -> Double? {
+        let length = options.context + 1
+        let count = min(validationTokens.count / length, 16)
+        guard count > 0 else { return nil }
+        var total = 0.0
+        for w in 0..<count {
+            total += try weights.loss(for: Array(validationTokens[(w * length)..<((w + 1) * length)]))
+        }
+        return total / Double(count)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
