@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "txw-pack", targets: ["txw-pack"]),
         .executable(name: "txw-inspect", targets: ["txw-inspect"]),
         .executable(name: "txw-run", targets: ["txw-run"]),
+        .executable(name: "txw-train", targets: ["txw-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +34,7 @@ let package = Package(
         .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
+        .executableTarget(name: "txw-train", dependencies: ["TXWToolSupport"]),
         // The fuzzing harness (tools/fuzz builds it with libFuzzer); a corpus runner otherwise.
         .executableTarget(name: "txw-fuzz", dependencies: ["TXWModel"]),
         // Timings for tools/bench; not installed with the tools.

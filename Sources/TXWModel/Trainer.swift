@@ -81,6 +81,14 @@ public struct Trainer<Scalar: KernelScalar> {
     /// Steps taken so far.
     public var step: Int { optimizer.step }
 
+    /// Continues from a saved optimizer state (and the weights it was saved
+    /// with): the window sampler skips the windows of the steps already
+    /// taken, so the run goes on as if it had never stopped.
+    public mutating func restore(_ saved: AdamW) {
+        optimizer = saved
+        for _ in 0..<(saved.step * options.batch) { _ = rng.random() }
+    }
+
     /// One optimizer step; returns the batch's mean training loss.
     public mutating func trainStep() throws -> Double {
         let windows = trainingTokens.count - options.context

@@ -9,9 +9,12 @@ struct HelpTests {
         ("txw-inspect", ["--verify", "--stats", "--dump", "--json"]),
         ("txw-run", ["--sample", "--loss", "--logits", "--prompt", "--tokens", "--text", "--text-file", "-n", "-k", "-t",
                      "--seed", "--precision", "--json"]),
+        ("txw-train", ["--output", "--init", "--random", "--vocab-size", "--d-model", "--vocab", "--data", "--steps",
+                       "--batch", "--context", "--lr", "--seed", "--eval-every", "--val-fraction", "--checkpoint-every",
+                       "--resume", "--json"]),
     ]
 
-    @Test(arguments: 0..<3)
+    @Test(arguments: 0..<4)
     func helpListsEveryFlag(index: Int) throws {
         let (name, flags) = Self.flags[index]
         let r = try tool(name, ["--help"])

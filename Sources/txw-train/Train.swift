@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import TXWFormat
+import TXWKernels
+import TXWModel
+import TXWToolSupport
+
+@main
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "txw-train",
+        abstract: "Train a .txw model on a text or a token file.",
+        discussion: """
+            Starts from --init MODEL.txw or --random (with the txw-pack hyperparameter \
+            flags; with a text, the vocabulary is the text's distinct characters unless \
+            --vocab is given, so --vocab-size is not needed). Trains with AdamW (β₁ 0.9, \
+            β₂ 0.95, ε 1e-8, weight decay 0.01 on matrices), linear warm-up over 5% of the \
+            steps, then cosine decay to 10% of --lr; each step averages the loss over \
+            --batch random windows of --context + 1 tokens. Deterministic for a given \
+            seed and any thread count.
+
+            --data: UTF-8 text, tokenized with the model's vocabulary; a file whose name \
+            ends in .tokens holds token ids separated by white space. The last \
+            --val-fraction of the tokens is held out for the validation loss.
+
+            Checkpoints (every --checkpoint-every steps and at the end) are atomic writes \
+            of OUT; their metadata records the steps, the train and validation loss, the \
+            data's XXH3-64, the optimizer settings and the seed. The optimizer's moments \
+            go beside it in OUT.adam (a txw container: tensors m.NAME and v.NAME). \
+            --resume continues from them, as if the run had never stopped.
+
+            Progress goes to stderr: a live line on a terminal, a line per --eval-every \
+            steps otherwise; --json prints one JSON object per evaluation on stdout:             {"step", "train_loss", "val_loss", "tokens_per_s"}.
+
+            Exit status: 0 on success; 1 when an input is refused or a write fails; 64             for a usage error.
+            """)
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (and checkpoint).", valueName: "path"))
+    var output: String
+
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this model.", valueName: "MODEL.txw"))
+    var initFrom: String?
+
+    @Flag(help: "Start from a random model (needs the hyperparameter flags).")
+    var random = false
+
+    @OptionGroup(title: "Hyperparameters (with --random)")
+    var shape: HyperparameterOptions
+
+    @Option(help: ArgumentHelp("Vocabulary for --random: a JSON array of strings.", valueName: "vocab.json"))
+    var vocab: String?
+
+    @Option(help: ArgumentHelp("Training data: UTF-8 text, or token ids in a .tokens file.", valueName: "path"))
+    var data: String
+
+    @Option(help: "Optimizer steps.") var steps: Int = 1000
+    @Option(help: "Windows per step.") var batch: Int = 16
+    @Option(help: "Tokens each window predicts.") var context: Int = 64
+    @Option(help: "Peak learning rate.") var lr: Double = 3e-3
+    @Option(help: "Seed of the random init and of the window sampler.") var seed: UInt64 = 42
+    @Option(help: "Evaluate (and report) every K steps.") var evalEvery: Int = 100
+    @Option(help: "Fraction of the data held out for validation.") var valFraction: Double = 0.1
+    @Option(help: "Write a checkpoint every K steps (0: only at the end).") var checkpointEvery: Int = 0
+    @Flag(help: "Continue from OUT and OUT.adam.") var resume = false
+    @Flag(help: "Print one JSON object per evaluation on stdout.") var json = false
+
+    func validate() throws {
+        guard [initFrom != nil, random, resume].filter({ $0 }).count == 1 else {
+            throw ValidationError("choose one start: --init MODEL.txw, --random, or --resume")
+        }
+        if !random && (shape.anyGiven || vocab != nil) {
+            throw ValidationError("the hyperparameter flags and --vocab are for --random")
+        }
+        guard steps >= 1, batch >= 1, context >= 1, evalEvery >= 1, checkpointEvery >= 0 else {
+            throw ValidationError("--steps, --batch, --context, --eval-every must be ≥ 1 and --checkpoint-every ≥ 0")
+        }
+        guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number") }
+        guard valFraction >= 0, valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") }
+    }
+
+    func run() throws {
+        try reportingErrors(tool: "txw-train") { try train() }
+    }
+
+    func train() throws {
+        guard let bytes = FileManager.default.contents(atPath: data) else { throw ToolFailure("\(data): cannot read the file") }
+        let dataChecksum = hexChecksum([UInt8](bytes))
+        var model: ModelArrays
+        var metadata: [String: MetadataValue] = [:]
+        var saved: AdamW? = nil
+        if resume {
+            let reader = try ModelInput.open(output)
+            model = try ModelArrays(reader: reader)
+            metadata = model.metadata
+            guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
+                throw ToolFailure("\(data): not the data \(output) was trained on (its checksum differs)")
+            }
+            saved = try loadOptimizer(model)
+        } else if let initFrom {
+            model = try ModelArrays(reader: ModelInput.open(initFrom))
+            metadata = model.metadata
+        } else {
+            let vocabulary = try startingVocabulary(bytes)
+            model = try ModelArrays.random(try shape.hyperparameters(vocabularySize: vocabulary?.count), seed: seed)
+            model.vocabulary = vocabulary
+        }
+        let tokens = try tokenize(bytes, vocabulary: model.vocabulary)
+        var options = Trainer<Float>.Options()
+        (options.steps, options.batch, options.context, options.learningRate, options.seed, options.validationFraction) =
+            (steps, batch, context, lr, seed, valFraction)
+        var trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
+        if let saved { trainer.restore(saved) }
+        let start = Date()
+        let firstStep = trainer.step
+        var lastLoss = Double.nan
+        while trainer.step < steps {
+            lastLoss = try trainer.trainStep()
+            let step = trainer.step
+            if step % evalEvery == 0 || step == steps {
+                let validation = try trainer.validationLoss()
+                report(step: step, train: lastLoss, validation: validation, start: start, firstStep: firstStep, final: step == steps)
+                if step == steps || (checkpointEvery > 0 && step % checkpointEvery == 0) {
+                    try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: validation, checksum: dataChecksum)
+                }
+            } else if checkpointEvery > 0 && step % checkpointEvery == 0 {
+                try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: try trainer.validationLoss(), checksum: dataChecksum)
+            } else if Console.stderrIsTerminal && !json {
+                progress(step: step, train: lastLoss, start: start, firstStep: firstStep)
+            }
+        }
+        if trainer.step == firstStep {
+            Console.err("txw-train: \(output) already has \(firstStep) steps; nothing to do")
+        }
+    }
+
+    func startingVocabulary(_ bytes: Data) throws -> Vocabulary? {
+        if let vocab {
+            guard let d = FileManager.default.contents(atPath: vocab),
+                  let tokens = try? JSONSerialization.jsonObject(with: d) as? [String] else {
+                throw ToolFailure("\(vocab): expected a JSON array of strings")
+            }
+            return try Vocabulary(tokens)
+        }
+        if data.hasSuffix(".tokens") { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else {
+            throw ToolFailure("\(data): not valid, non-empty UTF-8 text")
+        }
+        return try Vocabulary.characters(of: text)
+    }
+
+    func tokenize(_ bytes: Data, vocabulary: Vocabulary?) throws -> [Int] {
+        if data.hasSuffix(".tokens") {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(data): not UTF-8") }
+            return try parseTokens(text, option: data)
+        }
+        guard let vocabulary else { throw ToolFailure("the model has no vocabulary: give token ids in a .tokens file") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(data): not valid UTF-8") }
+        do {
+            return try vocabulary.encode(text)
+        } catch let error as ModelError {
+            throw ToolFailure("\(data): \(error)")
+        }
+    }
+
+    func hexChecksum(_ bytes: [UInt8]) -> String {
+        let digits = String(Checksum.xxh3(bytes), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) {
+        let elapsed = Date().timeIntervalSince(start)
+        let tokensPerSecond = Double((step - firstStep) * batch * context) / max(elapsed, 1e-9)
+        if json {
+            var fields: [(String, JSON)] = [("step", .int(step)), ("train_loss", .double(train))]
+            fields.append(("val_loss", validation.map(JSON.double) ?? .null))
+            fields.append(("tokens_per_s", .double(tokensPerSecond)))
+            Console.out(JSON.object(fields).rendered())
+        }
+        let line = "step \(step)/\(steps)  train \(format(train))  val \(validation.map(format) ?? "-")  \(Int(tokensPerSecond)) tok/s"
+        if Console.stderrIsTerminal {
+            Console.err("\r" + line + "\u{1B}[K", terminator: final ? "\n" : "\n")
+        } else {
+            Console.err(line)
+        }
+    }
+
+    func progress(step: Int, train: Double, start: Date, firstStep: Int) {
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double(step - firstStep) / max(elapsed, 1e-9)
+        let eta = Double(steps - step) / max(rate, 1e-9)
+        Console.err("\rstep \(step)/\(steps)  train \(format(train))  \(Int(rate * Double(batch * context))) tok/s  ETA \(Int(eta))s\u{1B}[K", terminator: "")
+    }
+
+    func format(_ v: Double) -> String { String(format: "%.4f", v) }
+
+    func checkpoint(_ trainer: Trainer<Float>, model: ModelArrays, metadata: [String: MetadataValue],
+                    train: Double, validation: Double?, checksum: String) throws {
+        var out = model
+        out.arrays = trainer.weights.parameterTensors.map { name, tensor in
+            ImportedArray(name: name, dtype: .f32, shape: tensor.shape, bytes: ElementCoding.encode(tensor.scalars, as: .f32))
+        }
+        out.metadata = metadata
+        let o = trainer.optimizer
+        out.metadata["training.steps"] = .int(Int64(trainer.step))
+        out.metadata["training.train_loss"] = .float(train)
+        if let validation { out.metadata["training.val_loss"] = .float(validation) }
+        out.metadata["training.data_xxh3"] = .string(checksum)
+        out.metadata["training.optimizer"] = .string("adamw beta1=\(o.beta1) beta2=\(o.beta2) eps=\(o.epsilon) weight_decay=\(o.weightDecay)")
+        out.metadata["training.lr"] = .float(lr)
+        out.metadata["training.batch"] = .int(Int64(batch))
+        out.metadata["training.context"] = .int(Int64(context))
+        out.metadata["training.seed"] = .int(Int64(bitPattern: seed))
+        out.metadata["training.total_steps"] = .int(Int64(steps))
+        // The moments first: a checkpoint's model is never newer than its moments.
+        var moments = try TXWWriter()
+        try moments.setMetadata("adamw.step", .int(Int64(o.step)))
+        for (i, (name, tensor)) in trainer.weights.parameterTensors.enumerated() {
+            try moments.addTensor(name: "m." + name, dtype: .f64, shape: tensor.shape, bytes: ElementCoding.encode(o.firstMoments[i], as: .f64))
+            try moments.addTensor(name: "v." + name, dtype: .f64, shape: tensor.shape, bytes: ElementCoding.encode(o.secondMoments[i], as: .f64))
+        }
+        try moments.write(to: output + ".adam", overwrite: true)
+        try out.writer(dtype: .f32, options: TXWWriter.Options()).write(to: output, overwrite: true)
+    }
+
+    func loadOptimizer(_ model: ModelArrays) throws -> AdamW {
+        let reader = try ModelInput.open(output + ".adam")
+        guard case let .int(step)? = reader.metadata("adamw.step"), case let .int(modelSteps)? = model.metadata["training.steps"],
+              step == modelSteps else {
+            throw ToolFailure("\(output).adam does not match \(output) (steps differ): cannot resume")
+        }
+        var first: [[Double]] = [], second: [[Double]] = []
+        for array in model.arrays {
+            first.append(try reader.read(named: "m." + array.name, as: Double.self))
+            second.append(try reader.read(named: "v." + array.name, as: Double.self))
+        }
+        return AdamW(step: Int(step), firstMoments: first, secondMoments: second)
+    }
+}
