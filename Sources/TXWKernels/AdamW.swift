@@ -33,6 +33,8 @@ public struct AdamW: Sendable, Equatable {
     }
 
     /// One update of `weights` by `gradients` (same shapes) at learning rate `lr`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public mutating func update<T: KernelScalar>(
         _ weights: TransformerWeights<T>, gradients: TransformerWeights<T>, learningRate lr: Double
     ) throws -> TransformerWeights<T> {

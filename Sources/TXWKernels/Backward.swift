@@ -11,6 +11,8 @@ public enum Backward {
 
     /// rmsnorm backward, row by row: y = x / s, s = √(mean(x²) + ε):
     /// dx = dy / s − x · (Σⱼ dyⱼ xⱼ) / (n · s³).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func rmsnorm<T: KernelScalar>(x: [T], dy: [T], cols: Int, epsilon: Double) -> [T] {
         var dx = [T](repeating: 0, count: x.count)
         let n = T(cols)
@@ -32,6 +34,8 @@ public enum Backward {
 
     /// GELU (tanh approximation) backward: dx = dy · gelu′(x), with
     /// gelu′(x) = 0.5(1 + tanh u) + 0.5x(1 − tanh² u)·c(1 + 3·0.044715x²), u = c(x + 0.044715x³).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
         let c = T((2 / Double.pi).squareRoot()), a = T(0.044715)
         return (0..<x.count).map { i in
@@ -43,6 +47,8 @@ public enum Backward {
     }
 
     /// Softmax backward over rows of `p = softmax(s)`: ds = p ⊙ (dp − Σⱼ dpⱼ pⱼ).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func softmax<T: KernelScalar>(p: [T], dp: [T], cols: Int) -> [T] {
         var ds = [T](repeating: 0, count: p.count)
         for r in 0..<(p.count / cols) {
@@ -56,16 +62,14 @@ public enum Backward {
 
     // MARK: Products
 
-    /// C = A·B for A (m×k), B (k×n).
+    /// C = A·B for A (m×k), B (k×n), through the kernels' GEMM.
     static func matmul<T: KernelScalar>(_ a: [T], _ b: [T], m: Int, k: Int, n: Int) -> [T] {
         var c = [T](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for p in 0..<k {
-                let aip = a[i * k + p]
-                if aip == 0 { continue }
-                for j in 0..<n { c[i * n + j] += aip * b[p * n + j] }
-            }
-        }
+        guard m > 0, n > 0 else { return c }
+        a.withUnsafeBufferPointer { ab in b.withUnsafeBufferPointer { bb in c.withUnsafeMutableBufferPointer { cb in
+            guard let ap = ab.baseAddress, let bp = bb.baseAddress, let cp = cb.baseAddress else { return }
+            Gemm.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: n, c: cp, ldc: n)
+        }}}
         return c
     }
 
@@ -79,6 +83,8 @@ public enum Backward {
     // MARK: MLP
 
     /// The gradients of `mlp` (x·W_1 + b_1 → gelu → ·W_2 + b_2) for upstream `dout` (m×d).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func mlp<T: KernelScalar>(
         x: [T], m: Int, W_1: Tensor<T>, b_1: Tensor<T>, W_2: Tensor<T>, dout: [T]
     ) -> (dx: [T], dW_1: [T], db_1: [T], dW_2: [T], db_2: [T]) {
@@ -102,6 +108,8 @@ public enum Backward {
 
     /// The gradients of causal multi-head `attention` for upstream `dout` (m×d).
     /// The masked scores are the constant mask value: no gradient flows into them.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func attention<T: KernelScalar>(
         x: [T], m: Int, W_Q: Tensor<T>, W_K: Tensor<T>, W_V: Tensor<T>, W_O: Tensor<T>, maskValue: Double, dout: [T]
     ) -> (dx: [T], dW_Q: [T], dW_K: [T], dW_V: [T], dW_O: [T]) {
@@ -185,6 +193,8 @@ public enum Backward {
     // MARK: Block and model
 
     /// The gradients of one pre-norm block for upstream `dout` (m×d).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func block<T: KernelScalar>(
         x: [T], m: Int, weights w: BlockWeights<T>, constants: KernelConstants, dout: [T]
     ) throws -> (dx: [T], gradients: BlockWeights<T>) {
@@ -211,6 +221,8 @@ public enum Backward {
 
     /// The loss's gradient with respect to the logits (m×V): row i < m−1 is
     /// (softmax(yᵢ) − onehot(tokens[i+1])) / (m−1); the last row is 0.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func loss<T: KernelScalar>(logits: [T], vocabSize V: Int, tokens: [Int]) -> [T] {
         let m = tokens.count
         var dy = [T](repeating: 0, count: m * V)
@@ -233,6 +245,8 @@ extension TransformerWeights {
     /// The loss for `tokens` (at least 2) and its gradient with respect to
     /// every parameter, in the shape of the weights (`W_E` collects both the
     /// embedding's and the tied unembedding's contributions).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func lossAndGradients(for tokens: [Int]) throws -> (loss: Double, gradients: TransformerWeights<Scalar>) {
         try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
         let h = hyperparameters

@@ -90,6 +90,8 @@ public struct Trainer<Scalar: KernelScalar> {
     }
 
     /// One optimizer step; returns the batch's mean training loss.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func trainStep() throws -> Double {
         let windows = trainingTokens.count - options.context
         var total = 0.0
