@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "txw-bench",
         abstract: "Measure txw's kernels and reader (used by tools/bench; build with -c release).",
-        subcommands: [Forward.self, Loss.self, Sample.self, Load.self])
+        subcommands: [Forward.self, Loss.self, Sample.self, Load.self, TrainStep.self])
 }
 
 struct Common: ParsableArguments {
@@ -143,4 +143,28 @@ func peakResidentBytes() -> Int {
         return kilobytes * 1024
     }
     return 0
+}
+
+/// One training step (loss and gradients over a batch of windows, AdamW) on float32 weights.
+struct TrainStep: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train")
+    @OptionGroup var common: Common
+    @Option(help: "Windows per step.") var batch: Int = 16
+    @Option(help: "Tokens each window predicts.") var context: Int = 64
+
+    func run() throws {
+        KernelThreads.count = common.threads
+        let loaded = try ModelFile.load(path: common.model, as: Float.self)
+        let V = loaded.hyperparameters.vocabSize
+        var options = Trainer<Float>.Options()
+        options.steps = common.repetitions + 1
+        options.batch = batch
+        options.context = context
+        options.validationFraction = 0
+        var trainer = try Trainer(weights: loaded.weights, tokens: tokens(4096, vocabulary: V), options: options)
+        _ = try trainer.trainStep()
+        var samples: [Double] = []
+        for _ in 0..<common.repetitions { samples.append(try time { _ = try trainer.trainStep() }) }
+        report([("batch", .int(batch)), ("context", .int(context))], samples: samples)
+    }
 }

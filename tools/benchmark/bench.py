@@ -165,6 +165,12 @@ def main():
     rows.append(("forward, large toy, m=512, f32", f"{large_gflops:.1f} GFLOP/s ({large * 1e3:.0f} ms)",
                  f"{np_gflops:.1f} GFLOP/s", large_gflops / np_gflops, "numpy float32 matmul 512×512×512"))
 
+    # --- a training step on the standard toy (forward and backward ≈ 3× the forward's FLOPs)
+    step = bench(bin_dir, "train", std_path, "--batch", "16", "--context", "64", "--repetitions", str(3 if quick else 5))["median_s"]
+    train_gflops = 3 * 16 * forward_flops(STANDARD, 65) / step / 1e9
+    rows.append(("training step, standard toy, batch 16 × 65 tokens, f32", f"{train_gflops:.1f} GFLOP/s ({step * 1e3:.0f} ms)",
+                 f"{np_gflops:.1f} GFLOP/s", train_gflops / np_gflops, "numpy float32 matmul 512×512×512; FLOPs = 3 × forward"))
+
     # --- load + verify a ~100 MB f32 model
     log("exporting the 100 MB model to safetensors, npz and raw zstd …")
     big = txw.read_container(big_path)
