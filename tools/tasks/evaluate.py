@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Scores a reversal model on held-out questions by driving txw-run.
 
-    python3 tools/tasks/evaluate.py MODEL.txw HELDOUT.txt [--txw-run PATH] [--json]
+    python3 tools/tasks/evaluate.py MODEL.txw HELDOUT.txt [--txw-run PATH] [--json] [--min-accuracy A]
 
 For each question q (a line of HELDOUT.txt) it runs
 `txw-run MODEL --prompt "q>" -n len(q) -t 0 --json` (greedy decoding) and
 counts the answers equal to q reversed. Prints the accuracy; exits 1 if a
-txw-run call fails.
+txw-run call fails or the accuracy is below --min-accuracy.
 """
 
 import json
@@ -22,6 +22,10 @@ def main():
     if "--txw-run" in sys.argv:
         run = sys.argv[sys.argv.index("--txw-run") + 1]
         args = [a for a in args if a != run]
+    minimum = None
+    if "--min-accuracy" in sys.argv:
+        minimum = float(sys.argv[sys.argv.index("--min-accuracy") + 1])
+        args = [a for a in args if a != str(sys.argv[sys.argv.index("--min-accuracy") + 1])]
     questions = [line.strip() for line in open(heldout) if line.strip()]
     correct, wrong = 0, []
     for q in questions:
@@ -43,6 +47,9 @@ def main():
         print(f"{correct}/{len(questions)} correct ({accuracy:.1%}) on held-out questions, greedy decoding")
         for q, a in wrong[:10]:
             print(f"  {q}> expected {q[::-1]}, got {a}", file=sys.stderr)
+    if minimum is not None and accuracy < minimum:
+        print(f"accuracy {accuracy:.1%} is below {minimum:.1%}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
