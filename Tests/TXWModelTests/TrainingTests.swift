@@ -33,6 +33,28 @@ struct TrainingTests {
         #expect(again.weights == third.weights)
     }
 
+    @Test func resumingGivesTheUninterruptedRun() throws {
+        let text = String(repeating: "abcabd abcabe ", count: 20)
+        let vocabulary = try Vocabulary.characters(of: text)
+        let h = Hyperparameters(vocabSize: vocabulary.count, dModel: 8, nHead: 2, dHead: 4, dMLP: 16, nBlock: 1)
+        let weights: TransformerWeights<Float> = try ModelArrays.random(h, seed: 3).weights()
+        var options = Trainer<Float>.Options()
+        options.steps = 20
+        options.batch = 3
+        options.context = 8
+        let tokens = try vocabulary.encode(text)
+        var straight = try Trainer(weights: weights, tokens: tokens, options: options)
+        for _ in 0..<20 { _ = try straight.trainStep() }
+        var first = try Trainer(weights: weights, tokens: tokens, options: options)
+        for _ in 0..<10 { _ = try first.trainStep() }
+        // A new process: the checkpoint's weights and the saved optimizer state.
+        var second = try Trainer(weights: first.weights, tokens: tokens, options: options)
+        second.restore(first.optimizer)
+        for _ in 0..<10 { _ = try second.trainStep() }
+        #expect(second.weights == straight.weights)
+        #expect(second.step == 20)
+    }
+
     @Test func scheduleWarmsUpThenDecays() {
         var options = Trainer<Float>.Options()
         options.steps = 100
