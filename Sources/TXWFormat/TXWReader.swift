@@ -95,33 +95,10 @@ public final class TXWReader: Sendable {
     /// Blocks are verified and decoded in parallel (`decodeThreads`); the
     /// error of the lowest damaged block is thrown.
     public func readBytes(_ entry: TensorEntry) throws -> [UInt8] {
-        let threads = min(Self.decodeThreads, entry.blocks.count)
-        let failures = Mutex<[(Int, any Error)]>([])
-        let out = try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
+        try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
             initialized = entry.rawSize
-            let base = UnsafeMutableRawBufferPointer(buffer)
-            func decode(_ index: Int, _ scratch: inout [UInt8]) {
-                let start = index * entry.blockSize
-                let slice = UnsafeMutableRawBufferPointer(rebasing: base[start..<(start + entry.blocks[index].rawLength)])
-                do {
-                    try decodeBlock(entry, index, into: slice, scratch: &scratch)
-                } catch {
-                    failures.withLock { $0.append((index, error)) }
-                }
-            }
-            if threads <= 1 {
-                var scratch: [UInt8] = []
-                for index in entry.blocks.indices { decode(index, &scratch) }
-            } else {
-                nonisolated(unsafe) let run = decode
-                DispatchQueue.concurrentPerform(iterations: entry.blocks.count) { index in
-                    var scratch: [UInt8] = []
-                    run(index, &scratch)
-                }
-            }
-            if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
+            try decode(entry.blocks.indices.map { (entry, $0, $0 * entry.blockSize) }, into: UnsafeMutableRawBufferPointer(buffer))
         }
-        return out
     }
 
     /// The raw bytes of every tensor in one buffer, `ranges[i]` holding
@@ -135,33 +112,38 @@ public final class TXWReader: Sendable {
             ranges.append(total..<(total + entry.rawSize))
             total += entry.rawSize  // ≤ 65536 tensors of ≤ 2^43 bytes: no overflow
         }
-        let jobs: [(tensor: Int, block: Int)] = tensors.indices.flatMap { t in tensors[t].blocks.indices.map { (t, $0) } }
-        let failures = Mutex<[(Int, any Error)]>([])
-        let threads = min(Self.decodeThreads, jobs.count)
-        let starts = ranges.map(\.lowerBound)
+        var jobs: [(TensorEntry, Int, Int)] = []
+        for (t, entry) in tensors.enumerated() {
+            for index in entry.blocks.indices { jobs.append((entry, index, ranges[t].lowerBound + index * entry.blockSize)) }
+        }
         let bytes = try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             initialized = total
-            nonisolated(unsafe) let base = UnsafeMutableRawBufferPointer(buffer)
-            let work: @Sendable (Int) -> Void = { j in
-                let (t, index) = jobs[j]
-                let entry = self.tensors[t]
-                let start = starts[t] + index * entry.blockSize
-                var scratch: [UInt8] = []
-                do {
-                    try self.decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(
-                        rebasing: base[start..<(start + entry.blocks[index].rawLength)]), scratch: &scratch)
-                } catch {
-                    failures.withLock { $0.append((j, error)) }
-                }
-            }
-            if threads <= 1 {
-                for j in jobs.indices { work(j) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: jobs.count, execute: work)
-            }
-            if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
+            try decode(jobs, into: UnsafeMutableRawBufferPointer(buffer))
         }
         return (bytes, ranges)
+    }
+
+    /// Decodes each (tensor, block, destination offset) into `base`, on up to
+    /// `decodeThreads` threads; throws the error of the first failing job.
+    private func decode(_ jobs: [(entry: TensorEntry, block: Int, start: Int)], into base: UnsafeMutableRawBufferPointer) throws {
+        let failures = Mutex<[(Int, any Error)]>([])
+        nonisolated(unsafe) let base = base
+        let work: @Sendable (Int) -> Void = { j in
+            let (entry, index, start) = jobs[j]
+            var scratch: [UInt8] = []
+            do {
+                try self.decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(
+                    rebasing: base[start..<(start + entry.blocks[index].rawLength)]), scratch: &scratch)
+            } catch {
+                failures.withLock { $0.append((j, error)) }
+            }
+        }
+        if min(Self.decodeThreads, jobs.count) <= 1 {
+            for j in jobs.indices { work(j) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: jobs.count, execute: work)
+        }
+        if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
     }
 
     /// Decodes every block of every tensor and checks every checksum and all

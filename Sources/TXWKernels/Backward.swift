@@ -163,7 +163,7 @@ public enum Backward {
                 }
             }
             var ds = softmax(p: p, dp: dp, cols: m)
-            for i in 0..<m { for l in (i + 1)..<max(m, i + 1) { ds[i * m + l] = 0 } }  // masked: constants
+            for i in 0..<m { for l in (i + 1)..<m { ds[i * m + l] = 0 } }  // masked: constants
             for i in 0..<m {
                 for j in 0..<dh {
                     var sq: T = 0
