@@ -113,11 +113,13 @@ struct Train: ParsableCommand {
         let start = Date()
         let firstStep = trainer.step
         var lastLoss = Double.nan
+        var lastValidation: Double? = nil
         while trainer.step < steps {
             lastLoss = try trainer.trainStep()
             let step = trainer.step
             if step % evalEvery == 0 || step == steps {
                 let validation = try trainer.validationLoss()
+                lastValidation = validation
                 report(step: step, train: lastLoss, validation: validation, start: start, firstStep: firstStep, final: step == steps)
                 if step == steps || (checkpointEvery > 0 && step % checkpointEvery == 0) {
                     try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: validation, checksum: dataChecksum)
@@ -125,7 +127,7 @@ struct Train: ParsableCommand {
             } else if checkpointEvery > 0 && step % checkpointEvery == 0 {
                 try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: try trainer.validationLoss(), checksum: dataChecksum)
             } else if Console.stderrIsTerminal && !json {
-                progress(step: step, train: lastLoss, start: start, firstStep: firstStep)
+                progress(step: step, train: lastLoss, validation: lastValidation, start: start, firstStep: firstStep)
             }
         }
         if trainer.step == firstStep {
@@ -176,19 +178,24 @@ struct Train: ParsableCommand {
             fields.append(("tokens_per_s", .double(tokensPerSecond)))
             Console.out(JSON.object(fields).rendered())
         }
-        let line = "step \(step)/\(steps)  train \(format(train))  val \(validation.map(format) ?? "-")  \(Int(tokensPerSecond)) tok/s"
-        if Console.stderrIsTerminal {
-            Console.err("\r" + line + "\u{1B}[K", terminator: final ? "\n" : "\n")
-        } else {
-            Console.err(line)
-        }
+        let line = status(step: step, train: train, validation: validation, elapsed: elapsed, firstStep: firstStep)
+        // On a terminal the line replaces the live progress line.
+        Console.err(Console.stderrIsTerminal ? "\r" + line + "\u{1B}[K" : line)
     }
 
-    func progress(step: Int, train: Double, start: Date, firstStep: Int) {
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(step - firstStep) / max(elapsed, 1e-9)
-        let eta = Double(steps - step) / max(rate, 1e-9)
-        Console.err("\rstep \(step)/\(steps)  train \(format(train))  \(Int(rate * Double(batch * context))) tok/s  ETA \(Int(eta))s\u{1B}[K", terminator: "")
+    /// The live line on a terminal: the same fields, rewritten in place.
+    func progress(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int) {
+        let line = status(step: step, train: train, validation: validation, elapsed: Date().timeIntervalSince(start), firstStep: firstStep)
+        Console.err("\r" + line + "\u{1B}[K", terminator: "")
+    }
+
+    /// `step S/N  train L  val L  T tok/s  ETA Ns`.
+    func status(step: Int, train: Double, validation: Double?, elapsed: Double, firstStep: Int) -> String {
+        let done = Double(step - firstStep)
+        let rate = done / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Int((Double(steps - step) / rate).rounded()) : 0
+        return "step \(step)/\(steps)  train \(format(train))  val \(validation.map(format) ?? "-")  "
+            + "\(Int(rate * Double(batch * context))) tok/s  ETA \(eta)s"
     }
 
     func format(_ v: Double) -> String { String(format: "%.4f", v) }
