@@ -18,7 +18,6 @@ import numpy as np
 import zstandard
 
 from . import codecs, dtypes
-from .layout import MAX_ZSTD_EXPANSION
 from .errors import TXWError
 from .layout import (
     HEADER_SIZE,
@@ -33,6 +32,7 @@ from .layout import (
     MAX_RANK,
     MAX_STRING_COUNT,
     MAX_STRING_LENGTH,
+    MAX_ZSTD_EXPANSION,
     META_TYPES,
     MIN_BLOCK_SIZE,
     OFF_DATA_OFFSET,
