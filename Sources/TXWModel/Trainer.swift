@@ -102,8 +102,16 @@ public struct Trainer<Scalar: KernelScalar> {
             let (loss, gradients) = try weights.lossAndGradients(for: window)
             total += loss
             let tensors = gradients.parameterTensors
-            if sum.isEmpty { sum = tensors.map { $0.tensor.scalars.map(Double.init) } }
-            else { for (i, t) in tensors.enumerated() { for j in t.tensor.scalars.indices { sum[i][j] += Double(t.tensor.scalars[j]) } } }
+            if sum.isEmpty {
+                sum = tensors.map { $0.tensor.scalars.map(Double.init) }
+            } else {
+                for (i, t) in tensors.enumerated() {
+                    let g = t.tensor.scalars
+                    sum[i].withUnsafeMutableBufferPointer { s in
+                        for j in g.indices { s[j] += Double(g[j]) }
+                    }
+                }
+            }
         }
         let scale = 1 / Double(options.batch)
         let mean = try zip(weights.parameterTensors, sum).map { named, values in
