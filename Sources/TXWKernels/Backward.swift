@@ -146,36 +146,28 @@ public enum Backward {
         let dContext = matmul(dout, transpose(W_O.scalars, rows: hd, cols: d), m: m, k: d, n: hd)
         var dq = [T](repeating: 0, count: m * hd), dk = dq, dv = dq
         for h in 0..<nh {
-            let p = weights[h]
-            var dp = [T](repeating: 0, count: m * m)
+            // This head's matrices: Q_h, K_h, V_h (m, dh) and dC_h (m, dh).
+            var qh = [T](repeating: 0, count: m * dh), kh = qh, vh = qh, dch = qh
             for i in 0..<m {
-                for l in 0..<m {
-                    var sum: T = 0
-                    for j in 0..<dh { sum += dContext[i * hd + h * dh + j] * v[l * hd + j * nh + h] }
-                    dp[i * m + l] = sum
-                }
-            }
-            for l in 0..<m {
                 for j in 0..<dh {
-                    var sum: T = 0
-                    for i in 0..<m { sum += p[i * m + l] * dContext[i * hd + h * dh + j] }
-                    dv[l * hd + j * nh + h] = sum
+                    qh[i * dh + j] = q[i * hd + j * nh + h]
+                    kh[i * dh + j] = k[i * hd + j * nh + h]
+                    vh[i * dh + j] = v[i * hd + j * nh + h]
+                    dch[i * dh + j] = dContext[i * hd + h * dh + j]
                 }
             }
+            let p = weights[h]
+            let dp = matmul(dch, transpose(vh, rows: m, cols: dh), m: m, k: dh, n: m)      // dC_h · V_hᵀ
+            let dvh = matmul(transpose(p, rows: m, cols: m), dch, m: m, k: m, n: dh)       // Pᵀ · dC_h
             var ds = softmax(p: p, dp: dp, cols: m)
             for i in 0..<m { for l in (i + 1)..<m { ds[i * m + l] = 0 } }  // masked: constants
+            let dqh = matmul(ds, kh, m: m, k: m, n: dh)                                     // dS · K_h
+            let dkh = matmul(transpose(ds, rows: m, cols: m), qh, m: m, k: m, n: dh)       // dSᵀ · Q_h
             for i in 0..<m {
                 for j in 0..<dh {
-                    var sq: T = 0
-                    for l in 0...i { sq += ds[i * m + l] * k[l * hd + j * nh + h] }
-                    dq[i * hd + j * nh + h] = sq / scale
-                }
-            }
-            for l in 0..<m {
-                for j in 0..<dh {
-                    var sk: T = 0
-                    for i in l..<m { sk += ds[i * m + l] * q[i * hd + j * nh + h] }
-                    dk[l * hd + j * nh + h] = sk / scale
+                    dq[i * hd + j * nh + h] = dqh[i * dh + j] / scale
+                    dk[i * hd + j * nh + h] = dkh[i * dh + j] / scale
+                    dv[i * hd + j * nh + h] = dvh[i * dh + j]
                 }
             }
         }
