@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import txw  # noqa: E402
+from models import random_model  # noqa: E402
 
 DTYPES = ("f32", "f64", "f16", "bf16")
 CODECS = ("stored", "zstd")
@@ -121,23 +122,7 @@ def container_values():
 
 
 def model_values():
-    rng = np.random.default_rng(7)
-    V, d, H, dh, F, N = 5, 4, 2, 3, 6, 2
-    W_E = rng.normal(size=(V, d))
-    blocks = [
-        txw.BlockParameter(
-            W_1=rng.normal(size=(d, F)),
-            b_1=rng.normal(size=F),
-            W_2=rng.normal(size=(F, d)),
-            b_2=rng.normal(size=d),
-            W_Q=rng.normal(size=(d, dh, H)),
-            W_K=rng.normal(size=(d, dh, H)),
-            W_V=rng.normal(size=(d, dh, H)),
-            W_O=rng.normal(size=(H * dh, d)),
-        )
-        for _ in range(N)
-    ]
-    return W_E, blocks
+    return random_model(np.random.default_rng(7), 5, 4, 2, 3, 6, 2)
 
 
 def command_write(directory: Path) -> int:

@@ -9,6 +9,7 @@ import txw
 from txw.layout import xxh3
 
 import forge
+from models import random_model
 
 
 def full_check(path):
@@ -41,19 +42,8 @@ def small_container(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("m") / "model.txw"
-    rng = np.random.default_rng(6)
-    d, H, dh, F, V = 2, 1, 1, 2, 3
-    block = txw.BlockParameter(
-        W_1=rng.normal(size=(d, F)),
-        b_1=rng.normal(size=F),
-        W_2=rng.normal(size=(F, d)),
-        b_2=rng.normal(size=d),
-        W_Q=rng.normal(size=(d, dh, H)),
-        W_K=rng.normal(size=(d, dh, H)),
-        W_V=rng.normal(size=(d, dh, H)),
-        W_O=rng.normal(size=(H * dh, d)),
-    )
-    txw.save(path, rng.normal(size=(V, d)), [block], vocab=["a", "b", "c"], metadata={"name": "m"}, block_size=64)
+    W_E, blocks = random_model(np.random.default_rng(6), V=3, d=2, H=1, dh=1, F=2, N=1)
+    txw.save(path, W_E, blocks, vocab=["a", "b", "c"], metadata={"name": "m"}, block_size=64)
     txw.load(path)
     return path.read_bytes()
 

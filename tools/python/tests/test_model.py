@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import txw
+from models import random_model
 
 # As a notebook would define it: its own namedtuple with the same fields.
 NotebookBlock = namedtuple("BlockParameter", ["W_1", "b_1", "W_2", "b_2", "W_Q", "W_K", "W_V", "W_O"])
@@ -15,22 +16,7 @@ HP = dict(vocab_size=5, d_model=4, n_head=2, d_head=3, d_mlp=6, n_block=2)
 
 
 def make_model(seed=0, V=5, d=4, H=2, dh=3, F=6, N=2, block_type=NotebookBlock):
-    rng = np.random.default_rng(seed)
-    W_E = rng.normal(size=(V, d))
-    blocks = [
-        block_type(
-            W_1=rng.normal(size=(d, F)),
-            b_1=rng.normal(size=F),
-            W_2=rng.normal(size=(F, d)),
-            b_2=rng.normal(size=d),
-            W_Q=rng.normal(size=(d, dh, H)),
-            W_K=rng.normal(size=(d, dh, H)),
-            W_V=rng.normal(size=(d, dh, H)),
-            W_O=rng.normal(size=(H * dh, d)),
-        )
-        for _ in range(N)
-    ]
-    return W_E, blocks
+    return random_model(np.random.default_rng(seed), V, d, H, dh, F, N, block_type)
 
 
 def assert_same_model(model, W_E, blocks):
