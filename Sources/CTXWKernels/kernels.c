@@ -96,11 +96,31 @@ void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const 
 
 void txw_exp_f32(float *x, size_t n) { DISPATCH(exp_f32, (x, n)) }
 void txw_exp_f64(double *x, size_t n) { DISPATCH(exp_f64, (x, n)) }
-void txw_attention_row_f32(float *row, size_t visible, size_t count, float scale, float mask) {
-    DISPATCH(attention_row_f32, (row, visible, count, scale, mask))
+float txw_attention_row_f32(float *row, size_t visible, size_t count, size_t width, float scale, float mask) {
+    switch (txw_kernel_level()) {
+    case 2: return attention_row_f32_avx512(row, visible, count, width, scale, mask);
+    case 1: return attention_row_f32_avx2(row, visible, count, width, scale, mask);
+    default: return attention_row_f32_base(row, visible, count, width, scale, mask);
+    }
 }
-void txw_attention_row_f64(double *row, size_t visible, size_t count, double scale, double mask) {
-    DISPATCH(attention_row_f64, (row, visible, count, scale, mask))
+double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t width, double scale, double mask) {
+    switch (txw_kernel_level()) {
+    case 2: return attention_row_f64_avx512(row, visible, count, width, scale, mask);
+    case 1: return attention_row_f64_avx2(row, visible, count, width, scale, mask);
+    default: return attention_row_f64_base(row, visible, count, width, scale, mask);
+    }
+}
+void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out) {
+    DISPATCH(rmsnorm_f32, (rows, cols, x, epsilon, out))
+}
+void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, double *out) {
+    DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, out))
 }
 void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }
+
+void txw_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}

@@ -6,115 +6,117 @@ typedef float SUFFIX(vf) __attribute__((vector_size(VBYTES)));
 typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 
 #define GEMM_MR 6
+// Row tiles of at least this many rows per column panel pack the panel first
+// (contiguous, cache-friendly); fewer rows read B in place.
+#define GEMM_PACK_ROWS 24
 
 // One GEMM per element type; T is the scalar, V the vector, L lanes per vector.
+// C is computed in column panels of NR = 2L columns and row tiles of up to
+// GEMM_MR rows; every element is one sum over k in increasing order
+// (fused multiply-add where the CPU has it), whichever tile or panel holds it.
 #define DEFINE_GEMM(NAME, T, V, L, FMA, SFMA)                                                            \
-static void SUFFIX(NAME##_rows)(size_t n, size_t k, const T *a, const T *b, size_t ldb, T *c) {        \
-    /* One row of C, no packing: c[j] = sum_k a[k]·b[k][j], k ascending (as the packed kernel). */    \
-    size_t j = 0;                                                                                     \
-    for (; j + 2 * L <= n; j += 2 * L) {                                                              \
-        V c0 = {0}, c1 = {0};                                                                         \
-        for (size_t p = 0; p < k; p++) {                                                              \
-            V b0, b1;                                                                                 \
-            __builtin_memcpy(&b0, b + p * ldb + j, sizeof(V));                                        \
-            __builtin_memcpy(&b1, b + p * ldb + j + L, sizeof(V));                                    \
-            V av = (V){0} + a[p];                                                                     \
-            c0 = FMA(av, b0, c0);                                                                     \
-            c1 = FMA(av, b1, c1);                                                                     \
+/* R rows (a compile-time constant after inlining) × one panel: b points at the panel's */            \
+/* first column, row p of the panel at b + p·bstride; `cols` ≤ 2L of them are stored. */              \
+static inline __attribute__((always_inline)) void SUFFIX(NAME##_tile)(                                \
+    const size_t R, size_t k, const T *a, size_t lda, const T *b, size_t bstride,                    \
+    T *c, size_t ldc, size_t cols) {                                                                  \
+    V acc0[GEMM_MR], acc1[GEMM_MR];                                                                   \
+    for (size_t r = 0; r < R; r++) { acc0[r] = (V){0}; acc1[r] = (V){0}; }                            \
+    for (size_t p = 0; p < k; p++) {                                                                  \
+        V b0, b1;                                                                                     \
+        __builtin_memcpy(&b0, b + p * bstride, sizeof(V));                                            \
+        __builtin_memcpy(&b1, b + p * bstride + L, sizeof(V));                                        \
+        for (size_t r = 0; r < R; r++) {                                                              \
+            V av = (V){0} + a[r * lda + p];                                                           \
+            acc0[r] = FMA(av, b0, acc0[r]);                                                           \
+            acc1[r] = FMA(av, b1, acc1[r]);                                                           \
         }                                                                                             \
-        __builtin_memcpy(c + j, &c0, sizeof(V));                                                      \
-        __builtin_memcpy(c + j + L, &c1, sizeof(V));                                                  \
     }                                                                                                 \
-    for (; j < n; j++) {                                                                              \
-        T s = 0;                                                                                      \
-        for (size_t p = 0; p < k; p++) s = SFMA(a[p], b[p * ldb + j], s);                            \
-        c[j] = s;                                                                                     \
+    for (size_t r = 0; r < R; r++) {                                                                  \
+        T *dst = c + r * ldc;                                                                         \
+        if (cols == 2 * L) {                                                                          \
+            __builtin_memcpy(dst, &acc0[r], sizeof(V));                                               \
+            __builtin_memcpy(dst + L, &acc1[r], sizeof(V));                                           \
+        } else {                                                                                      \
+            T tmp[2 * L];                                                                             \
+            __builtin_memcpy(tmp, &acc0[r], sizeof(V));                                               \
+            __builtin_memcpy(tmp + L, &acc1[r], sizeof(V));                                           \
+            for (size_t j = 0; j < cols; j++) dst[j] = tmp[j];                                        \
+        }                                                                                             \
     }                                                                                                 \
 }                                                                                                     \
                                                                                                       \
-static size_t SUFFIX(NAME##_packed_size)(size_t n, size_t k) {                                      \
-    return (n + 2 * L - 1) / (2 * L) * k * 2 * L;                                                     \
+/* Rows [row_begin, row_end) of C against one panel, GEMM_MR rows at a time. */                       \
+static void SUFFIX(NAME##_panel)(size_t k, const T *a, size_t lda, const T *b, size_t bstride,        \
+                                 T *c, size_t ldc, size_t cols, size_t row_begin, size_t row_end) {   \
+    size_t i = row_begin;                                                                             \
+    for (; i + GEMM_MR <= row_end; i += GEMM_MR)                                                      \
+        SUFFIX(NAME##_tile)(GEMM_MR, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols);        \
+    switch (row_end - i) {                                                                            \
+    case 5: SUFFIX(NAME##_tile)(5, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    case 4: SUFFIX(NAME##_tile)(4, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    case 3: SUFFIX(NAME##_tile)(3, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    case 2: SUFFIX(NAME##_tile)(2, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    case 1: SUFFIX(NAME##_tile)(1, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    default: break;                                                                                   \
+    }                                                                                                 \
 }                                                                                                     \
                                                                                                       \
-static void SUFFIX(NAME##_pack)(size_t n, size_t k, const T *b, size_t ldb, T *packed) {              \
+/* Copies `cols` ≤ NR columns of k rows of B into a k × NR panel, zero-padded. */                     \
+static void SUFFIX(NAME##_pack)(size_t k, const T *b, size_t ldb, size_t cols, T *panel) {             \
     const size_t NR = 2 * L;                                                                          \
-    size_t panels = (n + NR - 1) / NR;                                                                \
-    for (size_t q = 0; q < panels; q++) {                                                             \
-        T *dst = packed + q * k * NR;                                                                 \
-        size_t cols = n - q * NR < NR ? n - q * NR : NR;                                              \
-        for (size_t p = 0; p < k; p++) {                                                              \
-            const T *src = b + p * ldb + q * NR;                                                      \
-            size_t j = 0;                                                                             \
-            for (; j < cols; j++) dst[p * NR + j] = src[j];                                           \
-            for (; j < NR; j++) dst[p * NR + j] = 0;                                                  \
+    for (size_t p = 0; p < k; p++) {                                                                  \
+        size_t j = 0;                                                                                 \
+        if (cols == NR) {                                                                             \
+            __builtin_memcpy(panel + p * NR, b + p * ldb, NR * sizeof(T));                            \
+            continue;                                                                                 \
         }                                                                                             \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* C rows [row_begin, row_end) from B packed by NAME##_pack; needs k ≥ 1. */                          \
-static void SUFFIX(NAME##_packed)(size_t n, size_t k, const T *a, size_t lda, const T *packed,        \
-                                  T *c, size_t ldc, size_t row_begin, size_t row_end) {              \
-    const size_t NR = 2 * L;                                                                          \
-    size_t panels = (n + NR - 1) / NR;                                                                \
-    for (size_t q = 0; q < panels; q++) {                                                             \
-        const T *bp = packed + q * k * NR;                                                            \
-        size_t cols = n - q * NR < NR ? n - q * NR : NR;                                              \
-        for (size_t i = row_begin; i < row_end; i += GEMM_MR) {                                       \
-            size_t rows = row_end - i < GEMM_MR ? row_end - i : GEMM_MR;                              \
-            const T *r0 = a + i * lda;                                                                \
-            const T *r1 = a + (i + (rows > 1 ? 1 : 0)) * lda;                                         \
-            const T *r2 = a + (i + (rows > 2 ? 2 : 0)) * lda;                                         \
-            const T *r3 = a + (i + (rows > 3 ? 3 : 0)) * lda;                                         \
-            const T *r4 = a + (i + (rows > 4 ? 4 : 0)) * lda;                                         \
-            const T *r5 = a + (i + (rows > 5 ? 5 : 0)) * lda;                                         \
-            V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                       \
-            V c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};                       \
-            for (size_t p = 0; p < k; p++) {                                                          \
-                V b0, b1, av;                                                                         \
-                __builtin_memcpy(&b0, bp + p * NR, sizeof(V));                                        \
-                __builtin_memcpy(&b1, bp + p * NR + L, sizeof(V));                                    \
-                av = (V){0} + r0[p]; c00 = FMA(av, b0, c00); c01 = FMA(av, b1, c01);                 \
-                av = (V){0} + r1[p]; c10 = FMA(av, b0, c10); c11 = FMA(av, b1, c11);                 \
-                av = (V){0} + r2[p]; c20 = FMA(av, b0, c20); c21 = FMA(av, b1, c21);                 \
-                av = (V){0} + r3[p]; c30 = FMA(av, b0, c30); c31 = FMA(av, b1, c31);                 \
-                av = (V){0} + r4[p]; c40 = FMA(av, b0, c40); c41 = FMA(av, b1, c41);                 \
-                av = (V){0} + r5[p]; c50 = FMA(av, b0, c50); c51 = FMA(av, b1, c51);                 \
-            }                                                                                         \
-            V out[GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}}; \
-            for (size_t r = 0; r < rows; r++) {                                                       \
-                T *dst = c + (i + r) * ldc + q * NR;                                                  \
-                if (cols == NR) {                                                                     \
-                    __builtin_memcpy(dst, &out[r][0], sizeof(V));                                     \
-                    __builtin_memcpy(dst + L, &out[r][1], sizeof(V));                                 \
-                } else {                                                                              \
-                    T tmp[2 * L];                                                                     \
-                    __builtin_memcpy(tmp, &out[r][0], sizeof(V));                                     \
-                    __builtin_memcpy(tmp + L, &out[r][1], sizeof(V));                                 \
-                    for (size_t j = 0; j < cols; j++) dst[j] = tmp[j];                                \
-                }                                                                                     \
-            }                                                                                         \
-        }                                                                                             \
+        for (; j < cols; j++) panel[p * NR + j] = b[p * ldb + j];                                     \
+        for (; j < NR; j++) panel[p * NR + j] = 0;                                                    \
     }                                                                                                 \
 }                                                                                                     \
                                                                                                       \
 static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,            \
                          size_t ldb, T *c, size_t ldc, size_t row_begin, size_t row_end) {            \
     (void)m;                                                                                          \
+    const size_t NR = 2 * L;                                                                          \
     if (row_end <= row_begin || n == 0) return;                                                       \
     if (k == 0) {                                                                                     \
         for (size_t i = row_begin; i < row_end; i++)                                                  \
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0;                                        \
         return;                                                                                       \
     }                                                                                                 \
-    T *packed = row_end - row_begin < 3 ? 0                                                           \
-        : (T *)aligned_alloc(64, (SUFFIX(NAME##_packed_size)(n, k) * sizeof(T) + 63) / 64 * 64);      \
-    if (!packed) { /* a row or two, or out of memory: the row kernel, same results */                 \
-        for (size_t i = row_begin; i < row_end; i++) SUFFIX(NAME##_rows)(n, k, a + i * lda, b, ldb, c + i * ldc); \
-        return;                                                                                       \
+    size_t rows = row_end - row_begin;                                                                \
+    int pack_all = rows >= GEMM_PACK_ROWS;                                                            \
+    /* A panel buffer: on the stack when small, else from the heap; none if nothing needs it. */      \
+    T stack_panel[2048 / sizeof(T) * 8] __attribute__((aligned(64)));                                 \
+    T *panel = 0;                                                                                     \
+    int heap = 0;                                                                                     \
+    if (pack_all || n % NR != 0) {                                                                    \
+        if (k * NR <= sizeof(stack_panel) / sizeof(T)) panel = stack_panel;                           \
+        else { panel = (T *)malloc(k * NR * sizeof(T)); heap = 1; }                                   \
     }                                                                                                 \
-    SUFFIX(NAME##_pack)(n, k, b, ldb, packed);                                                        \
-    SUFFIX(NAME##_packed)(n, k, a, lda, packed, c, ldc, row_begin, row_end);                          \
-    free(packed);                                                                                     \
+    for (size_t q = 0; q < n; q += NR) {                                                              \
+        size_t cols = n - q < NR ? n - q : NR;                                                        \
+        const T *bp = b + q;                                                                          \
+        size_t bstride = ldb;                                                                         \
+        if (cols < NR || pack_all) {                                                                  \
+            if (!panel) { /* out of memory: one row at a time, the same sums */                        \
+                for (size_t i = row_begin; i < row_end; i++)                                          \
+                    for (size_t j = 0; j < cols; j++) {                                               \
+                        T s = 0;                                                                      \
+                        for (size_t p = 0; p < k; p++) s = SFMA(a[i * lda + p], b[p * ldb + q + j], s); \
+                        c[i * ldc + q + j] = s;                                                       \
+                    }                                                                                 \
+                continue;                                                                             \
+            }                                                                                         \
+            SUFFIX(NAME##_pack)(k, b + q, ldb, cols, panel);                                          \
+            bp = panel;                                                                               \
+            bstride = NR;                                                                             \
+        }                                                                                             \
+        SUFFIX(NAME##_panel)(k, a, lda, bp, bstride, c + q, ldc, cols, row_begin, row_end);           \
+    }                                                                                                 \
+    if (heap) free(panel);                                                                            \
 }
 
 DEFINE_GEMM(sgemm, float, SUFFIX(vf), (VBYTES / 4), FMA32, SFMA32)
@@ -192,30 +194,87 @@ static void SUFFIX(exp_f32)(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = SUFFIX(exp32)(x[i]);
 }
 
+// Sixteen partial sums combined pairwise: ((p0+p1)+(p2+p3)) + … .
+#define PAIRWISE16(p)                                                                               \
+    ((((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))) +                          \
+     (((p[8] + p[9]) + (p[10] + p[11])) + ((p[12] + p[13]) + (p[14] + p[15]))))
+
 // One attention row: scores[0..visible) divided by `scale`, the rest at the
 // mask value; softmax over all `count` entries, the maximum over the whole
-// row, the sum in index order.
+// row, the sum of the visible terms as 16 interleaved partial sums (entry l
+// into partial l mod 16) combined pairwise, then the masked terms one by one.
+// Writes the weights of [0, visible) and the masked weight over
+// [visible, width), or over [visible, count) when it is not 0; returns the
+// masked weight. The last partial block of 16 goes through a local buffer so
+// every loop has a fixed shape and vectorizes.
 #define DEFINE_ATTENTION_ROW(NAME, T, EXP)                                                  \
-static void SUFFIX(NAME)(T *row, size_t visible, size_t count, T scale, T mask) {           \
+typedef T SUFFIX(NAME##_v16) __attribute__((vector_size(16 * sizeof(T))));                  \
+static T SUFFIX(NAME)(T *row, size_t visible, size_t count, size_t width, T scale, T mask) { \
+    typedef SUFFIX(NAME##_v16) V16;                                                         \
     T top = visible < count ? mask : -__builtin_inf();                                      \
-    for (size_t l = 0; l < visible; l++) {                                                  \
-        row[l] = row[l] / scale;                                                            \
-        top = row[l] > top ? row[l] : top;                                                  \
+    size_t full = visible / 16 * 16, rest = visible - full;                                 \
+    /* Scale; the maximum (exact in any order) as 16 partial maxima. A NaN score */         \
+    /* never becomes the maximum (as `v > top ? v : top`); it stays NaN in the row. */      \
+    V16 most = (V16){0} + top, divisor = (V16){0} + scale;                                  \
+    for (size_t l = 0; l < full; l += 16) {                                                 \
+        V16 v;                                                                              \
+        __builtin_memcpy(&v, row + l, sizeof v);                                            \
+        v = v / divisor;                                                                    \
+        __builtin_memcpy(row + l, &v, sizeof v);                                            \
+        most = __builtin_elementwise_max(v, most);                                          \
     }                                                                                       \
-    for (size_t l = 0; l < visible; l++) row[l] = EXP(row[l] - top);                        \
-    /* 8 interleaved partial sums, added pairwise: fixed for a given row length. */         \
-    T part[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                   \
-    size_t l8 = visible / 8 * 8;                                                            \
-    for (size_t l = 0; l < l8; l += 8)                                                      \
-        for (size_t u = 0; u < 8; u++) part[u] += row[l + u];                               \
-    T sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])); \
-    for (size_t l = l8; l < visible; l++) sum += row[l];                                    \
+    T tail[16] __attribute__((aligned(64)));                                                \
+    for (size_t u = 0; u < 16; u++) tail[u] = u < rest ? row[full + u] / scale : top;       \
+    for (size_t u = 0; u < 16; u++) top = tail[u] > top ? tail[u] : top;                    \
+    for (size_t u = 0; u < 16; u++) top = most[u] > top ? most[u] : top;                    \
+    for (size_t l = 0; l < full; l++) row[l] = EXP(row[l] - top);                           \
+    for (size_t u = 0; u < 16; u++) tail[u] = EXP(tail[u] - top);                           \
+    for (size_t u = rest; u < 16; u++) tail[u] = 0;                                         \
+    V16 part = {0};                                                                         \
+    for (size_t l = 0; l < full; l += 16) {                                                 \
+        V16 v;                                                                              \
+        __builtin_memcpy(&v, row + l, sizeof v);                                            \
+        part += v;                                                                          \
+    }                                                                                       \
+    {                                                                                       \
+        V16 v;                                                                              \
+        __builtin_memcpy(&v, tail, sizeof v);                                               \
+        part += v;                                                                          \
+    }                                                                                       \
+    T sum = PAIRWISE16(part);                                                               \
     T masked = visible < count ? EXP(mask - top) : 0;                                       \
-    for (size_t l = visible; l < count; l++) sum += masked;                                 \
-    for (size_t l = 0; l < visible; l++) row[l] = row[l] / sum;                             \
+    /* Adding a masked weight of 0 leaves the sum as it is. */                              \
+    if (masked != 0)                                                                        \
+        for (size_t l = visible; l < count; l++) sum += masked;                             \
+    for (size_t l = 0; l < full; l++) row[l] = row[l] / sum; /* divided, as the notebook */ \
+    for (size_t u = 0; u < rest; u++) row[full + u] = tail[u] / sum;                        \
     T weight = masked / sum;                                                                \
-    for (size_t l = visible; l < count; l++) row[l] = weight;                               \
+    size_t end = weight != 0 ? count : (width < count ? width : count);                     \
+    for (size_t l = visible; l < end; l++) row[l] = weight;                                 \
+    return weight;                                                                          \
 }
+
+// rmsnorm of `rows` rows of `cols`: x / sqrt(mean(x²) + epsilon), the sum of
+// squares as 16 interleaved partial sums (element c into partial c mod 16)
+// combined pairwise. `out` may alias `x`.
+#define DEFINE_RMSNORM(NAME, T, SQRT)                                                       \
+static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, T epsilon, T *out) {         \
+    size_t full = cols / 16 * 16;                                                           \
+    for (size_t r = 0; r < rows; r++) {                                                     \
+        const T *src = x + r * cols;                                                        \
+        T *dst = out + r * cols;                                                            \
+        T part[16];                                                                         \
+        for (size_t u = 0; u < 16; u++) part[u] = 0;                                        \
+        for (size_t c = 0; c < full; c += 16)                                               \
+            for (size_t u = 0; u < 16; u++) part[u] += src[c + u] * src[c + u];            \
+        for (size_t u = 0; full + u < cols; u++) part[u] += src[full + u] * src[full + u];  \
+        T denominator = SQRT(PAIRWISE16(part) / (T)cols + epsilon);                         \
+        for (size_t c = 0; c < cols; c++) dst[c] = src[c] / denominator;                    \
+    }                                                                                       \
+}
+
+DEFINE_RMSNORM(rmsnorm_f32, float, __builtin_sqrtf)
+DEFINE_RMSNORM(rmsnorm_f64, double, __builtin_sqrt)
 
 DEFINE_ATTENTION_ROW(attention_row_f32, float, SUFFIX(exp32))
 DEFINE_ATTENTION_ROW(attention_row_f64, double, SUFFIX(exp64))

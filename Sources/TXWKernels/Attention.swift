@@ -70,8 +70,9 @@ extension Kernels {
         let (m, dModel, dHead, nHead) = (s.m, s.dModel, s.dHead, s.nHead)
         let hd = dHead * nHead
         // Projections, row i = [Q_i | K_i | V_i] (stride 3·hd); within each,
-        // column j·n_head + h is dimension j of head h. With the weights fused
-        // (d_model, 3·hd) it is one product; each element is the same sum.
+        // column h·d_head + j is dimension j of head h: one product with the
+        // fused, head-major weights (`TransformerWeights.fused`), built here
+        // when the caller has none.
         let rs = 3 * hd
         let q = UnsafeMutablePointer<T>.allocate(capacity: m * rs)
         defer { q.deallocate() }
@@ -81,9 +82,15 @@ extension Kernels {
         if let fusedQKV {
             Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: fusedQKV, ldb: rs, c: q, ldc: rs)
         } else {
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_Q, ldb: hd, c: q, ldc: rs)
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_K, ldb: hd, c: k, ldc: rs)
-            Gemm.multiply(m: m, n: hd, k: dModel, a: x, lda: dModel, b: W_V, ldb: hd, c: v, ldc: rs)
+            let count = dModel * hd
+            let fused = TransformerWeights<T>.fusedHeadMajor(
+                W_Q: Array(UnsafeBufferPointer(start: W_Q, count: count)),
+                W_K: Array(UnsafeBufferPointer(start: W_K, count: count)),
+                W_V: Array(UnsafeBufferPointer(start: W_V, count: count)),
+                dModel: dModel, dHead: dHead, nHead: nHead)
+            fused.withUnsafeBufferPointer { f in
+                Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: f.baseAddress!, ldb: rs, c: q, ldc: rs)
+            }
         }
         let scale = T(Double(dHead).squareRoot())
         KernelThreads.parallel(nHead) { h in
@@ -93,9 +100,9 @@ extension Kernels {
             let qh = buffer, khT = qh + m * dHead, vh = khT + m * dHead, scores = vh + m * dHead
             for i in 0..<m {
                 for j in 0..<dHead {
-                    qh[i * dHead + j] = q[i * rs + j * nHead + h]
-                    khT[j * m + i] = k[i * rs + j * nHead + h]
-                    vh[i * dHead + j] = v[i * rs + j * nHead + h]
+                    qh[i * dHead + j] = q[i * rs + h * dHead + j]
+                    khT[j * m + i] = k[i * rs + h * dHead + j]
+                    vh[i * dHead + j] = v[i * rs + h * dHead + j]
                 }
             }
             // Row chunks: rows [r0, r1) see positions < r1 only, so their scores
@@ -107,7 +114,7 @@ extension Kernels {
                 Gemm.multiply(m: r1 - r0, n: r1, k: dHead, a: qh + r0 * dHead, lda: dHead, b: khT, ldb: m,
                               c: scores + r0 * m, ldc: m)
                 for i in r0..<r1 {
-                    attentionRow(scores + i * m, visible: i + 1, count: m, scale: scale, mask: mask)
+                    attentionRow(scores + i * m, visible: i + 1, count: m, width: m, scale: scale, mask: mask)
                 }
                 if masksAreZero(scores + r0 * m, rows: r1 - r0, from: r1, count: m) {
                     Gemm.multiply(m: r1 - r0, n: dHead, k: r1, a: scores + r0 * m, lda: m, b: vh, ldb: dHead,
@@ -135,15 +142,19 @@ extension Kernels {
     /// value, as the notebook computes it (`e = exp(s − max)`, `e / Σe`, the
     /// maximum over the whole row, mask value included). A masked weight is
     /// `exp(mask − max) / Σ`: exactly 0 unless every score is within ~745
-    /// (f64) of the mask value.
-    @usableFromInline
-    static func attentionRow<T: KernelScalar>(_ row: UnsafeMutablePointer<T>, visible: Int, count: Int, scale: T, mask: T) {
+    /// (f64) of the mask value. Writes the weights of `0..<visible` and the
+    /// masked weight over `visible..<width` — over `visible..<count` when it
+    /// is not 0 — and returns the masked weight.
+    @usableFromInline @discardableResult
+    static func attentionRow<T: KernelScalar>(
+        _ row: UnsafeMutablePointer<T>, visible: Int, count: Int, width: Int, scale: T, mask: T
+    ) -> T {
         if T.self == Float.self {
-            txw_attention_row_f32(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), visible, count,
-                                  Float(scale), Float(mask))
+            return T(txw_attention_row_f32(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), visible, count,
+                                           width, Float(scale), Float(mask)))
         } else if T.self == Double.self {
-            txw_attention_row_f64(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self), visible, count,
-                                  Double(scale), Double(mask))
+            return T(txw_attention_row_f64(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self), visible, count,
+                                           width, Double(scale), Double(mask)))
         } else {
             var top = visible < count ? mask : -T.infinity
             for l in 0..<visible {
@@ -156,9 +167,11 @@ extension Kernels {
                 sum += row[l]
             }
             let masked = visible < count ? T.exp(mask - top) : 0
-            for _ in visible..<count { sum += masked }
+            if masked != 0 { for _ in visible..<count { sum += masked } }
             for l in 0..<visible { row[l] = row[l] / sum }
-            for l in visible..<count { row[l] = masked / sum }
+            let weight = masked / sum
+            for l in visible..<(weight != 0 ? count : min(width, count)) { row[l] = weight }
+            return weight
         }
     }
 }

@@ -71,6 +71,35 @@ enum Gemm {
         }
     }
 
+    /// `C[m×n] = A[m×k] · B[k×n]` on the calling thread (the caller splits
+    /// the work); each element is the same sum as `multiply` computes.
+    @usableFromInline
+    static func serial<T: KernelScalar>(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<T>, lda: Int,
+        b: UnsafePointer<T>, ldb: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        if T.self == Float.self {
+            txw_sgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                      UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
+                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, 0, m)
+        } else if T.self == Double.self {
+            txw_dgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                      UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
+                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, 0, m)
+        } else {
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum: T = 0
+                    for p in 0..<k { sum += a[i * lda + p] * b[p * ldb + j] }
+                    c[i * ldc + j] = sum
+                }
+            }
+        }
+    }
+
     /// `x[i] = exp(x[i])` for `count` values.
     @usableFromInline
     static func expInPlace<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {

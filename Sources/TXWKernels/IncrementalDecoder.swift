@@ -100,14 +100,14 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
                         let vals = vc + head * cap * dHead        // (capacity, d_head)
                         var qh = [Scalar](repeating: 0, count: dHead)
                         for j in 0..<dHead {
-                            qh[j] = q[j * nHead + head]
-                            keysT[j * cap + position] = k[j * nHead + head]
-                            vals[position * dHead + j] = v[j * nHead + head]
+                            qh[j] = q[head * dHead + j]
+                            keysT[j * cap + position] = k[head * dHead + j]
+                            vals[position * dHead + j] = v[head * dHead + j]
                         }
                         qh.withUnsafeBufferPointer { qp in
                             Gemm.multiply(m: 1, n: visible, k: dHead, a: qp.baseAddress!, lda: dHead, b: keysT, ldb: cap, c: row, ldc: visible)
                         }
-                        Kernels.attentionRow(row, visible: visible, count: visible, scale: scale, mask: mask)
+                        Kernels.attentionRow(row, visible: visible, count: visible, width: visible, scale: scale, mask: mask)
                         Gemm.multiply(m: 1, n: dHead, k: visible, a: row, lda: visible, b: vals, ldb: dHead, c: context + head * dHead, ldc: hd)
                     }
                 }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CTXWKernels
-import Dispatch
 import Synchronization
 
 /// How many threads the kernels use (default: the active processor count,
@@ -20,24 +19,15 @@ public enum KernelThreads {
         set { storage.store(max(newValue, 1), ordering: .relaxed) }
     }
 
-    /// Runs `body(part)` for part in 0..<parts, on up to `count` threads.
+    /// Runs `body(part)` for part in 0..<parts, on up to `count` threads
+    /// (`KernelPool`); returns when every part is done. Every caller hands
+    /// each part disjoint output memory. Parts run with the caller's
+    /// instruction set (it is per thread).
     static func parallel(_ parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || count == 1 {
             for i in 0..<parts { body(i) }
         } else {
-            // Every caller hands each part disjoint output memory; the closure
-            // does not outlive this call.
-            // Workers run with the caller's instruction set (it is per thread).
-            let level = txw_kernel_level()
-            withoutActuallyEscaping(body) { escaping in
-                nonisolated(unsafe) let work = escaping
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    let saved = txw_kernel_level()
-                    txw_set_kernel_level(level)
-                    work(part)
-                    txw_set_kernel_level(saved)
-                }
-            }
+            KernelPool.shared.run(parts: parts, threads: count, body)
         }
     }
 }

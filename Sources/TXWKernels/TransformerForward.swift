@@ -15,29 +15,10 @@ extension TransformerWeights {
         return Tensor(uncheckedShape: [m, V], scalars: out)
     }
 
-    /// Unchecked forward pass for m ≥ 1 valid tokens into `logits` (m, V).
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
+    /// Unchecked forward pass for m ≥ 1 valid tokens into `logits` (m, V)
+    /// (`SequenceForward`).
     func forwardRaw(tokens: [Int], logits: UnsafeMutablePointer<Scalar>) {
-        let h = hyperparameters
-        let (m, d, V) = (tokens.count, h.dModel, h.vocabSize)
-        var x = [Scalar](repeating: 0, count: m * d)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            W_E.withUnsafeBufferPointer { eb in
-                let e = eb.baseAddress!
-                for (i, token) in tokens.enumerated() {
-                    (x + i * d).update(from: e + token * d, count: d)
-                }
-                Kernels.addPositions(rows: m, firstPosition: 0, dModel: d, base: h.constants.positionalBase, into: x)
-                for (b, block) in blocks.enumerated() {
-                    Kernels.blockRaw(h, m: m, weights: block, fusedQKV: fusedQKV[b], x: x)
-                }
-                unembedding.withUnsafeBufferPointer { u in
-                    Gemm.multiply(m: m, n: V, k: d, a: x, lda: d, b: u.baseAddress!, ldb: V, c: logits, ldc: V)
-                }
-            }
-        }
+        SequenceForward.run(self, tokens: tokens, logits: logits)
     }
 }
 

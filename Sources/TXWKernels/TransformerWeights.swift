@@ -10,7 +10,7 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
     /// `W_Eᵀ` (d_model, V), kept so the unembedding is a plain product.
     let unembedding: [Scalar]
     /// Per block, `[W_Q | W_K | W_V]` as one (d_model, 3·n_head·d_head)
-    /// matrix, so the three projections are one product.
+    /// matrix, heads contiguous (`fused`), so the three projections are one product.
     let fusedQKV: [[Scalar]]
 
     /// Validates `hyperparameters` and every tensor's shape; the error names
@@ -69,14 +69,25 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.fusedQKV = blocks.map(Self.fused)
     }
 
-    /// `[W_Q | W_K | W_V]` of one block, row by row.
+    /// `[W_Q | W_K | W_V]` of one block, (d_model, 3·n_head·d_head), with the
+    /// columns of each part in head-major order: column `h·d_head + j` of a
+    /// part is the notebook's `W[:, j, h]`, so each head's queries, keys and
+    /// values are contiguous in a row of the product.
     static func fused(_ block: BlockWeights<Scalar>) -> [Scalar] {
-        let d = block.W_Q.shape[0]
-        let hd = block.W_Q.count / max(d, 1)
+        fusedHeadMajor(W_Q: block.W_Q.scalars, W_K: block.W_K.scalars, W_V: block.W_V.scalars,
+                       dModel: block.W_Q.shape[0], dHead: block.W_Q.shape[1], nHead: block.W_Q.shape[2])
+    }
+
+    static func fusedHeadMajor(W_Q: [Scalar], W_K: [Scalar], W_V: [Scalar], dModel d: Int, dHead: Int, nHead: Int) -> [Scalar] {
+        let hd = dHead * nHead
         var out = [Scalar](repeating: 0, count: d * 3 * hd)
         for r in 0..<d {
-            for (part, w) in [block.W_Q, block.W_K, block.W_V].enumerated() {
-                for c in 0..<hd { out[r * 3 * hd + part * hd + c] = w.scalars[r * hd + c] }
+            for (part, w) in [W_Q, W_K, W_V].enumerated() {
+                for h in 0..<nHead {
+                    for j in 0..<dHead {
+                        out[r * 3 * hd + part * hd + h * dHead + j] = w[r * hd + j * nHead + h]
+                    }
+                }
             }
         }
         return out

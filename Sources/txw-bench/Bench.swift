@@ -21,6 +21,20 @@ struct Common: ParsableArguments {
     @Option(help: "Compute precision.") var precision: Precision = .f32
     @Option(help: "Timed repetitions (after one warm-up).") var repetitions: Int = 10
     @Option(help: "Threads for the kernels and the reader.") var threads: Int = 2
+    @Option(help: "Seconds of untimed runs before timing (forward, loss, sample): processors that were idle take a moment to reach full speed.")
+    var warmup: Double = 0.5
+
+    func validate() throws {
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1.") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+        guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup must be between 0 and 60 seconds.") }
+    }
+
+    /// Runs `body` untimed until `warmup` seconds have passed (at least once).
+    func warmUp(_ body: () throws -> Void) rethrows {
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat { try body() } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < warmup
+    }
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -64,7 +78,7 @@ struct Forward: ParsableCommand, ModelMeasurement {
 
     func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
-        _ = try loaded.weights.logits(for: input)
+        try common.warmUp { _ = try loaded.weights.logits(for: input) }
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input) }) }
         report([("m", .int(m))], samples: samples)
@@ -81,9 +95,9 @@ struct Loss: ParsableCommand, ModelMeasurement {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
         var value = 0.0
         var samples: [Double] = []
-        for i in 0...common.repetitions {
-            let t = try time { value = try loaded.weights.loss(for: input) }
-            if i > 0 { samples.append(t) }
+        try common.warmUp { value = try loaded.weights.loss(for: input) }
+        for _ in 0..<common.repetitions {
+            samples.append(try time { value = try loaded.weights.loss(for: input) })
         }
         report([("m", .int(m)), ("loss", .double(value))], samples: samples)
     }
@@ -103,9 +117,9 @@ struct Sample: ParsableCommand, ModelMeasurement {
         let sampler = try TopKSampler(k: k, temperature: t, seed: 42)
         var samples: [Double] = []
         var produced: [Int] = []
-        for i in 0...common.repetitions {
-            let s = try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n) }
-            if i > 0 { samples.append(s) }
+        try common.warmUp { produced = try sampler.sample(loaded.weights, prompt: input, count: n) }
+        for _ in 0..<common.repetitions {
+            samples.append(try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n) })
         }
         report([("n", .int(n)), ("tokens_per_s", .double(Double(n) / median(samples))), ("tokens", .array(produced.map(JSON.int)))],
                samples: samples)

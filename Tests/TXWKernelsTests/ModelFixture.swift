@@ -22,10 +22,15 @@ struct ModelFixture: Decodable {
     let logits: TensorFixture
     let loss: Double?
     let notebook_loss: NotebookLoss?
+    /// The causal mask's value when it is not the notebook's -1e9.
+    let mask_value: Double?
 
     var shape: Hyperparameters {
         let h = hyperparameters
-        return Hyperparameters(vocabSize: h.vocab_size, dModel: h.d_model, nHead: h.n_head, dHead: h.d_head, dMLP: h.d_mlp, nBlock: h.n_block)
+        var constants = KernelConstants.notebook
+        if let mask_value { constants.maskValue = mask_value }
+        return Hyperparameters(vocabSize: h.vocab_size, dModel: h.d_model, nHead: h.n_head, dHead: h.d_head, dMLP: h.d_mlp, nBlock: h.n_block,
+                               constants: constants)
     }
 
     func weights<T: KernelScalar>(_: T.Type = T.self) throws -> TransformerWeights<T> {

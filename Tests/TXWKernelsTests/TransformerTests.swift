@@ -8,11 +8,15 @@ struct TransformerTests {
         #expect(models.contains { $0.tokens.count == 1 })
         #expect(models.contains { $0.hyperparameters.vocab_size == 2 })
         #expect(models.contains { $0.hyperparameters.n_head == 1 })
+        // Past one chunk of the forward pass (SequenceForward.chunkRows), with
+        // the notebook's mask and with one whose masked weights are not 0.
+        #expect(models.contains { $0.tokens.count > 4 * 16 && $0.mask_value == nil })
+        #expect(models.contains { $0.tokens.count > 2 * 16 && $0.mask_value != nil })
         for model in models {
             let weights = try model.weights(T.self)
             expectClose(try weights.logits(for: model.tokens), model.logits, "logits \(model.name)")
             // Inferring the hyperparameters from the shapes gives the same model.
-            let inferred = try TransformerWeights(W_E: weights.W_E, blocks: weights.blocks)
+            let inferred = try TransformerWeights(W_E: weights.W_E, blocks: weights.blocks, constants: model.shape.constants)
             #expect(inferred.hyperparameters == model.shape, "inferred shape \(model.name)")
         }
     }

@@ -149,6 +149,18 @@ def model_configs():
     ]
 
 
+def long_model_configs():
+    """Cases past one 16-row chunk of txw's forward pass (drawn after the
+    others, so adding them left every earlier fixture unchanged): a long
+    sequence, and one whose mask value is near the scores, so the masked
+    weights are not 0 and every position's value enters every row's sum.
+    name, V, d_model, n_head, d_head, d_mlp, n_block, tokens, E scale, mask value."""
+    return [
+        ("long", 11, 16, 2, 8, 32, 2, [(i * 7 + 3) % 11 for i in range(70)], 0.5, None),
+        ("near_mask", 11, 16, 2, 8, 32, 2, [(i * 5 + 1) % 11 for i in range(40)], 0.5, -2.0),
+    ]
+
+
 def layer_cases(rng):
     attention, mlp, block = [], [], []
     for name, V, d, H, dh, F, N, tokens, _ in model_configs():
@@ -188,6 +200,22 @@ def transformer_cases(rng):
             case["loss"] = ref.loss_logsumexp(x, W_E, blocks)
             nb = ref.compute_loss_notebook(x, W_E, blocks)
             case["notebook_loss"] = nb if np.isfinite(nb) else "inf"
+        cases.append(case)
+    for name, V, d, H, dh, F, N, tokens, scale, mask in long_model_configs():
+        W_E, blocks = random_model(rng, V, d, H, dh, F, N, scale_E=scale)
+        x = np.array(tokens)
+        mask_value = ref.MASK_VALUE if mask is None else mask
+        case = {
+            "name": name,
+            "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
+            "W_E": tensor(W_E),
+            "blocks": [block_json(p) for p in blocks],
+            "tokens": tokens,
+            "logits": tensor(ref.transformer(x, W_E, blocks, mask_value)),
+            "loss": ref.loss_logsumexp(x, W_E, blocks, mask_value),
+        }
+        if mask is not None:
+            case["mask_value"] = mask
         cases.append(case)
     return cases, models
 

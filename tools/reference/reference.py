@@ -65,14 +65,14 @@ def apply_causal_mask(x, very_negative_number=MASK_VALUE):
     return res
 
 
-def attention(x, W_Q, W_K, W_V, W_O):
+def attention(x, W_Q, W_K, W_V, W_O, mask=MASK_VALUE):
     d_model, d_head, n_head = W_Q.shape
     m = x.shape[0]
     Q = np.einsum("md,dhn->mhn", x, W_Q).transpose(2, 0, 1)
     K = np.einsum("md,dhn->mhn", x, W_K).transpose(2, 0, 1)
     V = np.einsum("md,dhn->mhn", x, W_V).transpose(2, 0, 1)
     scores = (Q @ K.transpose(0, 2, 1)) / np.sqrt(d_head)
-    weights = softmax(apply_causal_mask(scores))
+    weights = softmax(apply_causal_mask(scores, mask))
     context = (weights @ V).transpose(1, 0, 2).reshape(m, -1)
     return context @ W_O
 
@@ -86,8 +86,8 @@ def mlp(x, W_1, b_1, W_2, b_2):
     return hidden @ W_2 + b_2
 
 
-def block(x, p):
-    r = x + attention(rmsnorm(x), p.W_Q, p.W_K, p.W_V, p.W_O)
+def block(x, p, mask=MASK_VALUE):
+    r = x + attention(rmsnorm(x), p.W_Q, p.W_K, p.W_V, p.W_O, mask)
     return r + mlp(rmsnorm(r), p.W_1, p.b_1, p.W_2, p.b_2)
 
 
@@ -95,12 +95,12 @@ def unembed(x, W_U):
     return np.einsum("md,dv->mv", x, W_U)
 
 
-def transformer(x, W_E, paras):
+def transformer(x, W_E, paras, mask=MASK_VALUE):
     h = embed(x, W_E)
     m, d_model = h.shape
     h = h + pos_embed(m, d_model)
     for p in paras:
-        h = block(h, p)
+        h = block(h, p, mask)
     return unembed(h, W_E.T)
 
 
@@ -113,8 +113,8 @@ def compute_loss_notebook(x, W_E, paras):
         return float(np.mean(-np.log(probs[np.arange(len(gt)), gt])))
 
 
-def loss_logsumexp(x, W_E, paras):
-    y = transformer(x, W_E, paras)[:-1, :]
+def loss_logsumexp(x, W_E, paras, mask=MASK_VALUE):
+    y = transformer(x, W_E, paras, mask)[:-1, :]
     gt = x[1:]
     top = np.max(y, axis=-1)
     lse = top + np.log(np.sum(np.exp(y - top[:, None]), axis=-1))

@@ -34,13 +34,27 @@ void txw_exp_f64(double *x, size_t n);
 /// One row of causal attention weights, in place: row[0..visible) are raw
 /// scores Q·K, divided here by `scale` (√d_head); row[visible..count) stand
 /// for future positions at `mask`. Softmax over the whole row as the notebook
-/// (maximum over all entries, mask value included; sum in index order).
-void txw_attention_row_f32(float *row, size_t visible, size_t count, float scale, float mask);
-void txw_attention_row_f64(double *row, size_t visible, size_t count, double scale, double mask);
+/// (maximum over all entries, mask value included; the visible terms summed
+/// as 16 interleaved partial sums combined pairwise, then the masked ones).
+/// Writes the weights of [0, visible) and the masked weight over
+/// [visible, width) — over [visible, count) when that weight is not 0 — and
+/// returns the masked weight (0 unless the scores come within ~100 (f32) or
+/// ~745 (f64) of the mask value).
+float txw_attention_row_f32(float *row, size_t visible, size_t count, size_t width, float scale, float mask);
+double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t width, double scale, double mask);
+
+/// rmsnorm of `rows` rows of `cols` values: x / sqrt(mean(x²) + epsilon),
+/// the sum of squares as 16 interleaved partial sums (element c into partial
+/// c mod 16) combined pairwise; `out` may alias `x`.
+void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out);
+void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, double *out);
 
 /// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 void txw_gelu_f32(float *x, size_t n);
 void txw_gelu_f64(double *x, size_t n);
+
+/// The CPU's spin-wait hint (x86 `pause`), for the kernel threads' polling loops.
+void txw_cpu_relax(void);
 
 #ifdef __cplusplus
 }

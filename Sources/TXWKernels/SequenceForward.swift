@@ -1,0 +1,235 @@
+/// The forward pass over a whole sequence (`TransformerWeights.logits(for:)`),
+/// scheduled so the kernel threads meet once per block.
+///
+/// Everything in a block but attention is row by row, and attention needs
+/// only the keys and values of earlier rows. So the rows are cut into chunks
+/// of `chunkRows`, the chunks are dealt to the threads in snake order
+/// (0, 1, 1, 0, 0, 1, … for two threads: even shares of both the per-row work
+/// and attention's triangle), and in one parallel region per block each
+/// thread runs, chunk by chunk, block b's attention, output projection and
+/// residual, MLP and residual, then block b+1's rmsnorm and Q/K/V projection
+/// — or, after the last block, the unembedding. The projections alternate
+/// between two buffers, so no thread writes keys another still reads. One
+/// more region before the blocks embeds the tokens and projects block 0.
+///
+/// Every value is computed by the same operations in the same order,
+/// whichever thread computes it and however many there are: chunk bounds
+/// depend on m only, each GEMM element is one sum over k in increasing order,
+/// and the attention weights past a row's own position are exactly 0 (the
+/// weighted sum then stops at the chunk's last row; the extra terms would add
+/// 0). If those weights are not 0 (scores within ~100 of the mask value in
+/// f32), that chunk's sums run over all m positions, as the notebook's do.
+enum SequenceForward {
+    /// Rows per chunk. Each chunk reads all of a block's weights, in place
+    /// when the chunk is small. 16 rows (GEMM row tiles 6 + 6 + 4) split
+    /// m = 256 evenly across 2 threads and suit weights that stay in cache;
+    /// past 4 MiB of weights per block, chunks of 128 rows pack each column
+    /// panel of the weights once for 128 rows. (Measured, Spec/kernels.md:
+    /// large toy, m = 512, f32: 472 ms with 16 rows, 187 ms with 128.)
+    static func chunkRows(_ h: Hyperparameters, scalarBytes: Int) -> Int {
+        let hd = h.dHead * h.nHead
+        let blockWeights = h.dModel * (4 * hd + 2 * h.dMLP) * scalarBytes
+        return blockWeights <= 4 << 20 ? 16 : 128
+    }
+
+    /// Below this many multiply-adds per block the pass runs on one thread.
+    static let parallelThreshold = 1 << 20
+
+    /// The chunks part `part` of `parts` computes: chunk c goes to part
+    /// c mod P on even rounds (c / P) and to P − 1 − (c mod P) on odd ones.
+    static func chunks(count: Int, parts: Int, part: Int) -> [Int] {
+        (0..<count).filter { c in
+            let (round, position) = c.quotientAndRemainder(dividingBy: parts)
+            return (round % 2 == 0 ? position : parts - 1 - position) == part
+        }
+    }
+
+    /// Unchecked: m ≥ 1 tokens in the vocabulary, `logits` (m, V).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func run<T: KernelScalar>(_ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>) {
+        let h = weights.hyperparameters
+        let m = tokens.count
+        let (d, dHead, nHead, dMLP, V, nBlock) = (h.dModel, h.dHead, h.nHead, h.dMLP, h.vocabSize, h.nBlock)
+        let hd = dHead * nHead, rs = 3 * hd
+        let C = chunkRows(h, scalarBytes: MemoryLayout<T>.size)
+        let chunkCount = (m + C - 1) / C
+        let workPerBlock = m * d * (rs + hd + 2 * dMLP)
+        let parts = workPerBlock < parallelThreshold ? 1 : max(1, min(KernelThreads.count, chunkCount))
+        let assignment = (0..<parts).map { chunks(count: chunkCount, parts: parts, part: $0) }
+        let positions = PositionTable.rows(m, dModel: d, base: h.constants.positionalBase)
+
+        // Shared: x (m, d), two (m, 3·hd) projection buffers and two (hd, m)
+        // transposed-key buffers (row h·d_head + j: dimension j of head h's
+        // keys), each written by the part that projects the rows. Per part:
+        // a (C, d) row buffer, the context (C, hd), the MLP's hidden (C, d_mlp)
+        // and scores (C, m).
+        let shared = UnsafeMutablePointer<T>.allocate(capacity: m * d + 2 * m * rs + 2 * hd * m)
+        defer { shared.deallocate() }
+        let perPart = C * d + C * hd + C * dMLP + C * m
+        let scratch = UnsafeMutablePointer<T>.allocate(capacity: parts * perPart)
+        defer { scratch.deallocate() }
+        let flags = UnsafeMutablePointer<Bool>.allocate(capacity: parts * C)
+        defer { flags.deallocate() }
+        let x = shared
+        let projections = (shared + m * d, shared + m * d + m * rs)
+        let keyBuffers = (shared + m * d + 2 * m * rs, shared + m * d + 2 * m * rs + hd * m)
+
+        var arrays: [[T]] = [weights.W_E.scalars, weights.unembedding]
+        for (b, block) in weights.blocks.enumerated() {
+            arrays += [weights.fusedQKV[b], block.W_O.scalars, block.W_1.scalars, block.b_1.scalars,
+                       block.W_2.scalars, block.b_2.scalars]
+        }
+        withBaseAddresses(arrays) { p in
+            let (embedding, unembedding) = (p[0], p[1])
+            let layer = { (b: Int) in
+                (qkv: p[2 + 6 * b], W_O: p[3 + 6 * b], W_1: p[4 + 6 * b], b_1: p[5 + 6 * b], W_2: p[6 + 6 * b], b_2: p[7 + 6 * b])
+            }
+            let context = Context(
+                m: m, d: d, dHead: dHead, nHead: nHead, dMLP: dMLP, V: V,
+                epsilon: T(h.constants.rmsnormEpsilon), mask: T(h.constants.maskValue),
+                scale: T(Double(dHead).squareRoot()))
+
+            /// rmsnorm of x's rows r0..<r1, then block b's projections and
+            /// transposed keys, or the unembedding after the last block.
+            func project(_ b: Int, rows r0: Int, _ r1: Int, normed: UnsafeMutablePointer<T>) {
+                if b < nBlock {
+                    let (buffer, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
+                    Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: normed)
+                    Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, b: layer(b).qkv, ldb: rs,
+                                c: buffer + r0 * rs, ldc: rs)
+                    for j in 0..<hd {
+                        let source = buffer + hd + j, row = keys + j * m
+                        for i in r0..<r1 { row[i] = source[i * rs] }
+                    }
+                } else {
+                    Gemm.serial(m: r1 - r0, n: V, k: d, a: x + r0 * d, lda: d, b: unembedding, ldb: V,
+                                c: logits + r0 * V, ldc: V)
+                }
+            }
+
+            // Region 0: embedding, positions, block 0's projections.
+            KernelThreads.parallel(parts) { part in
+                let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
+                for c in assignment[part] {
+                    let r0 = c * C, r1 = min(r0 + C, m)
+                    for i in r0..<r1 {
+                        let row = x + i * d, source = embedding + tokens[i] * d
+                        for j in 0..<d { row[j] = T(Double(source[j]) + positions[i * d + j]) }
+                    }
+                    project(0, rows: r0, r1, normed: s.rows)
+                }
+            }
+            // One region per block.
+            for b in 0..<nBlock {
+                let (current, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
+                let w = layer(b)
+                KernelThreads.parallel(parts) { part in
+                    let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
+                    for c in assignment[part] {
+                        let r0 = c * C, r1 = min(r0 + C, m), n = r1 - r0
+                        s.attention(current, keys: keys, rows: r0, r1)
+                        // x += context · W_O
+                        Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: w.W_O, ldb: d, c: s.rows, ldc: d)
+                        s.addRows(into: x + r0 * d, n)
+                        // x += gelu(rmsnorm(x) · W_1 + b_1) · W_2 + b_2
+                        Kernels.rmsnormRows(rows: n, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: s.rows)
+                        Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: w.W_1, ldb: dMLP, c: s.hidden, ldc: dMLP)
+                        for i in 0..<n {
+                            let row = s.hidden + i * dMLP
+                            for j in 0..<dMLP { row[j] += w.b_1[j] }
+                        }
+                        Gemm.geluInPlace(s.hidden, count: n * dMLP)
+                        Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: w.W_2, ldb: d, c: s.rows, ldc: d)
+                        for i in 0..<n {
+                            let row = s.rows + i * d
+                            for j in 0..<d { row[j] += w.b_2[j] }
+                        }
+                        s.addRows(into: x + r0 * d, n)
+                        project(b + 1, rows: r0, r1, normed: s.rows)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sizes and constants of one pass.
+    struct Context<T: KernelScalar> {
+        let m, d, dHead, nHead, dMLP, V: Int
+        let epsilon, mask, scale: T
+    }
+
+    /// One part's buffers and its per-chunk steps.
+    struct Scratch<T: KernelScalar> {
+        let c: Context<T>
+        /// (C, d): normalised rows, then each sub-layer's output.
+        let rows: UnsafeMutablePointer<T>
+        /// (C, hd): the heads' weighted sums, head h at columns h·d_head.
+        let context: UnsafeMutablePointer<T>
+        /// (C, d_mlp).
+        let hidden: UnsafeMutablePointer<T>
+        /// (C, m): one head's attention weights for the chunk.
+        let scores: UnsafeMutablePointer<T>
+        /// (C): whether a row's masked attention weight is 0.
+        let zeroWeight: UnsafeMutablePointer<Bool>
+
+        init(_ base: UnsafeMutablePointer<T>, _ flags: UnsafeMutablePointer<Bool>, _ c: Context<T>, chunkRows C: Int) {
+            zeroWeight = flags
+            let hd = c.dHead * c.nHead
+            self.c = c
+            rows = base
+            context = rows + C * c.d
+            hidden = context + C * hd
+            scores = hidden + C * c.dMLP
+        }
+
+        /// Causal attention of rows r0..<r1 for every head into `context`.
+        func attention(_ projections: UnsafeMutablePointer<T>, keys: UnsafeMutablePointer<T>, rows r0: Int, _ r1: Int) {
+            let (m, dHead) = (c.m, c.dHead)
+            let hd = dHead * c.nHead, rs = 3 * hd, n = r1 - r0
+            for head in 0..<c.nHead {
+                // Scores of the chunk's rows against keys 0..<r1.
+                Gemm.serial(m: n, n: r1, k: dHead, a: projections + r0 * rs + head * dHead, lda: rs,
+                            b: keys + head * dHead * m, ldb: m, c: scores, ldc: m)
+                // Rows whose masked weight is 0 (almost always all) hold weights up to r1 only.
+                var full = false
+                for i in 0..<n {
+                    let weight = Kernels.attentionRow(scores + i * m, visible: r0 + i + 1, count: m, width: r1,
+                                                      scale: c.scale, mask: c.mask)
+                    zeroWeight[i] = weight == 0
+                    if weight != 0 { full = true }
+                }
+                if full {
+                    // Some masked weight is not 0: every row's sum over all m positions.
+                    for i in 0..<n where zeroWeight[i] {
+                        for l in r1..<m { scores[i * m + l] = 0 }
+                    }
+                }
+                Gemm.serial(m: n, n: dHead, k: full ? m : r1, a: scores, lda: m,
+                            b: projections + 2 * hd + head * dHead, ldb: rs, c: context + head * dHead, ldc: hd)
+            }
+        }
+
+        /// x[i] = x[i] + rows[i] over n rows.
+        func addRows(into x: UnsafeMutablePointer<T>, _ n: Int) {
+            for i in 0..<(n * c.d) { x[i] = x[i] + rows[i] }
+        }
+    }
+
+    /// Calls `body` with the base address of every array, valid for the call.
+    static func withBaseAddresses<T, R>(_ arrays: [[T]], _ body: ([UnsafePointer<T>]) -> R) -> R {
+        var pointers: [UnsafePointer<T>] = []
+        pointers.reserveCapacity(arrays.count)
+        // Validated weights are never empty; an empty array gets a placeholder never read.
+        let placeholder = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        defer { placeholder.deallocate() }
+        func nest(_ i: Int) -> R {
+            if i == arrays.count { return body(pointers) }
+            return arrays[i].withUnsafeBufferPointer { buffer in
+                pointers.append(buffer.baseAddress ?? UnsafePointer(placeholder))
+                return nest(i + 1)
+            }
+        }
+        return nest(0)
+    }
+}
