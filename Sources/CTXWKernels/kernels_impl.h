@@ -223,8 +223,18 @@ static T SUFFIX(NAME)(T *row, size_t visible, size_t count, size_t width, T scal
         __builtin_memcpy(row + l, &v, sizeof v);                                            \
         most = __builtin_elementwise_max(v, most);                                          \
     }                                                                                       \
+    /* The last rest < 16 scores go through a local vector (copies, no branches */          \
+    /* around divisions): divided as a whole, lanes past `rest` then set to `top`. */        \
     T tail[16] __attribute__((aligned(64)));                                                \
-    for (size_t u = 0; u < 16; u++) tail[u] = u < rest ? row[full + u] / scale : top;       \
+    for (size_t u = 0; u < rest; u++) tail[u] = row[full + u];                              \
+    for (size_t u = rest; u < 16; u++) tail[u] = 0;                                         \
+    {                                                                                       \
+        V16 v;                                                                              \
+        __builtin_memcpy(&v, tail, sizeof v);                                               \
+        v = v / divisor;                                                                    \
+        __builtin_memcpy(tail, &v, sizeof v);                                               \
+    }                                                                                       \
+    for (size_t u = rest; u < 16; u++) tail[u] = top;                                       \
     for (size_t u = 0; u < 16; u++) top = tail[u] > top ? tail[u] : top;                    \
     for (size_t u = 0; u < 16; u++) top = most[u] > top ? most[u] : top;                    \
     for (size_t l = 0; l < full; l++) row[l] = EXP(row[l] - top);                           \
@@ -247,7 +257,13 @@ static T SUFFIX(NAME)(T *row, size_t visible, size_t count, size_t width, T scal
     if (masked != 0)                                                                        \
         for (size_t l = visible; l < count; l++) sum += masked;                             \
     for (size_t l = 0; l < full; l++) row[l] = row[l] / sum; /* divided, as the notebook */ \
-    for (size_t u = 0; u < rest; u++) row[full + u] = tail[u] / sum;                        \
+    {                                                                                       \
+        V16 v;                                                                              \
+        __builtin_memcpy(&v, tail, sizeof v);                                               \
+        v = v / ((V16){0} + sum);                                                           \
+        __builtin_memcpy(tail, &v, sizeof v);                                               \
+    }                                                                                       \
+    for (size_t u = 0; u < rest; u++) row[full + u] = tail[u];                              \
     T weight = masked / sum;                                                                \
     size_t end = weight != 0 ? count : (width < count ? width : count);                     \
     for (size_t l = visible; l < end; l++) row[l] = weight;                                 \

@@ -54,8 +54,11 @@ enum SequenceForward {
         let hd = dHead * nHead, rs = 3 * hd
         let C = chunkRows(h, scalarBytes: MemoryLayout<T>.size)
         let chunkCount = (m + C - 1) / C
-        let workPerBlock = m * d * (rs + hd + 2 * dMLP)
-        let parts = workPerBlock < parallelThreshold ? 1 : max(1, min(KernelThreads.count, chunkCount))
+        // Multiply-adds per block, saturating (m is the caller's sequence length).
+        let perRow = d * (rs + hd + 2 * dMLP)
+        let (workPerBlock, overflow) = m.multipliedReportingOverflow(by: perRow)
+        let parallel = overflow || workPerBlock >= parallelThreshold
+        let parts = parallel ? max(1, min(KernelThreads.count, chunkCount)) : 1
         let assignment = (0..<parts).map { chunks(count: chunkCount, parts: parts, part: $0) }
         let positions = PositionTable.rows(m, dModel: d, base: h.constants.positionalBase)
 

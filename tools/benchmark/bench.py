@@ -45,6 +45,8 @@ def median(xs):
 
 
 def timed(fn, reps):
+    """Median of `reps` timed calls after one untimed call (txw-bench warms up too)."""
+    fn()
     out = []
     for _ in range(reps):
         t = time.perf_counter()
