@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Human formatting helpers shared by the tools.
 public enum Formatting {
@@ -53,6 +55,24 @@ public enum Formatting {
     public static func short(_ v: Double) -> String {
         if v.isNaN { return "nan" }
         if v.isInfinite { return v < 0 ? "-inf" : "inf" }
-        return String(format: "%.4g", v)
+        return printf("%.4g", v)
+    }
+
+    /// `format` with `arguments` as C's printf formats them (`%.4g`, `%.3f`, …),
+    /// in the C locale: the decimal point is always `.`.
+    public static func printf(_ format: String, _ arguments: CVarArg...) -> String {
+        var capacity = 64
+        while true {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            // A va_list is used once, so a retry with a larger buffer makes a new one.
+            let length = buffer.withUnsafeMutableBufferPointer { buffer in
+                withVaList(arguments) { vsnprintf(buffer.baseAddress, buffer.count, format, $0) }
+            }
+            guard length >= 0 else { return "" }
+            if Int(length) < capacity {
+                return String(decoding: buffer[..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            capacity = Int(length) + 1
+        }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import TXWKernels
 
 /// The shape of a new model, shared by `txw-pack --random` (and later `txw-train --random`).
@@ -53,7 +52,7 @@ public struct HyperparameterOptions: ParsableArguments {
         } catch let error as KernelError {
             let flag: String
             switch error {
-            case let .invalidArgument(name, _, _): flag = "--" + name.replacingOccurrences(of: "_", with: "-")
+            case let .invalidArgument(name, _, _): flag = "--" + String(name.map { $0 == "_" ? "-" : $0 })
             default: flag = "hyperparameters"
             }
             throw ValidationError("\(flag): \(error.description)")

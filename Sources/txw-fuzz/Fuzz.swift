@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TXWFormat
 import TXWModel
 
@@ -48,11 +50,12 @@ struct CorpusRunner {
     static func main() {
         var count = 0
         for path in CommandLine.arguments.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                FileHandle.standardError.write(Data("txw-fuzz: cannot read \(path)\n".utf8))
+            guard let file = try? MappedFile(path: path) else {
+                let message = Array("txw-fuzz: cannot read \(path)\n".utf8)
+                _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
                 continue
             }
-            exercise([UInt8](data))
+            exercise([UInt8](file.bytes))
             count += 1
         }
         print("ran \(count) inputs")

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import TXWFormat
 import TXWKernels
 import TXWModel
@@ -142,7 +145,7 @@ struct Pack: ParsableCommand {
     func loadVocabulary() throws -> Vocabulary? {
         if let vocab {
             guard let data = FileManager.default.contents(atPath: vocab) else { throw ToolFailure("\(vocab): cannot read the file") }
-            guard let tokens = try? JSONSerialization.jsonObject(with: data) as? [String] else {
+            guard let tokens = try? JSONDecoder().decode([String].self, from: data) else {
                 throw ToolFailure("\(vocab): expected a JSON array of strings")
             }
             return try Vocabulary(tokens)
@@ -158,17 +161,7 @@ struct Pack: ParsableCommand {
 
     /// The model in `path`: a txw file is re-packed, anything else imported.
     func load(_ path: String) throws -> ModelArrays {
-        let head = FileHandle(forReadingAtPath: path).map { handle in
-            defer { try? handle.close() }
-            return [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
-        }
-        guard let head else {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw ToolFailure("\(path): is a directory")
-            }
-            throw ToolFailure("\(path): cannot open the file (\(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))")
-        }
+        let head = try firstBytes(path)
         do {
             if head == FormatLimits.magic {
                 return try ModelArrays(reader: ModelInput.open(path))
@@ -183,6 +176,38 @@ struct Pack: ParsableCommand {
         }
     }
 
+    /// Up to the first 8 bytes of `path`: fewer when the file is shorter or
+    /// cannot be read (a directory opens but does not read; the importer then
+    /// says why). Throws when the file cannot be opened.
+    func firstBytes(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            let reason = switch code {
+            case ENOENT: "no such file"
+            case EACCES: "permission denied"
+            default: String(cString: strerror(code))
+            }
+            throw ToolFailure("\(path): cannot open the file (\(reason))")
+        }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 8)
+        var count = 0
+        while count < head.count {
+            let n = head.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress.map { $0 + count }, buffer.count - count)
+            }
+            if n > 0 {
+                count += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        return Array(head[..<count])
+    }
+
     func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) {
         let h = model.hyperparameters
         if json {
@@ -195,7 +220,7 @@ struct Pack: ParsableCommand {
             ]).rendered())
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
-            Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(String(format: "%.3f", ratio)) of raw)")
+            Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
         }
     }
 }

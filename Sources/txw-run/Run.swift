@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import TXWFormat
 import TXWKernels
 import TXWModel
@@ -176,7 +179,7 @@ struct Run: ParsableCommand {
     func runLoss<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
         let value = try loaded.weights.loss(for: tokens)
-        let perplexity = Foundation.exp(value)
+        let perplexity = exp(value)
         if json {
             Console.out(JSON.object([
                 ("loss", .double(value)), ("perplexity", .double(perplexity)), ("tokens", .int(tokens.count)),

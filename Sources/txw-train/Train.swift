@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import TXWFormat
 import TXWKernels
 import TXWModel
@@ -138,7 +138,7 @@ struct Train: ParsableCommand {
     func startingVocabulary(_ bytes: Data) throws -> Vocabulary? {
         if let vocab {
             guard let d = FileManager.default.contents(atPath: vocab),
-                  let tokens = try? JSONSerialization.jsonObject(with: d) as? [String] else {
+                  let tokens = try? JSONDecoder().decode([String].self, from: d) else {
                 throw ToolFailure("\(vocab): expected a JSON array of strings")
             }
             return try Vocabulary(tokens)
@@ -198,7 +198,7 @@ struct Train: ParsableCommand {
             + "\(Int(rate * Double(batch * context))) tok/s  ETA \(eta)s"
     }
 
-    func format(_ v: Double) -> String { String(format: "%.4f", v) }
+    func format(_ v: Double) -> String { Formatting.printf("%.4f", v) }
 
     func checkpoint(_ trainer: Trainer<Float>, model: ModelArrays, metadata: [String: MetadataValue],
                     train: Double, validation: Double?, checksum: String) throws {

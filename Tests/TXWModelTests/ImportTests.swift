@@ -299,6 +299,11 @@ struct ImportTests {
         // Integral floats are integers.
         let integral = Self.safetensors(#"{"a":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16.0]}}"#, data: four)
         #expect(try ArrayImporter.readSafetensors(bytes: integral).map(\.shape) == [[4]])
+        let exponents = Self.safetensors(#"{"a":{"dtype":"F32","shape":[0.4e1],"data_offsets":[0,1600E-2]}}"#, data: four)
+        #expect(try ArrayImporter.readSafetensors(bytes: exponents).map(\.shape) == [[4]])
+        // Escapes in names decode, surrogate pairs included; whitespace may follow the object.
+        let escaped = Self.safetensors(#"{"\u00e9\ud83d\ude00\n\"\/" : {"dtype":"F32","shape":[4],"data_offsets":[0,16]}} "#, data: four)
+        #expect(try ArrayImporter.readSafetensors(bytes: escaped).map(\.name) == ["é😀\n\"/"])
 
         let bad: [(String, String)] = [
             (#"{"a":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,16]}}"#, "shape"),
@@ -320,6 +325,23 @@ struct ImportTests {
             (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, "layout"),
             (#"["a"]"#, "malformed"),
             (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}"#, "malformed"),
+            // A name, field or metadata key given twice is ambiguous.
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, "duplicateName"),
+            (#"{"a":{"dtype":"F32","shape":[4],"shape":[4],"data_offsets":[0,16]}}"#, "duplicateName"),
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"__metadata__":{"k":"1","k":"2"}}"#, "duplicateName"),
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"__metadata__":{"k":null}}"#, "malformed"),
+            // Strict JSON: no leading zeros, NaN, trailing commas, raw control characters,
+            // lone surrogates or text after the object.
+            (#"{"a":{"dtype":"F32","shape":[04],"data_offsets":[0,16]}}"#, "malformed"),
+            (#"{"a":{"dtype":"F32","shape":[NaN],"data_offsets":[0,16]}}"#, "malformed"),
+            (#"{"a":{"dtype":"F32","shape":[4,],"data_offsets":[0,16]}}"#, "malformed"),
+            ("{\"a\u{1}\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", "malformed"),
+            (#"{"a\ud83d":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, "malformed"),
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}} x"#, "malformed"),
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"__metadata__":"#
+                + String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000) + "}", "limit"),
+            // 2^63 is beyond Int.
+            (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,9223372036854775808]}}"#, "malformed"),
         ]
         for (header, category) in bad {
             switch Self.importError({ try ArrayImporter.readSafetensors(bytes: Self.safetensors(header, data: four)) }) {
@@ -330,5 +352,28 @@ struct ImportTests {
             }
         }
         #expect(throws: ImportError.self) { try ArrayImporter.readSafetensors(bytes: [1, 0, 0, 0, 0, 0, 0]) }
+
+        // Errors point at the value at fault: the header starts at file offset 8.
+        let negative = #"{"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}}"#
+        #expect(throws: ImportError.malformed(what: "safetensors tensor 'a' shape", offset: 8 + 29,
+                                              expected: "integers in 0 … 2^40", found: "-4")) {
+            try ArrayImporter.readSafetensors(bytes: Self.safetensors(negative, data: four))
+        }
+        let twice = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"a":{}}"#
+        #expect(throws: ImportError.duplicateName(what: "safetensors JSON header", name: "a", offset: 8 + 55)) {
+            try ArrayImporter.readSafetensors(bytes: Self.safetensors(twice, data: four))
+        }
+        // Integers are exact, even written as fractions: 2^53 + 1 is not rounded to 2^53.
+        let exact = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,9007199254740993.0]}}"#
+        if case let .success(error) = Self.importError({ try ArrayImporter.readSafetensors(bytes: Self.safetensors(exact, data: four)) }) {
+            #expect(error.category == "truncated" && error.description.contains("[0, 9007199254740993]"), "\(error)")
+        } else {
+            Issue.record("\(exact): no ImportError")
+        }
+        let cut = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]"#
+        #expect(throws: ImportError.malformed(what: "safetensors JSON header", offset: 8 + 53,
+                                              expected: "',' or '}' in an object", found: "the end of the text")) {
+            try ArrayImporter.readSafetensors(bytes: Self.safetensors(cut, data: four))
+        }
     }
 }

@@ -1,9 +1,14 @@
-import Foundation
 import TXWFormat
 
 /// Reads a `.safetensors` file: a little-endian u64 header length N, N bytes
 /// of UTF-8 JSON, then the data section, which the tensors' `data_offsets`
 /// (relative to the data section) must cover exactly, without overlap.
+///
+/// The header is strict JSON (`JSONParser`): a tensor name, field or
+/// `__metadata__` key given twice is an error rather than a silent choice,
+/// `shape` and `data_offsets` must be exact non-negative integers (`4.0` is 4;
+/// `2.5`, `1e300` and anything beyond `Int` are not integers), and every
+/// error gives the file offset of the value at fault.
 enum SafetensorsReader {
     /// The safetensors reference implementation's limit on N.
     static let maxHeaderLength: UInt64 = 100_000_000
@@ -32,16 +37,15 @@ enum SafetensorsReader {
         let header = try file.slice(headerStart, length, "safetensors JSON header")
         let dataStart = headerStart + length
         let dataSize = file.count - dataStart
-        let object = try json(header)
+        let object = try JSONValue.uniqueMembers(try json(header), "safetensors JSON header")
 
         var entries: [Entry] = []
-        for name in object.keys.sorted() {
-            let value = object[name] as Any
+        for (name, member) in object.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
-                try checkMetadata(value)
+                try checkMetadata(member.value)
                 continue
             }
-            entries.append(try entry(name, value, dataSize: dataSize, dataStart: dataStart))
+            entries.append(try entry(name, member.value, dataSize: dataSize, dataStart: dataStart))
         }
 
         // The data section must be covered exactly: no overlap, no hole, nothing after.
@@ -74,8 +78,8 @@ enum SafetensorsReader {
         }
     }
 
-    /// The header as a JSON object.
-    private static func json(_ header: ImportBytes) throws -> [String: Any] {
+    /// The header's members: a JSON object, followed by nothing but whitespace.
+    private static func json(_ header: ImportBytes) throws -> [JSONMember] {
         let what = "safetensors JSON header"
         guard String(validating: header.bytes, as: UTF8.self) != nil else {
             throw ImportError.invalidUTF8(what: what, offset: header.base)
@@ -84,45 +88,45 @@ enum SafetensorsReader {
             throw ImportError.malformed(what: what, offset: header.base, expected: "a JSON object beginning with '{'",
                                         found: header.count == 0 ? "an empty header" : "byte \(header.bytes[0])")
         }
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: Data(header.bytes), options: [])
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw ImportError.malformed(what: what, offset: header.base, expected: "a JSON object", found: "invalid JSON (\(detail))")
+        let parsed = try JSONParser.parse(header, what: what)
+        guard case let .object(members) = parsed.kind else {
+            throw ImportError.malformed(what: what, offset: parsed.offset, expected: "a JSON object", found: parsed.kindDescription)
         }
-        guard let object = parsed as? [String: Any] else {
-            throw ImportError.malformed(what: what, offset: header.base, expected: "a JSON object", found: "\(kind(of: parsed))")
-        }
-        return object
+        return members
     }
 
-    private static func checkMetadata(_ value: Any) throws {
+    /// `__metadata__` must map strings to strings.
+    private static func checkMetadata(_ value: JSONValue) throws {
         let what = "safetensors __metadata__"
-        guard let metadata = value as? [String: Any] else {
-            throw ImportError.malformed(what: what, offset: headerStart, expected: "an object of strings", found: kind(of: value))
+        guard case let .object(members) = value.kind else {
+            throw ImportError.malformed(what: what, offset: value.offset, expected: "an object of strings", found: value.kindDescription)
         }
-        for key in metadata.keys.sorted() where !(metadata[key] is String) {
-            throw ImportError.malformed(what: what + " '\(key)'", offset: headerStart, expected: "a string",
-                                        found: kind(of: metadata[key] as Any))
+        let metadata = try JSONValue.uniqueMembers(members, what)
+        for (key, member) in metadata.sorted(by: { $0.key < $1.key }) {
+            guard case .string = member.value.kind else {
+                throw ImportError.malformed(what: what + " '\(key)'", offset: member.value.offset, expected: "a string",
+                                            found: member.value.kindDescription)
+            }
         }
     }
 
-    private static func entry(_ name: String, _ value: Any, dataSize: Int, dataStart: Int) throws -> Entry {
+    private static func entry(_ name: String, _ value: JSONValue, dataSize: Int, dataStart: Int) throws -> Entry {
         let what = "safetensors tensor '\(name)'"
-        guard let fields = value as? [String: Any] else {
-            throw ImportError.malformed(what: what, offset: headerStart,
-                                        expected: "an object with dtype, shape and data_offsets", found: kind(of: value))
+        guard case let .object(members) = value.kind else {
+            throw ImportError.malformed(what: what, offset: value.offset,
+                                        expected: "an object with dtype, shape and data_offsets", found: value.kindDescription)
         }
-        for key in fields.keys.sorted() where !["dtype", "shape", "data_offsets"].contains(key) {
-            throw ImportError.malformed(what: what, offset: headerStart,
+        let fields = try JSONValue.uniqueMembers(members, what)
+        for (key, member) in fields.sorted(by: { $0.key < $1.key }) where !["dtype", "shape", "data_offsets"].contains(key) {
+            throw ImportError.malformed(what: what, offset: member.keyOffset,
                                         expected: "only the keys dtype, shape and data_offsets", found: "'\(key)'")
         }
-        guard let dtypeValue = fields["dtype"] else {
-            throw ImportError.malformed(what: what, offset: headerStart, expected: "a dtype", found: "none")
+        guard let dtypeValue = fields["dtype"]?.value else {
+            throw ImportError.malformed(what: what, offset: value.offset, expected: "a dtype", found: "none")
         }
-        guard let dtypeName = dtypeValue as? String else {
-            throw ImportError.malformed(what: what + " dtype", offset: headerStart, expected: "a string", found: kind(of: dtypeValue))
+        guard case let .string(dtypeName) = dtypeValue.kind else {
+            throw ImportError.malformed(what: what + " dtype", offset: dtypeValue.offset, expected: "a string",
+                                        found: dtypeValue.kindDescription)
         }
         let dtype: DType
         switch dtypeName {
@@ -130,37 +134,38 @@ enum SafetensorsReader {
         case "BF16": dtype = .bf16
         case "F32": dtype = .f32
         case "F64": dtype = .f64
-        default: throw ImportError.unsupportedDType(what: what, offset: headerStart, dtype: "'\(dtypeName)'")
+        default: throw ImportError.unsupportedDType(what: what, offset: dtypeValue.offset, dtype: "'\(dtypeName)'")
         }
-        guard let shapeValue = fields["shape"] else {
-            throw ImportError.malformed(what: what, offset: headerStart, expected: "a shape", found: "none")
+        guard let shapeValue = fields["shape"]?.value else {
+            throw ImportError.malformed(what: what, offset: value.offset, expected: "a shape", found: "none")
         }
-        guard let dims = shapeValue as? [Any] else {
-            throw ImportError.malformed(what: what + " shape", offset: headerStart, expected: "an array of integers",
-                                        found: kind(of: shapeValue))
+        guard case let .array(dims) = shapeValue.kind else {
+            throw ImportError.malformed(what: what + " shape", offset: shapeValue.offset, expected: "an array of integers",
+                                        found: shapeValue.kindDescription)
         }
         guard dims.count <= FormatLimits.maxRank else {
-            throw ImportError.limit(what: what + " rank", offset: headerStart, value: "\(dims.count)", limit: "\(FormatLimits.maxRank)")
+            throw ImportError.limit(what: what + " rank", offset: shapeValue.offset, value: "\(dims.count)",
+                                    limit: "\(FormatLimits.maxRank)")
         }
         var shape: [Int] = []
         for dim in dims {
-            guard let d = integer(dim), d >= 0, UInt64(d) <= FormatLimits.maxDimension else {
-                throw ImportError.malformed(what: what + " shape", offset: headerStart,
-                                            expected: "integers in 0 … 2^40", found: describe(dim))
+            guard let d = dim.integer, d >= 0, UInt64(d) <= FormatLimits.maxDimension else {
+                throw ImportError.malformed(what: what + " shape", offset: dim.offset,
+                                            expected: "integers in 0 … 2^40", found: dim.shortDescription)
             }
             shape.append(d)
         }
-        let byteCount = try ShapeCheck.byteCount(shape, dtype: dtype, what, offset: headerStart)
-        guard let offsetsValue = fields["data_offsets"] else {
-            throw ImportError.malformed(what: what, offset: headerStart, expected: "data_offsets", found: "none")
+        let byteCount = try ShapeCheck.byteCount(shape, dtype: dtype, what, offset: shapeValue.offset)
+        guard let offsetsValue = fields["data_offsets"]?.value else {
+            throw ImportError.malformed(what: what, offset: value.offset, expected: "data_offsets", found: "none")
         }
-        guard let offsets = offsetsValue as? [Any], offsets.count == 2 else {
-            throw ImportError.malformed(what: what + " data_offsets", offset: headerStart,
-                                        expected: "an array [begin, end] of two integers", found: describe(offsetsValue))
+        guard case let .array(offsets) = offsetsValue.kind, offsets.count == 2 else {
+            throw ImportError.malformed(what: what + " data_offsets", offset: offsetsValue.offset,
+                                        expected: "an array [begin, end] of two integers", found: offsetsValue.shortDescription)
         }
-        guard let begin = integer(offsets[0]), let end = integer(offsets[1]), begin >= 0, begin <= end else {
-            throw ImportError.malformed(what: what + " data_offsets", offset: headerStart,
-                                        expected: "integers 0 ≤ begin ≤ end", found: describe(offsetsValue))
+        guard let begin = offsets[0].integer, let end = offsets[1].integer, begin >= 0, begin <= end else {
+            throw ImportError.malformed(what: what + " data_offsets", offset: offsetsValue.offset,
+                                        expected: "integers 0 ≤ begin ≤ end", found: offsetsValue.shortDescription)
         }
         guard end <= dataSize else {
             let (at, overflow) = dataStart.addingReportingOverflow(begin)
@@ -174,35 +179,5 @@ enum SafetensorsReader {
                 offset: dataStart + begin, expected: byteCount, found: end - begin)
         }
         return Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
-    }
-
-    /// An integral JSON number as an `Int` (nil for booleans, fractions,
-    /// and numbers beyond `Int`). Foundation reports JSON `true`/`false` as
-    /// NSNumbers of ObjC type `c`, which no JSON number has.
-    private static func integer(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-        if let i = value as? Int { return i }
-        if let d = value as? Double { return Int(exactly: d) }
-        return nil
-    }
-
-    private static func kind(of value: Any) -> String {
-        switch value {
-        case is String: return "a string"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case let n as NSNumber: return String(cString: n.objCType) == "c" ? "a boolean" : "the number \(n)"
-        case is NSNull: return "null"
-        default: return "\(type(of: value))"
-        }
-    }
-
-    private static func describe(_ value: Any) -> String {
-        switch value {
-        case let n as NSNumber where String(cString: n.objCType) != "c": return "\(n)"
-        case let array as [Any]: return "[" + array.map(describe).joined(separator: ", ") + "]"
-        case let s as String: return "\"\(s)\""
-        default: return kind(of: value)
-        }
     }
 }
