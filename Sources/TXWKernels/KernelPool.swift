@@ -130,7 +130,6 @@ final class KernelPool: @unchecked Sendable {
                     guard let raw else { return nil }
                     let context = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
                     context.pool.workerLoop(index: context.index)
-                    return nil
                 }, context)
                 if status != 0 {
                     // No thread: the parts it would have claimed run on the others.
