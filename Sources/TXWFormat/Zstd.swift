@@ -29,9 +29,24 @@ enum Zstd {
         return out
     }
 
+    /// A decompression context, kept by a decoding thread for all its blocks
+    /// (libzstd otherwise allocates and frees one per frame).
+    final class Context {
+        let pointer: OpaquePointer
+
+        init() throws {
+            guard let pointer = ZSTD_createDCtx() else { throw Failure(description: "cannot allocate a decompression context") }
+            self.pointer = pointer
+        }
+
+        deinit { ZSTD_freeDCtx(pointer) }
+    }
+
     /// Decodes `source`, which must be exactly one frame, into `destination`,
     /// which must be filled exactly. Never writes past `destination`.
-    static func decompressFrame(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
+    static func decompressFrame(
+        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, context: Context? = nil
+    ) throws {
         guard let base = source.baseAddress, source.count > 0 else {
             throw Failure(description: "empty block")
         }
@@ -53,7 +68,8 @@ enum Zstd {
         if declared != UInt64(destination.count) {
             throw Failure(description: "frame declares \(declared) decoded bytes, the index \(destination.count)")
         }
-        let produced = ZSTD_decompress(destination.baseAddress, destination.count, base, source.count)
+        let produced = context.map { ZSTD_decompressDCtx($0.pointer, destination.baseAddress, destination.count, base, source.count) }
+            ?? ZSTD_decompress(destination.baseAddress, destination.count, base, source.count)
         guard ZSTD_isError(produced) == 0 else {
             let name = errorName(produced)
             if ZSTD_getErrorCode(produced) == ZSTD_error_dstSize_tooSmall {

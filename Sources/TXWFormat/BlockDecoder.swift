@@ -1,0 +1,14 @@
+/// What one decoding thread keeps for all the blocks it decodes: a scratch
+/// buffer for byte-shuffled planes (`scratchBytes`, the largest such block)
+/// and a zstd context.
+final class BlockDecoder: @unchecked Sendable {
+    let scratch: UnsafeMutableRawBufferPointer
+    let zstd: Zstd.Context
+
+    init(scratchBytes: Int) throws {
+        zstd = try Zstd.Context()
+        scratch = .allocate(byteCount: max(scratchBytes, 1), alignment: 64)
+    }
+
+    deinit { scratch.deallocate() }
+}
