@@ -9,6 +9,8 @@ typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 // Row tiles of at least this many rows per column panel pack the panel first
 // (contiguous, cache-friendly); fewer rows read B in place.
 #define GEMM_PACK_ROWS 24
+// A single row of C is computed GEMM_STREAM_COLUMNS columns at a time.
+#define GEMM_STREAM_COLUMNS 1024
 
 // One GEMM per element type; T is the scalar, V the vector, L lanes per vector.
 // C is computed in column panels of NR = 2L columns and row tiles of up to
@@ -62,6 +64,31 @@ static void SUFFIX(NAME##_panel)(size_t k, const T *a, size_t lda, const T *b, s
     }                                                                                                 \
 }                                                                                                     \
                                                                                                       \
+/* One row of C (a decoding step): B streamed row by row, the row of C kept in L1 */                \
+/* (blocks of GEMM_STREAM_COLUMNS) — the same sums in the same order as the tiles. */                \
+static void SUFFIX(NAME##_row)(size_t n, size_t k, const T *restrict a, const T *restrict b,          \
+                               size_t ldb, T *restrict c) {                                           \
+    for (size_t j0 = 0; j0 < n; j0 += GEMM_STREAM_COLUMNS) {                                          \
+        size_t width = n - j0 < GEMM_STREAM_COLUMNS ? n - j0 : GEMM_STREAM_COLUMNS;                   \
+        T *restrict out = c + j0;                                                                     \
+        for (size_t j = 0; j < width; j++) out[j] = 0;                                                \
+        size_t p = 0;                                                                                 \
+        /* Four rows of B per pass over `out` (four sequential streams), still added in order. */     \
+        for (; p + 4 <= k; p += 4) {                                                                  \
+            const T a0 = a[p], a1 = a[p + 1], a2 = a[p + 2], a3 = a[p + 3];                           \
+            const T *restrict r0 = b + p * ldb + j0, *restrict r1 = r0 + ldb;                         \
+            const T *restrict r2 = r1 + ldb, *restrict r3 = r2 + ldb;                                 \
+            for (size_t j = 0; j < width; j++)                                                        \
+                out[j] = SFMA(a3, r3[j], SFMA(a2, r2[j], SFMA(a1, r1[j], SFMA(a0, r0[j], out[j]))));  \
+        }                                                                                             \
+        for (; p < k; p++) {                                                                          \
+            const T av = a[p];                                                                        \
+            const T *restrict row = b + p * ldb + j0;                                                 \
+            for (size_t j = 0; j < width; j++) out[j] = SFMA(av, row[j], out[j]);                     \
+        }                                                                                             \
+    }                                                                                                 \
+}                                                                                                     \
+                                                                                                      \
 /* Copies `cols` ≤ NR columns of k rows of B into a k × NR panel, zero-padded. */                     \
 static void SUFFIX(NAME##_pack)(size_t k, const T *b, size_t ldb, size_t cols, T *panel) {             \
     const size_t NR = 2 * L;                                                                          \
@@ -87,6 +114,10 @@ static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, c
         return;                                                                                       \
     }                                                                                                 \
     size_t rows = row_end - row_begin;                                                                \
+    if (rows == 1) {                                                                                  \
+        SUFFIX(NAME##_row)(n, k, a + row_begin * lda, b, ldb, c + row_begin * ldc);                   \
+        return;                                                                                       \
+    }                                                                                                 \
     int pack_all = rows >= GEMM_PACK_ROWS;                                                            \
     /* A panel buffer: on the stack when small, else from the heap; none if nothing needs it. */      \
     T stack_panel[2048 / sizeof(T) * 8] __attribute__((aligned(64)));                                 \

@@ -11,6 +11,12 @@ import CTXWKernels
 enum Gemm {
     /// Products below this many multiply-adds run on one thread.
     static let parallelThreshold = 1 << 18
+    /// Products of fewer than 12 rows whose B has fewer elements run on one
+    /// thread. Measured on the decoding step (one row): splitting the standard
+    /// toy's 64K-element weights over 2 threads cost more than it saved (f64
+    /// 6,166 → 4,789 tokens/s), splitting the large toy's 1M–2M-element ones
+    /// paid (f32 113 → 152 tokens/s).
+    static let fewRowsThreshold = 1 << 20
 
     /// `C[m×n] = A[m×k] · B[k×n]`, overwriting C. Leading dimensions are row strides.
     @usableFromInline
@@ -23,7 +29,11 @@ enum Gemm {
         guard m > 0, n > 0 else { return }
         let threads = KernelThreads.count
         let work = m * n * max(k, 1)
-        let parts = work < parallelThreshold || m < 12 ? 1 : min(threads, m / 6)
+        // A few rows (a decoding step) read B once: wide enough products are
+        // split over columns, so each thread streams its share of B.
+        let parts = m < 12
+            ? (n * max(k, 1) < fewRowsThreshold ? 1 : min(threads, n / 64))
+            : (work < parallelThreshold ? 1 : min(threads, m / 6))
         // Row chunks on multiples of 6 (the kernel's row block) keep the packed path busy.
         let chunk = ((m + parts - 1) / parts + 5) / 6 * 6
         // Split over columns when there are enough: each thread then packs
