@@ -242,7 +242,10 @@ def main():
         f.write("# Benchmarks\n\n")
         f.write("Written by `bash tools/bench` (release build; numpy side by side in the same run). "
                 "Medians over repeated runs; ratios are txw's speed over the peer's (higher is better; "
-                "for file size, the peer's size over txw's).\n\n")
+                "for file size, the peer's size over txw's). Before timing, txw-bench runs the measured "
+                "operation for 0.5 s and each numpy peer once, untimed (idle processors of this virtual "
+                "machine take a moment to reach full speed). Loads run one per fresh process, for txw and "
+                "its peers, so the peak memory is that of one load.\n\n")
         f.write(f"- machine: {machine}, {platform.system()} {platform.release()}\n")
         f.write(f"- numpy {np.__version__}, Python {platform.python_version()}\n")
         f.write(f"- date: {time.strftime('%Y-%m-%d')}{' (quick run)' if quick else ''}\n\n")
