@@ -6,6 +6,7 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
 #define SUFFIX(name) name##_avx512
 #define VBYTES 64
+#define GEMM_MR 8  /* 16 of the 32 zmm registers as accumulators */
 #define FMA32(a, b, c) __builtin_elementwise_fma(a, b, c)
 #define FMA64(a, b, c) __builtin_elementwise_fma(a, b, c)
 #define SFMA32(a, b, c) __builtin_fmaf(a, b, c)
@@ -17,8 +18,10 @@
 
 // AVX2 with FMA.
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#undef GEMM_MR
 #define SUFFIX(name) name##_avx2
 #define VBYTES 32
+#define GEMM_MR 6  /* 12 of the 16 ymm registers; the baseline (16 xmm) keeps it */
 #include "kernels_impl.h"
 #undef SUFFIX
 #undef VBYTES

@@ -5,7 +5,9 @@
 typedef float SUFFIX(vf) __attribute__((vector_size(VBYTES)));
 typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 
-#define GEMM_MR 6
+// GEMM_MR, the rows of a full tile, comes from kernels.c per instruction set
+// (as many as the vector registers hold: 2·GEMM_MR accumulators + 3).
+#define GEMM_MAX_MR 8
 // Row tiles of at least this many rows per column panel pack the panel first
 // (contiguous, cache-friendly); fewer rows read B in place.
 #define GEMM_PACK_ROWS 24
@@ -22,7 +24,7 @@ typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 static inline __attribute__((always_inline)) void SUFFIX(NAME##_tile)(                                \
     const size_t R, size_t k, const T *a, size_t lda, const T *b, size_t bstride,                    \
     T *c, size_t ldc, size_t cols) {                                                                  \
-    V acc0[GEMM_MR], acc1[GEMM_MR];                                                                   \
+    V acc0[GEMM_MAX_MR], acc1[GEMM_MAX_MR];                                                           \
     for (size_t r = 0; r < R; r++) { acc0[r] = (V){0}; acc1[r] = (V){0}; }                            \
     for (size_t p = 0; p < k; p++) {                                                                  \
         V b0, b1;                                                                                     \
@@ -55,6 +57,8 @@ static void SUFFIX(NAME##_panel)(size_t k, const T *a, size_t lda, const T *b, s
     for (; i + GEMM_MR <= row_end; i += GEMM_MR)                                                      \
         SUFFIX(NAME##_tile)(GEMM_MR, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols);        \
     switch (row_end - i) {                                                                            \
+    case 7: SUFFIX(NAME##_tile)(7, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
+    case 6: SUFFIX(NAME##_tile)(6, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
     case 5: SUFFIX(NAME##_tile)(5, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
     case 4: SUFFIX(NAME##_tile)(4, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
     case 3: SUFFIX(NAME##_tile)(3, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \

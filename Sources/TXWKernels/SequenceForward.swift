@@ -21,7 +21,7 @@
 /// f32), that chunk's sums run over all m positions, as the notebook's do.
 enum SequenceForward {
     /// Rows per chunk. Each chunk reads all of a block's weights, in place
-    /// when the chunk is small. 16 rows (GEMM row tiles 6 + 6 + 4) split
+    /// when the chunk is small. 16 rows (GEMM row tiles 8 + 8, or 6 + 6 + 4) split
     /// m = 256 evenly across 2 threads and suit weights that stay in cache;
     /// past 4 MiB of weights per block, chunks of 128 rows pack each column
     /// panel of the weights once for 128 rows. (Measured, Spec/kernels.md:
