@@ -120,6 +120,12 @@ void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, 
     DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, out))
 }
 void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
+void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n) {
+    DISPATCH(gelu_backward_f32, (x, dy, out, n))
+}
+void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n) {
+    DISPATCH(gelu_backward_f64, (x, dy, out, n))
+}
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }
 
 void txw_cpu_relax(void) {

@@ -354,3 +354,23 @@ static void SUFFIX(gelu_f32)(float *x, size_t n) {
         x[i] = 0.5f * v * (1.0f + th);
     }
 }
+
+// GELU's derivative times the upstream gradient: out = dy·gelu′(x),
+// gelu′(x) = 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³)),
+// tanh as in the forward GELU.
+#define DEFINE_GELU_BACKWARD(NAME, T, EXP, C)                                              \
+static void SUFFIX(NAME)(const T *x, const T *dy, T *out, size_t n) {                      \
+    const T c = C, a = (T)0.044715;                                                        \
+    for (size_t i = 0; i < n; i++) {                                                       \
+        T v = x[i];                                                                        \
+        T z = c * (v + a * (v * v * v));                                                   \
+        T az = z < 0 ? -z : z;                                                             \
+        T th = (T)1 - (T)2 / (EXP((T)2 * az) + (T)1);                                      \
+        th = z < 0 ? -th : th;                                                             \
+        T derivative = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
+        out[i] = dy[i] * derivative;                                                       \
+    }                                                                                      \
+}
+
+DEFINE_GELU_BACKWARD(gelu_backward_f32, float, SUFFIX(exp32), 0.797884560802865f)
+DEFINE_GELU_BACKWARD(gelu_backward_f64, double, SUFFIX(exp64), 0.79788456080286535588)

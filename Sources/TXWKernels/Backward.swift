@@ -1,3 +1,5 @@
+import CTXWKernels
+
 /// The backward pass of the notebook's model: the gradient of the loss
 /// (Spec/kernels.md, "loss") with respect to every parameter, by the chain
 /// rule through each kernel (Spec/kernels.md, "Gradients"). Each kernel's
@@ -37,6 +39,24 @@ public enum Backward {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
+        if T.self == Float.self || T.self == Double.self {
+            // The C kernel: the same formula, tanh as in the forward GELU (vectorised exp).
+            return [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+                x.withUnsafeBufferPointer { xb in dy.withUnsafeBufferPointer { db in
+                    guard let xp = xb.baseAddress, let dp = db.baseAddress, let op = out.baseAddress else { return }
+                    if T.self == Float.self {
+                        txw_gelu_backward_f32(UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
+                                              UnsafeRawPointer(dp).assumingMemoryBound(to: Float.self),
+                                              UnsafeMutableRawPointer(op).assumingMemoryBound(to: Float.self), x.count)
+                    } else {
+                        txw_gelu_backward_f64(UnsafeRawPointer(xp).assumingMemoryBound(to: Double.self),
+                                              UnsafeRawPointer(dp).assumingMemoryBound(to: Double.self),
+                                              UnsafeMutableRawPointer(op).assumingMemoryBound(to: Double.self), x.count)
+                    }
+                }}
+                initialized = x.count
+            }
+        }
         let c = T((2 / Double.pi).squareRoot()), a = T(0.044715)
         return (0..<x.count).map { i in
             let v = x[i]
@@ -73,11 +93,23 @@ public enum Backward {
         return c
     }
 
-    /// Aᵀ (k×m) of A (m×k).
+    /// Aᵀ (k×m) of A (m×k), in 16 × 16 tiles (both sides stay in cache).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func transpose<T: KernelScalar>(_ a: [T], rows: Int, cols: Int) -> [T] {
-        var t = [T](repeating: 0, count: a.count)
-        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
-        return t
+        [T](unsafeUninitializedCapacity: rows * cols) { t, initialized in
+            a.withUnsafeBufferPointer { src in
+                guard let s = src.baseAddress, let d = t.baseAddress else { return }
+                for r0 in stride(from: 0, to: rows, by: 16) {
+                    for c0 in stride(from: 0, to: cols, by: 16) {
+                        for r in r0..<min(r0 + 16, rows) {
+                            for c in c0..<min(c0 + 16, cols) { (d + c * rows + r).initialize(to: s[r * cols + c]) }
+                        }
+                    }
+                }
+            }
+            initialized = rows * cols
+        }
     }
 
     // MARK: MLP
@@ -120,26 +152,32 @@ public enum Backward {
         let k = matmul(x, W_K.scalars, m: m, k: d, n: hd)
         let v = matmul(x, W_V.scalars, m: m, k: d, n: hd)
         let scale = T(Double(dh).squareRoot())
+        // Per head: Q_h, K_h, V_h (m, dh).
+        var heads: [(q: [T], k: [T], v: [T])] = []
+        for h in 0..<nh {
+            var qh = [T](repeating: 0, count: m * dh), kh = qh, vh = qh
+            for i in 0..<m {
+                for j in 0..<dh {
+                    qh[i * dh + j] = q[i * hd + j * nh + h]
+                    kh[i * dh + j] = k[i * hd + j * nh + h]
+                    vh[i * dh + j] = v[i * hd + j * nh + h]
+                }
+            }
+            heads.append((qh, kh, vh))
+        }
         var context = [T](repeating: 0, count: m * hd)  // column h·dh + j
         var weights: [[T]] = []
         for h in 0..<nh {
-            var scores = [T](repeating: 0, count: m * m)
+            // Scores Q_h·K_hᵀ / √dh (future positions at the mask value), softmaxed by row.
+            var scores = matmul(heads[h].q, transpose(heads[h].k, rows: m, cols: dh), m: m, k: dh, n: m)
             for i in 0..<m {
-                for l in 0..<m {
-                    if l > i { scores[i * m + l] = T(maskValue); continue }
-                    var dot: T = 0
-                    for j in 0..<dh { dot += q[i * hd + j * nh + h] * k[l * hd + j * nh + h] }
-                    scores[i * m + l] = dot / scale
-                }
+                for l in 0..<m { scores[i * m + l] = l > i ? T(maskValue) : scores[i * m + l] / scale }
             }
             let p = (try? Kernels.softmax(Tensor(shape: [m, m], scalars: scores)).scalars) ?? scores
             weights.append(p)
+            let ch = matmul(p, heads[h].v, m: m, k: m, n: dh)
             for i in 0..<m {
-                for j in 0..<dh {
-                    var sum: T = 0
-                    for l in 0..<m { sum += p[i * m + l] * v[l * hd + j * nh + h] }
-                    context[i * hd + h * dh + j] = sum
-                }
+                for j in 0..<dh { context[i * hd + h * dh + j] = ch[i * dh + j] }
             }
         }
         let dW_O = matmul(transpose(context, rows: m, cols: hd), dout, m: hd, k: m, n: d)
@@ -147,14 +185,10 @@ public enum Backward {
         var dq = [T](repeating: 0, count: m * hd), dk = dq, dv = dq
         for h in 0..<nh {
             // This head's matrices: Q_h, K_h, V_h (m, dh) and dC_h (m, dh).
-            var qh = [T](repeating: 0, count: m * dh), kh = qh, vh = qh, dch = qh
+            let (qh, kh, vh) = heads[h]
+            var dch = [T](repeating: 0, count: m * dh)
             for i in 0..<m {
-                for j in 0..<dh {
-                    qh[i * dh + j] = q[i * hd + j * nh + h]
-                    kh[i * dh + j] = k[i * hd + j * nh + h]
-                    vh[i * dh + j] = v[i * hd + j * nh + h]
-                    dch[i * dh + j] = dContext[i * hd + h * dh + j]
-                }
+                for j in 0..<dh { dch[i * dh + j] = dContext[i * hd + h * dh + j] }
             }
             let p = weights[h]
             let dp = matmul(dch, transpose(vh, rows: m, cols: dh), m: m, k: dh, n: m)      // dC_h · V_hᵀ

@@ -20,10 +20,11 @@ public enum KernelThreads {
     }
 
     /// Runs `body(part)` for part in 0..<parts, on up to `count` threads
-    /// (`KernelPool`); returns when every part is done. Every caller hands
-    /// each part disjoint output memory. Parts run with the caller's
-    /// instruction set (it is per thread).
-    static func parallel(_ parts: Int, _ body: (Int) -> Void) {
+    /// (`KernelPool`); returns when every part is done. Each part must write
+    /// only memory no other part touches. Parts run with the caller's
+    /// instruction set (it is per thread); kernels called from inside a part
+    /// run on that part's thread.
+    public static func parallel(_ parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || count == 1 {
             for i in 0..<parts { body(i) }
         } else {

@@ -96,19 +96,34 @@ public struct Trainer<Scalar: KernelScalar> {
         let windows = trainingTokens.count - options.context
         var total = 0.0
         var sum: [[Double]] = []
-        for _ in 0..<options.batch {
-            let start = min(Int(rng.random() * Double(windows)), windows - 1)
-            let window = Array(trainingTokens[start..<(start + options.context + 1)])
-            let (loss, gradients) = try weights.lossAndGradients(for: window)
-            total += loss
-            let tensors = gradients.parameterTensors
-            if sum.isEmpty {
-                sum = tensors.map { $0.tensor.scalars.map(Double.init) }
-            } else {
-                for (i, t) in tensors.enumerated() {
-                    let g = t.tensor.scalars
-                    sum[i].withUnsafeMutableBufferPointer { s in
-                        for j in g.indices { s[j] += Double(g[j]) }
+        let starts = (0..<options.batch).map { _ in min(Int(rng.random() * Double(windows)), windows - 1) }
+        // The windows' gradients are computed in parallel, a wave of
+        // `KernelThreads.count` at a time, and added in window order: the
+        // same sums as one window after another, whatever the thread count.
+        let wave = max(1, KernelThreads.count)
+        for first in stride(from: 0, to: starts.count, by: wave) {
+            let last = min(first + wave, starts.count)
+            var results = [Result<(Double, TransformerWeights<Scalar>), any Error>?](repeating: nil, count: last - first)
+            let (weights, context, tokens) = (self.weights, options.context, trainingTokens)
+            results.withUnsafeMutableBufferPointer { slots in
+                KernelThreads.parallel(last - first) { i in
+                    let start = starts[first + i]
+                    slots[i] = Result { try weights.lossAndGradients(for: Array(tokens[start..<(start + context + 1)])) }
+                }
+            }
+            for result in results {
+                guard let result else { continue }
+                let (loss, gradients) = try result.get()
+                total += loss
+                let tensors = gradients.parameterTensors
+                if sum.isEmpty {
+                    sum = tensors.map { $0.tensor.scalars.map(Double.init) }
+                } else {
+                    for (i, t) in tensors.enumerated() {
+                        let g = t.tensor.scalars
+                        sum[i].withUnsafeMutableBufferPointer { s in
+                            for j in g.indices { s[j] += Double(g[j]) }
+                        }
                     }
                 }
             }

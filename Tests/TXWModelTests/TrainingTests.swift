@@ -33,6 +33,32 @@ struct TrainingTests {
         #expect(again.weights == third.weights)
     }
 
+    /// A batch's windows run on several threads and are added in window
+    /// order: the trained model does not depend on the thread count.
+    @Test func trainingDoesNotDependOnTheThreadCount() throws {
+        let text = String(repeating: "one two three four five six. ", count: 12)
+        let vocabulary = try Vocabulary.characters(of: text)
+        let h = Hyperparameters(vocabSize: vocabulary.count, dModel: 16, nHead: 2, dHead: 8, dMLP: 32, nBlock: 2)
+        let weights: TransformerWeights<Float> = try ModelArrays.random(h, seed: 5).weights()
+        var options = Trainer<Float>.Options()
+        options.steps = 4
+        options.batch = 5
+        options.context = 24
+        let saved = KernelThreads.count
+        defer { KernelThreads.count = saved }
+        var models: [TransformerWeights<Float>] = []
+        var losses: [[Double]] = []
+        for threads in [1, 2, 3] {
+            KernelThreads.count = threads
+            var trainer = try Trainer(weights: weights, tokens: try vocabulary.encode(text), options: options)
+            losses.append(try (0..<options.steps).map { _ in try trainer.trainStep() })
+            models.append(trainer.weights)
+        }
+        #expect(models[0] == models[1] && models[0] == models[2])
+        #expect(losses[0] == losses[1] && losses[0] == losses[2])
+        #expect(models[0] != weights, "training changed the model")
+    }
+
     @Test func resumingGivesTheUninterruptedRun() throws {
         let text = String(repeating: "abcabd abcabe ", count: 20)
         let vocabulary = try Vocabulary.characters(of: text)

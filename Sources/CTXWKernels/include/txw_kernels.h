@@ -53,6 +53,11 @@ void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, 
 void txw_gelu_f32(float *x, size_t n);
 void txw_gelu_f64(double *x, size_t n);
 
+/// out[i] = dy[i]·gelu′(x[i]) for n values (GELU's tanh approximation
+/// differentiated; tanh computed as in txw_gelu_*).
+void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n);
+void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n);
+
 /// The CPU's spin-wait hint (x86 `pause`), for the kernel threads' polling loops.
 void txw_cpu_relax(void);
 
