@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -153,11 +152,7 @@ public final class TXWReader: Sendable {
                 }
             }
         }
-        if parts == 1 {
-            part(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: part)
-        }
+        ThreadTeam.run(parts: parts, part)
         if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
     }
 

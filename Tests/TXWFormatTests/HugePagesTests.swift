@@ -63,3 +63,17 @@ struct HugePagesTests {
         }
     }
 }
+
+/// The reader's thread team runs every part exactly once and joins them all.
+struct ThreadTeamTests {
+    @Test func everyPartRunsOnceOnItsOwnThread() {
+        for parts in 0...5 {
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(parts, 1))
+            defer { counts.deallocate() }
+            counts.initialize(repeating: 0, count: max(parts, 1))
+            nonisolated(unsafe) let slots = counts
+            ThreadTeam.run(parts: parts) { part in slots[part] += 1 }
+            #expect(Array(UnsafeBufferPointer(start: counts, count: parts)) == Array(repeating: 1, count: parts), "\(parts) parts")
+        }
+    }
+}
