@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "txw_kernels.h"
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -132,4 +134,13 @@ void txw_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+int txw_allowed_processors(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+    return 0;
 }

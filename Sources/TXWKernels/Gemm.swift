@@ -31,10 +31,10 @@ enum Gemm {
         let work = m * n * max(k, 1)
         // A few rows (a decoding step) read B once: wide enough products are
         // split over columns, so each thread streams its share of B.
-        let parts = m < 12
+        let parts = max(1, m < 12
             ? (n * max(k, 1) < fewRowsThreshold ? 1 : min(threads, n / 64))
-            : (work < parallelThreshold ? 1 : min(threads, m / 6))
-        // Row chunks on multiples of 6 (the kernel's row block) keep the packed path busy.
+            : (work < parallelThreshold ? 1 : min(threads, m / 6)))
+        // Row chunks on multiples of 6 rows (whole tiles but for the last) keep the packed path busy.
         let chunk = ((m + parts - 1) / parts + 5) / 6 * 6
         // Split over columns when there are enough: each thread then packs
         // only its own columns of B (splitting rows, every thread packs all of

@@ -7,10 +7,20 @@
 /// for that row (the row products, `attentionRow`, the weighted sum of values
 /// over the positions so far), so the logits are the same bit for bit; the
 /// full pass's extra zero weights for future positions add nothing.
+///
+/// That holds while those weights are 0: a mask value so close to the scores
+/// that `exp(mask − max)` is not 0 gives the rows of a longer full pass
+/// weight on later positions, and with two blocks or more that reaches the
+/// last row through the keys and values. The decoder notices (it checks each
+/// row of every block but the last) and clears `matchesFullPass`; the
+/// sampler then recomputes the whole sequence, as the notebook does.
 public struct IncrementalDecoder<Scalar: KernelScalar> {
     public let weights: TransformerWeights<Scalar>
     /// Tokens fed so far.
     public private(set) var count = 0
+    /// False once a fed row had a masked attention weight that is not 0
+    /// (see above): the logits may then differ from a full pass's.
+    public private(set) var matchesFullPass = true
     private var capacity = 0
     /// Per block, per head: keys transposed (d_head, capacity) and values (capacity, d_head).
     private var keys: [[Scalar]]
@@ -77,7 +87,7 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     private mutating func step(block b: Int, x: UnsafeMutablePointer<Scalar>) {
         let h = weights.hyperparameters
         let w = weights.blocks[b]
-        let (d, dHead, nHead) = (h.dModel, h.dHead, h.nHead)
+        let (d, dHead, nHead, nBlock) = (h.dModel, h.dHead, h.nHead, h.nBlock)
         let hd = dHead * nHead
         let position = count, visible = count + 1, cap = capacity
         let epsilon = Scalar(h.constants.rmsnormEpsilon)
@@ -106,6 +116,17 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
                         }
                         qh.withUnsafeBufferPointer { qp in
                             Gemm.multiply(m: 1, n: visible, k: dHead, a: qp.baseAddress!, lda: dHead, b: keysT, ldb: cap, c: row, ldc: visible)
+                        }
+                        if b + 1 < nBlock && matchesFullPass {
+                            // The weight this row's future positions get in a longer full pass:
+                            // exp(mask − max), max over the scaled scores and the mask (the
+                            // largest scaled score is the largest raw score, scaled).
+                            var largest = row[0]
+                            for l in 1..<visible where row[l] > largest { largest = row[l] }
+                            let top = Swift.max(largest / scale, mask)
+                            var masked = mask - top
+                            Gemm.expInPlace(&masked, count: 1)
+                            if masked != 0 { matchesFullPass = false }
                         }
                         Kernels.attentionRow(row, visible: visible, count: visible, width: visible, scale: scale, mask: mask)
                         Gemm.multiply(m: 1, n: dHead, k: visible, a: row, lda: visible, b: vals, ldb: dHead, c: context + head * dHead, ldc: hd)

@@ -4,8 +4,8 @@ import Glibc
 import CTXWKernels
 import Synchronization
 
-/// How many threads the kernels use (default: the active processor count,
-/// at most 8). Results never depend on it: work is split over output rows
+/// How many threads the kernels use (default: the processors this process
+/// may run on, at most 8). Results never depend on it: work is split over output rows
 /// or heads, and every output is computed by one thread in a fixed order.
 public enum KernelThreads {
     private static let storage = Atomic<Int>(0)
@@ -35,9 +35,12 @@ public enum KernelThreads {
 
 @usableFromInline
 enum System {
+    /// The processors this process may run on (its affinity mask, which a
+    /// container or `taskset` narrows), else the online count.
     @usableFromInline static var processorCount: Int {
         #if canImport(Glibc)
-        return Int(Glibc.sysconf(Int32(Glibc._SC_NPROCESSORS_ONLN)))
+        let allowed = Int(txw_allowed_processors())
+        return allowed > 0 ? allowed : Int(Glibc.sysconf(Int32(Glibc._SC_NPROCESSORS_ONLN)))
         #else
         return 1
         #endif

@@ -78,40 +78,35 @@ enum SequenceForward {
         let projections = (shared + m * d, shared + m * d + m * rs)
         let keyBuffers = (shared + m * d + 2 * m * rs, shared + m * d + 2 * m * rs + hd * m)
 
-        var arrays: [[T]] = [weights.W_E.scalars, weights.unembedding]
-        for (b, block) in weights.blocks.enumerated() {
-            arrays += [weights.fusedQKV[b], block.W_O.scalars, block.W_1.scalars, block.b_1.scalars,
-                       block.W_2.scalars, block.b_2.scalars]
-        }
-        withBaseAddresses(arrays) { p in
-            let (embedding, unembedding) = (p[0], p[1])
-            let layer = { (b: Int) in
-                (qkv: p[2 + 6 * b], W_O: p[3 + 6 * b], W_1: p[4 + 6 * b], b_1: p[5 + 6 * b], W_2: p[6 + 6 * b], b_2: p[7 + 6 * b])
-            }
-            let context = Context(
-                m: m, d: d, dHead: dHead, nHead: nHead, dMLP: dMLP, V: V,
-                epsilon: T(h.constants.rmsnormEpsilon), mask: T(h.constants.maskValue),
-                scale: T(Double(dHead).squareRoot()))
+        let context = Context(
+            m: m, d: d, dHead: dHead, nHead: nHead, dMLP: dMLP, V: V,
+            epsilon: T(h.constants.rmsnormEpsilon), mask: T(h.constants.maskValue),
+            scale: T(Double(dHead).squareRoot()))
 
-            /// rmsnorm of x's rows r0..<r1, then block b's projections and
-            /// transposed keys, or the unembedding after the last block.
-            func project(_ b: Int, rows r0: Int, _ r1: Int, normed: UnsafeMutablePointer<T>) {
-                if b < nBlock {
-                    let (buffer, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
-                    Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: normed)
-                    Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, b: layer(b).qkv, ldb: rs,
-                                c: buffer + r0 * rs, ldc: rs)
-                    for j in 0..<hd {
-                        let source = buffer + hd + j, row = keys + j * m
-                        for i in r0..<r1 { row[i] = source[i * rs] }
-                    }
-                } else {
-                    Gemm.serial(m: r1 - r0, n: V, k: d, a: x + r0 * d, lda: d, b: unembedding, ldb: V,
-                                c: logits + r0 * V, ldc: V)
+        /// rmsnorm of x's rows r0..<r1, then the projections and transposed
+        /// keys for block `b` with its fused weights `next`, or, after the
+        /// last block, the unembedding (`next` is then W_Eᵀ).
+        func project(_ b: Int, rows r0: Int, _ r1: Int, next: UnsafePointer<T>, normed: UnsafeMutablePointer<T>) {
+            if b < nBlock {
+                let (buffer, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
+                Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: normed)
+                Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, b: next, ldb: rs, c: buffer + r0 * rs, ldc: rs)
+                for j in 0..<hd {
+                    let source = buffer + hd + j, row = keys + j * m
+                    for i in r0..<r1 { row[i] = source[i * rs] }
                 }
+            } else {
+                Gemm.serial(m: r1 - r0, n: V, k: d, a: x + r0 * d, lda: d, b: next, ldb: V, c: logits + r0 * V, ldc: V)
             }
+        }
 
-            // Region 0: embedding, positions, block 0's projections.
+        // The weights each region reads are pinned for that region only (a
+        // fixed number of arrays whatever n_block is).
+        func nextWeights(_ b: Int) -> [T] { b < nBlock ? weights.fusedQKV[b] : weights.unembedding }
+
+        // Region 0: embedding, positions, block 0's projections.
+        withBaseAddresses([weights.W_E.scalars, nextWeights(0)]) { p in
+            let (embedding, next) = (p[0], p[1])
             KernelThreads.parallel(parts) { part in
                 let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
                 for c in assignment[part] {
@@ -120,36 +115,41 @@ enum SequenceForward {
                         let row = x + i * d, source = embedding + tokens[i] * d
                         for j in 0..<d { row[j] = T(Double(source[j]) + positions[i * d + j]) }
                     }
-                    project(0, rows: r0, r1, normed: s.rows)
+                    project(0, rows: r0, r1, next: next, normed: s.rows)
                 }
             }
-            // One region per block.
-            for b in 0..<nBlock {
-                let (current, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
-                let w = layer(b)
+        }
+        // One region per block.
+        for b in 0..<nBlock {
+            let (current, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
+            let block = weights.blocks[b]
+            let arrays = [block.W_O.scalars, block.W_1.scalars, block.b_1.scalars, block.W_2.scalars, block.b_2.scalars,
+                          nextWeights(b + 1)]
+            withBaseAddresses(arrays) { p in
+                let (W_O, W_1, b_1, W_2, b_2, next) = (p[0], p[1], p[2], p[3], p[4], p[5])
                 KernelThreads.parallel(parts) { part in
                     let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
                     for c in assignment[part] {
                         let r0 = c * C, r1 = min(r0 + C, m), n = r1 - r0
                         s.attention(current, keys: keys, rows: r0, r1)
                         // x += context · W_O
-                        Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: w.W_O, ldb: d, c: s.rows, ldc: d)
+                        Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: W_O, ldb: d, c: s.rows, ldc: d)
                         s.addRows(into: x + r0 * d, n)
                         // x += gelu(rmsnorm(x) · W_1 + b_1) · W_2 + b_2
                         Kernels.rmsnormRows(rows: n, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: s.rows)
-                        Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: w.W_1, ldb: dMLP, c: s.hidden, ldc: dMLP)
+                        Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: W_1, ldb: dMLP, c: s.hidden, ldc: dMLP)
                         for i in 0..<n {
                             let row = s.hidden + i * dMLP
-                            for j in 0..<dMLP { row[j] += w.b_1[j] }
+                            for j in 0..<dMLP { row[j] += b_1[j] }
                         }
                         Gemm.geluInPlace(s.hidden, count: n * dMLP)
-                        Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: w.W_2, ldb: d, c: s.rows, ldc: d)
+                        Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: W_2, ldb: d, c: s.rows, ldc: d)
                         for i in 0..<n {
                             let row = s.rows + i * d
-                            for j in 0..<d { row[j] += w.b_2[j] }
+                            for j in 0..<d { row[j] += b_2[j] }
                         }
                         s.addRows(into: x + r0 * d, n)
-                        project(b + 1, rows: r0, r1, normed: s.rows)
+                        project(b + 1, rows: r0, r1, next: next, normed: s.rows)
                     }
                 }
             }
@@ -219,7 +219,8 @@ enum SequenceForward {
         }
     }
 
-    /// Calls `body` with the base address of every array, valid for the call.
+    /// Calls `body` with the base address of every array, valid for the call
+    /// (one nested closure per array: callers pass a handful).
     static func withBaseAddresses<T, R>(_ arrays: [[T]], _ body: ([UnsafePointer<T>]) -> R) -> R {
         var pointers: [UnsafePointer<T>] = []
         pointers.reserveCapacity(arrays.count)

@@ -46,17 +46,31 @@ public struct TopKSampler: Sendable, Equatable {
         produced.reserveCapacity(min(n, 1 << 16))
         guard n > 0 else { return produced }
         // The key/value cache gives the last position's logits of the
-        // sequence so far, as a full recomputation would (IncrementalDecoder).
+        // sequence so far, as a full recomputation would (IncrementalDecoder);
+        // when it cannot (masked weights that are not 0), the whole sequence
+        // is recomputed for every token, as the notebook does.
         var decoder = IncrementalDecoder(weights)
+        var sequence: [Int] = []
+        var recompute = false
+        func feed(_ token: Int) throws -> [T] {
+            sequence.append(token)
+            if !recompute {
+                let cached = try decoder.append(token)
+                if decoder.matchesFullPass { return cached }
+                recompute = true
+            }
+            let full = try weights.logits(for: sequence)
+            return Array(full.scalars[((sequence.count - 1) * V)...])
+        }
         var logits: [T] = []
-        for token in prompt { logits = try decoder.append(token) }
+        for token in prompt { logits = try feed(token) }
         var last = [Double](repeating: 0, count: V)
         for step in 0..<n {
             for v in 0..<V { last[v] = Double(logits[v]) }
-            let token = try choose(from: last, rng: &rng, position: decoder.count - 1)
+            let token = try choose(from: last, rng: &rng, position: sequence.count - 1)
             produced.append(token)
             try onToken(token)
-            if step + 1 < n { logits = try decoder.append(token) }
+            if step + 1 < n { logits = try feed(token) }
         }
         return produced
     }

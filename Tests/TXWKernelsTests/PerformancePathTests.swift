@@ -79,6 +79,64 @@ struct PerformancePathTests {
         }
     }
 
+    /// With a mask value near the scores, a longer full pass puts weight on
+    /// later positions; with 2 blocks the cached rows then differ from a
+    /// recomputation, the decoder says so, and the sampler recomputes: its
+    /// tokens are still those of the notebook's loop.
+    @Test func nearMaskSamplingRecomputesAsTheNotebook() throws {
+        var h = Self.shape
+        h.constants.maskValue = -2
+        let weights = try randomModel(h, seed: 9, as: Double.self)
+        var decoder = IncrementalDecoder(weights)
+        for token in [1, 2, 3, 4] { _ = try decoder.append(token) }
+        #expect(!decoder.matchesFullPass)
+        var plain = IncrementalDecoder(try randomModel(Self.shape, seed: 9, as: Double.self))
+        for token in [1, 2, 3, 4] { _ = try plain.append(token) }
+        #expect(plain.matchesFullPass)
+
+        // Cached logits alone would not do: they differ from the recomputation's.
+        var cachedOnly = IncrementalDecoder(weights)
+        var worst = 0.0
+        let probe = (0..<30).map { ($0 * 11 + 2) % 37 }
+        for (i, token) in probe.enumerated() {
+            let cached = try cachedOnly.append(token)
+            let full = try weights.logits(for: Array(probe[0...i]))
+            for v in 0..<37 {
+                let reference = full.scalars[i * 37 + v]
+                worst = max(worst, abs(cached[v] - reference) / max(abs(reference), 1e-12))
+            }
+        }
+        #expect(worst > 1e-6, "the near mask changes a longer pass's rows (worst relative difference \(worst))")
+        for (temperature, seed) in [(0.0, 77), (1.0, 77), (1.0, 5), (3.0, 11), (3.0, 12)] {
+            let sampler = try TopKSampler(k: 6, temperature: temperature, seed: UInt64(seed))
+            let sampled = try sampler.sample(weights, prompt: probe, count: 30)
+            var rng = NumpyRandom(seed: UInt64(seed))
+            var sequence = probe
+            var recomputed: [Int] = []
+            for _ in 0..<30 {
+                let logits = try weights.logits(for: sequence)
+                let last = (0..<37).map { Double(logits.scalars[(sequence.count - 1) * 37 + $0]) }
+                let token = try sampler.choose(from: last, rng: &rng, position: sequence.count - 1)
+                sequence.append(token)
+                recomputed.append(token)
+            }
+            #expect(sampled == recomputed, "temperature \(temperature), seed \(seed)")
+        }
+    }
+
+    /// Thousands of blocks: the forward pass keeps a fixed stack depth, and
+    /// its last row equals the decoder's.
+    @Test func manyBlocks() throws {
+        let h = Hyperparameters(vocabSize: 5, dModel: 4, nHead: 1, dHead: 2, dMLP: 3, nBlock: 3000)
+        let weights = try randomModel(h, seed: 4, as: Float.self)
+        let tokens = [1, 4, 2]
+        let full = try weights.logits(for: tokens)
+        var decoder = IncrementalDecoder(weights)
+        var last: [Float] = []
+        for token in tokens { last = try decoder.append(token) }
+        #expect(Array(full.scalars[10..<15]).map(\.bitPattern) == last.map(\.bitPattern))
+    }
+
     @Test(arguments: [0, 1, 2])
     func everyInstructionSetMeetsTheFixtures(level: Int) throws {
         defer { KernelInstructionSet.level = -1 }
