@@ -26,27 +26,37 @@ extension Kernels {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func meanNextTokenLoss<T: KernelScalar>(logits: [T], vocabSize V: Int, tokens: [Int]) -> Double {
-        var total = 0.0
-        var row = [Double](repeating: 0, count: V)
+        let rows = tokens.count - 1
+        // Each row's term on its own (rows split over the kernel threads),
+        // then added in row order: the same sum whatever the thread count.
+        var terms = [Double](repeating: 0, count: rows)
+        let parts = rows * V < 1 << 12 ? 1 : min(KernelThreads.count, rows)
         logits.withUnsafeBufferPointer { all in
-            row.withUnsafeMutableBufferPointer { r in
-                for i in 0..<(tokens.count - 1) {
-                    var top = -Double.infinity
-                    for v in 0..<V {
-                        let value = Double(all[i * V + v])
-                        r[v] = value
-                        if value > top { top = value }
+            terms.withUnsafeMutableBufferPointer { out in
+                let per = (rows + parts - 1) / parts
+                KernelThreads.parallel(parts) { part in
+                    let r = UnsafeMutablePointer<Double>.allocate(capacity: V)
+                    defer { r.deallocate() }
+                    for i in (part * per)..<min((part + 1) * per, rows) {
+                        var top = -Double.infinity
+                        for v in 0..<V {
+                            let value = Double(all[i * V + v])
+                            r[v] = value
+                            if value > top { top = value }
+                        }
+                        // exp in float64 by the kernels' vectorised exp (Spec/kernels.md).
+                        for v in 0..<V { r[v] -= top }
+                        Gemm.expInPlace(r, count: V)
+                        var sum = 0.0
+                        for v in 0..<V { sum += r[v] }
+                        let logSumExp = top + Math.log(sum)
+                        out[i] = logSumExp - Double(all[i * V + tokens[i + 1]])
                     }
-                    // exp in float64 by the kernels' vectorised exp (Spec/kernels.md).
-                    for v in 0..<V { r[v] -= top }
-                    Gemm.expInPlace(r.baseAddress!, count: V)
-                    var sum = 0.0
-                    for v in 0..<V { sum += r[v] }
-                    let logSumExp = top + Math.log(sum)
-                    total += logSumExp - Double(all[i * V + tokens[i + 1]])
                 }
             }
         }
-        return total / Double(tokens.count - 1)
+        var total = 0.0
+        for term in terms { total += term }
+        return total / Double(rows)
     }
 }

@@ -71,6 +71,13 @@ struct PerformancePathTests {
                 }
                 return try randomModel(h, seed: 5, as: Float.self).logits(for: tokens).scalars.map(Double.init)
             }
+            func loss(threads: Int) throws -> Double {
+                KernelThreads.count = threads
+                return precision == 0 ? try randomModel(h, seed: 5, as: Double.self).loss(for: tokens)
+                    : try randomModel(h, seed: 5, as: Float.self).loss(for: tokens)
+            }
+            let losses = try [1, 2, 3].map { try loss(threads: $0).bitPattern }
+            #expect(losses[0] == losses[1] && losses[0] == losses[2], "loss, precision \(precision)")
             let one = try run(threads: 1)
             let two = try run(threads: 2)
             let three = try run(threads: 3)
