@@ -65,32 +65,27 @@ extension Kernels {
     static func attentionRaw<T: KernelScalar>(
         _ s: AttentionShape, x: UnsafePointer<T>,
         W_Q: UnsafePointer<T>, W_K: UnsafePointer<T>, W_V: UnsafePointer<T>, W_O: UnsafePointer<T>,
-        fusedQKV: UnsafePointer<T>? = nil, mask: T, out: UnsafeMutablePointer<T>
+        mask: T, out: UnsafeMutablePointer<T>
     ) {
         let (m, dModel, dHead, nHead) = (s.m, s.dModel, s.dHead, s.nHead)
         let hd = dHead * nHead
         // Projections, row i = [Q_i | K_i | V_i] (stride 3·hd); within each,
         // column h·d_head + j is dimension j of head h: one product with the
-        // fused, head-major weights (`TransformerWeights.fused`), built here
-        // when the caller has none.
+        // fused, head-major weights (`TransformerWeights.fusedHeadMajor`).
         let rs = 3 * hd
         let q = UnsafeMutablePointer<T>.allocate(capacity: m * rs)
         defer { q.deallocate() }
         let k = q + hd, v = q + 2 * hd
         let context = UnsafeMutablePointer<T>.allocate(capacity: m * hd)
         defer { context.deallocate() }
-        if let fusedQKV {
-            Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: fusedQKV, ldb: rs, c: q, ldc: rs)
-        } else {
-            let count = dModel * hd
-            let fused = TransformerWeights<T>.fusedHeadMajor(
-                W_Q: Array(UnsafeBufferPointer(start: W_Q, count: count)),
-                W_K: Array(UnsafeBufferPointer(start: W_K, count: count)),
-                W_V: Array(UnsafeBufferPointer(start: W_V, count: count)),
-                dModel: dModel, dHead: dHead, nHead: nHead)
-            fused.withUnsafeBufferPointer { f in
-                Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: f.baseAddress!, ldb: rs, c: q, ldc: rs)
-            }
+        let count = dModel * hd
+        let fused = TransformerWeights<T>.fusedHeadMajor(
+            W_Q: Array(UnsafeBufferPointer(start: W_Q, count: count)),
+            W_K: Array(UnsafeBufferPointer(start: W_K, count: count)),
+            W_V: Array(UnsafeBufferPointer(start: W_V, count: count)),
+            dModel: dModel, dHead: dHead, nHead: nHead)
+        fused.withUnsafeBufferPointer { f in
+            Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: f.baseAddress!, ldb: rs, c: q, ldc: rs)
         }
         let scale = T(Double(dHead).squareRoot())
         KernelThreads.parallel(nHead) { h in

@@ -20,7 +20,7 @@ extension Kernels {
     /// Unchecked block on `x` (m, d_model) in place, for m ≥ 1 and validated weights.
     @usableFromInline
     static func blockRaw<T: KernelScalar>(
-        _ h: Hyperparameters, m: Int, weights: BlockWeights<T>, fusedQKV: [T]? = nil, x: UnsafeMutablePointer<T>
+        _ h: Hyperparameters, m: Int, weights: BlockWeights<T>, x: UnsafeMutablePointer<T>
     ) {
         let d = h.dModel
         let epsilon = T(h.constants.rmsnormEpsilon)
@@ -30,12 +30,10 @@ extension Kernels {
             rmsnormRows(rows: m, cols: d, x: x, epsilon: epsilon, out: s)
             weights.W_Q.withUnsafeBufferPointer { q in weights.W_K.withUnsafeBufferPointer { k in
             weights.W_V.withUnsafeBufferPointer { v in weights.W_O.withUnsafeBufferPointer { o in
-                (fusedQKV ?? []).withUnsafeBufferPointer { fused in
-                    attentionRaw(
-                        AttentionShape(m: m, dModel: d, dHead: h.dHead, nHead: h.nHead), x: s,
-                        W_Q: q.baseAddress!, W_K: k.baseAddress!, W_V: v.baseAddress!, W_O: o.baseAddress!,
-                        fusedQKV: fusedQKV == nil ? nil : fused.baseAddress, mask: T(h.constants.maskValue), out: s)
-                }
+                attentionRaw(
+                    AttentionShape(m: m, dModel: d, dHead: h.dHead, nHead: h.nHead), x: s,
+                    W_Q: q.baseAddress!, W_K: k.baseAddress!, W_V: v.baseAddress!, W_O: o.baseAddress!,
+                    mask: T(h.constants.maskValue), out: s)
             }}}}
             for i in 0..<(m * d) { x[i] = x[i] + s[i] }
             rmsnormRows(rows: m, cols: d, x: x, epsilon: epsilon, out: s)

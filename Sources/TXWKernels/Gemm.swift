@@ -39,21 +39,13 @@ enum Gemm {
         // Split over columns when there are enough: each thread then packs
         // only its own columns of B (splitting rows, every thread packs all of
         // B). Either way each element is one sum in the same order.
-        if parts > 1 && n >= 64 * parts && (T.self == Float.self || T.self == Double.self) {
+        if parts > 1 && n >= 64 * parts {
             let columns = ((n + parts - 1) / parts + 31) / 32 * 32
             KernelThreads.parallel(parts) { part in
                 let begin = min(part * columns, n)
                 let end = min(begin + columns, n)
                 guard begin < end else { return }
-                if T.self == Float.self {
-                    txw_sgemm(m, end - begin, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
-                              UnsafeRawPointer(b + begin).assumingMemoryBound(to: Float.self), ldb,
-                              UnsafeMutableRawPointer(c + begin).assumingMemoryBound(to: Float.self), ldc, 0, m)
-                } else {
-                    txw_dgemm(m, end - begin, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
-                              UnsafeRawPointer(b + begin).assumingMemoryBound(to: Double.self), ldb,
-                              UnsafeMutableRawPointer(c + begin).assumingMemoryBound(to: Double.self), ldc, 0, m)
-                }
+                serial(m: m, n: end - begin, k: k, a: a, lda: lda, b: b + begin, ldb: ldb, c: c + begin, ldc: ldc)
             }
             return
         }
@@ -61,28 +53,13 @@ enum Gemm {
             let begin = min(part * chunk, m)
             let end = min(begin + chunk, m)
             guard begin < end else { return }
-            if T.self == Float.self {
-                txw_sgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
-                          UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
-                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, begin, end)
-            } else if T.self == Double.self {
-                txw_dgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
-                          UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
-                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, begin, end)
-            } else {
-                for i in begin..<end {
-                    for j in 0..<n {
-                        var sum: T = 0
-                        for p in 0..<k { sum += a[i * lda + p] * b[p * ldb + j] }
-                        c[i * ldc + j] = sum
-                    }
-                }
-            }
+            serial(m: end - begin, n: n, k: k, a: a + begin * lda, lda: lda, b: b, ldb: ldb, c: c + begin * ldc, ldc: ldc)
         }
     }
 
     /// `C[m×n] = A[m×k] · B[k×n]` on the calling thread (the caller splits
-    /// the work); each element is the same sum as `multiply` computes.
+    /// the work; `multiply` hands each thread its rows or columns through
+    /// here). Each element is the same sum however the product is split.
     @usableFromInline
     static func serial<T: KernelScalar>(
         m: Int, n: Int, k: Int,

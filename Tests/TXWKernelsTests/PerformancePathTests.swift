@@ -44,18 +44,26 @@ struct PerformancePathTests {
         let weights = try randomModel(Self.shape, seed: 9, as: Double.self)
         let sampler = try TopKSampler(k: 6, temperature: temperature, seed: 1234)
         let cached = try sampler.sample(weights, prompt: [1, 2, 3], count: 30)
-        // Recompute the whole sequence for every token, as the notebook does.
-        var rng = NumpyRandom(seed: 1234)
-        var sequence = [1, 2, 3]
+        #expect(cached == (try recomputedTokens(weights, sampler, seed: 1234, prompt: [1, 2, 3], count: 30)))
+    }
+
+    /// The notebook's loop: the whole sequence recomputed for every token,
+    /// each drawn by `sampler`'s rule from a generator seeded with `seed`.
+    func recomputedTokens(
+        _ weights: TransformerWeights<Double>, _ sampler: TopKSampler, seed: UInt64, prompt: [Int], count: Int
+    ) throws -> [Int] {
+        let V = weights.hyperparameters.vocabSize
+        var rng = NumpyRandom(seed: seed)
+        var sequence = prompt
         var recomputed: [Int] = []
-        for _ in 0..<30 {
+        for _ in 0..<count {
             let logits = try weights.logits(for: sequence)
-            let last = (0..<37).map { Double(logits.scalars[(sequence.count - 1) * 37 + $0]) }
+            let last = (0..<V).map { Double(logits.scalars[(sequence.count - 1) * V + $0]) }
             let token = try sampler.choose(from: last, rng: &rng, position: sequence.count - 1)
             sequence.append(token)
             recomputed.append(token)
         }
-        #expect(cached == recomputed)
+        return recomputed
     }
 
     @Test func resultsDoNotDependOnTheThreadCount() throws {
@@ -117,16 +125,7 @@ struct PerformancePathTests {
         for (temperature, seed) in [(0.0, 77), (1.0, 77), (1.0, 5), (3.0, 11), (3.0, 12)] {
             let sampler = try TopKSampler(k: 6, temperature: temperature, seed: UInt64(seed))
             let sampled = try sampler.sample(weights, prompt: probe, count: 30)
-            var rng = NumpyRandom(seed: UInt64(seed))
-            var sequence = probe
-            var recomputed: [Int] = []
-            for _ in 0..<30 {
-                let logits = try weights.logits(for: sequence)
-                let last = (0..<37).map { Double(logits.scalars[(sequence.count - 1) * 37 + $0]) }
-                let token = try sampler.choose(from: last, rng: &rng, position: sequence.count - 1)
-                sequence.append(token)
-                recomputed.append(token)
-            }
+            let recomputed = try recomputedTokens(weights, sampler, seed: UInt64(seed), prompt: probe, count: 30)
             #expect(sampled == recomputed, "temperature \(temperature), seed \(seed)")
         }
     }

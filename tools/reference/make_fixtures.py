@@ -180,6 +180,18 @@ def layer_cases(rng):
     return attention, mlp, block
 
 
+def model_case(name, V, d, H, dh, F, N, tokens, W_E, blocks, mask_value=ref.MASK_VALUE):
+    """A transformer.json case: the model, its tokens and the reference logits."""
+    return {
+        "name": name,
+        "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
+        "W_E": tensor(W_E),
+        "blocks": [block_json(p) for p in blocks],
+        "tokens": tokens,
+        "logits": tensor(ref.transformer(np.array(tokens), W_E, blocks, mask_value)),
+    }
+
+
 def transformer_cases(rng):
     models, cases = {}, []
     for name, V, d, H, dh, F, N, tokens, scale in model_configs():
@@ -188,14 +200,7 @@ def transformer_cases(rng):
             models[key] = random_model(rng, V, d, H, dh, F, N, scale_E=scale)
         W_E, blocks = models[key]
         x = np.array(tokens)
-        case = {
-            "name": name,
-            "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
-            "W_E": tensor(W_E),
-            "blocks": [block_json(p) for p in blocks],
-            "tokens": tokens,
-            "logits": tensor(ref.transformer(x, W_E, blocks)),
-        }
+        case = model_case(name, V, d, H, dh, F, N, tokens, W_E, blocks)
         if len(tokens) >= 2:
             case["loss"] = ref.loss_logsumexp(x, W_E, blocks)
             nb = ref.compute_loss_notebook(x, W_E, blocks)
@@ -205,15 +210,8 @@ def transformer_cases(rng):
         W_E, blocks = random_model(rng, V, d, H, dh, F, N, scale_E=scale)
         x = np.array(tokens)
         mask_value = ref.MASK_VALUE if mask is None else mask
-        case = {
-            "name": name,
-            "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh, "d_mlp": F, "n_block": N},
-            "W_E": tensor(W_E),
-            "blocks": [block_json(p) for p in blocks],
-            "tokens": tokens,
-            "logits": tensor(ref.transformer(x, W_E, blocks, mask_value)),
-            "loss": ref.loss_logsumexp(x, W_E, blocks, mask_value),
-        }
+        case = model_case(name, V, d, H, dh, F, N, tokens, W_E, blocks, mask_value)
+        case["loss"] = ref.loss_logsumexp(x, W_E, blocks, mask_value)
         if mask is not None:
             case["mask_value"] = mask
         cases.append(case)
