@@ -1,5 +1,13 @@
+import TXWKernels
+
 /// Why a container is not a valid txw model (Spec/txw-format.md §2); the
 /// §1.9 category of all of these is `model`.
+///
+/// TXWModel throws this for the model profile. Errors of the modules below
+/// keep their own types: a `KernelError` met while checking a model is
+/// wrapped here as `.kernel`, with its payload; `TXWFormatError` (the
+/// container: bytes, checksums, files) and the importers' `ImportError` pass
+/// through unchanged. No case names a command-line flag.
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingKey(String)
     case wrongType(key: String, expected: String, found: String)
@@ -11,8 +19,11 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case vocabulary(String)
     /// User metadata may not use the profile's `model.` prefix.
     case reservedKey(String)
-    /// The weights themselves were refused by the kernels' checks.
-    case invalidWeights(String)
+    /// A tensor from which the hyperparameters are inferred has `found` as
+    /// its shape, not one of rank `axes.count` (the axes named by `axes`).
+    case rank(tensor: String, axes: [String], found: [Int])
+    /// The hyperparameters or the weights were refused by the kernels' checks.
+    case kernel(KernelError)
 
     public var category: String { "model" }
 
@@ -29,7 +40,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
                 return "tensor '\(name)' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
             case let .vocabulary(detail): return "vocabulary: \(detail)"
             case let .reservedKey(key): return "metadata key '\(key)' is reserved for the model profile"
-            case let .invalidWeights(detail): return detail
+            case let .rank(tensor, axes, found):
+                return "\(tensor) has shape \(Self.shape(found)), expected rank \(axes.count) (\(axes.joined(separator: ", ")))"
+            case let .kernel(error): return error.description
             }
         }()
     }
