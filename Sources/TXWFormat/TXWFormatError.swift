@@ -122,7 +122,7 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .notRegularFile(path, operation, isDirectory):
             return "\(path): \(operation) failed: is \(isDirectory ? "a directory" : "not a regular file")"
         case let .destinationExists(path):
-            return "\(path) exists (replacing it needs overwrite: true)"
+            return "\(path) exists (pass overwrite: true to replace it)"
         case let .invariant(detail):
             return detail
         }

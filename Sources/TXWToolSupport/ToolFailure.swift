@@ -1,4 +1,5 @@
 import ArgumentParser
+import SystemPackage
 import TXWFormat
 import TXWKernels
 import TXWModel
@@ -11,6 +12,8 @@ public struct ToolFailure: Error, CustomStringConvertible {
         case message(String)
         /// A library's error about the file at `path`.
         case file(path: String, error: any Error)
+        /// The tool could not open `path` (open(2) failed with `errno`).
+        case cannotOpen(path: String, errno: Errno)
     }
 
     public let reason: Reason
@@ -20,6 +23,9 @@ public struct ToolFailure: Error, CustomStringConvertible {
 
     /// A library's `error` about the file at `path`.
     public init(path: String, _ error: any Error) { reason = .file(path: path, error: error) }
+
+    /// The tool could not open `path`: open(2) failed with `errno`.
+    public init(path: String, cannotOpen errno: Errno) { reason = .cannotOpen(path: path, errno: errno) }
 
     public var description: String { Diagnostics.message(for: self) }
 }
@@ -58,6 +64,7 @@ public enum Diagnostics {
             switch failure.reason {
             case let .message(text): return text
             case let .file(path, error): return "\(path): \(message(for: error))"
+            case let .cannotOpen(path, errno): return "\(path): cannot open the file (\(reason(errno)))"
             }
         case let error as TXWFormatError: return message(for: error)
         case let error as ModelError: return message(for: error)
@@ -77,6 +84,15 @@ public enum Diagnostics {
 
     static func message(for error: ModelError) -> String {
         error.description
+    }
+
+    /// A failed system call's reason, in the tools' words for the common cases.
+    static func reason(_ errno: Errno) -> String {
+        switch errno {
+        case .noSuchFileOrDirectory: "no such file"
+        case .permissionDenied: "permission denied"
+        default: errno.description
+        }
     }
 
     /// The usage error for a kernel's refusal of a value given on the

@@ -182,12 +182,7 @@ struct Pack: ParsableCommand {
         do {
             fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
         } catch let errno as Errno {
-            let reason = switch errno {
-            case .noSuchFileOrDirectory: "no such file"
-            case .permissionDenied: "permission denied"
-            default: errno.description
-            }
-            throw ToolFailure("\(path): cannot open the file (\(reason))")
+            throw ToolFailure(path: path, cannotOpen: errno)
         }
         defer { _ = try? fd.close() }
         var head = [UInt8](repeating: 0, count: 8)
