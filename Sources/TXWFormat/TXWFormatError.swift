@@ -10,20 +10,27 @@ import SystemPackage
 public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file (or a region it declares) ends before `needed` bytes at `offset`.
     case truncated(what: String, offset: Int, needed: Int, fileSize: Int)
+    /// The first 8 bytes (`found`) are not the txw magic.
     case badMagic(found: [UInt8])
+    /// A major version this reader does not read.
     case unsupportedVersion(major: UInt16, minor: UInt16)
+    /// The header's checksum does not match its bytes.
     case headerChecksum(expected: UInt64, found: UInt64)
+    /// The manifest's checksum (in the header) does not match its bytes.
     case manifestChecksum(expected: UInt64, found: UInt64)
     /// A value beyond a normative limit (§1.6).
     case limit(what: String, offset: Int, value: String, limit: String)
     /// The manifest does not parse: a wrong count, a reserved field, trailing bytes…
     case malformedManifest(what: String, offset: Int, detail: String)
+    /// A name or string at `offset` that is not valid UTF-8.
     case invalidUTF8(what: String, offset: Int)
+    /// Two tensors or metadata keys share `name`.
     case duplicateName(what: String, name: String, offset: Int)
     /// An enum code this reader does not know (dtype, codec, filter, metadata type).
     case unknownValue(what: String, value: Int, offset: Int)
     /// Offsets, lengths, padding or the file's end disagree with §1.4.
     case layout(what: String, offset: Int, expected: String, found: String)
+    /// Block `block` of `tensor`, stored at `offset`, does not match its checksum.
     case blockChecksum(tensor: String, block: Int, offset: Int, expected: UInt64, found: UInt64)
     /// A stored block's bytes do not decode to its declared raw length
     /// (libzstd or txw's frame checks refused them): the file is damaged.
@@ -72,8 +79,9 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
-    /// `category: detail` for errors about a file's bytes; the detail alone
-    /// for system, argument and lookup errors, which carry their own context.
+    /// `category: detail` for errors about a file's bytes, a zstd set-up
+    /// failure and a broken invariant; the detail alone for system, argument,
+    /// lookup and compression errors, which carry their own context.
     public var description: String {
         switch self {
         case .io, .notRegularFile, .invalidArgument, .destinationExists, .noSuchTensor, .compression: detail

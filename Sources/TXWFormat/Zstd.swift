@@ -28,6 +28,7 @@ public enum ZstdError: Error, Equatable, Sendable, CustomStringConvertible {
     /// libzstd could not allocate a decompression context.
     case contextAllocation
 
+    /// libzstd's error name, or what the frame checks found.
     public var description: String {
         switch self {
         case let .library(_, name): name

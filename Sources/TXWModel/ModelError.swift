@@ -9,13 +9,21 @@ import TXWKernels
 /// container: bytes, checksums, files) and the importers' `ImportError` pass
 /// through unchanged. No case names a command-line flag.
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A metadata key the profile requires is absent.
     case missingKey(String)
+    /// A profile key holds a value of the wrong type.
     case wrongType(key: String, expected: String, found: String)
+    /// A profile key's value is outside what the profile allows.
     case outOfRange(key: String, value: String, requirement: String)
+    /// A `model.` key this version does not know.
     case unknownModelKey(String)
+    /// A tensor of the profile is absent.
     case missingTensor(String)
+    /// A tensor that is not part of the profile.
     case unexpectedTensor(String)
+    /// A tensor whose shape is not the one the hyperparameters imply.
     case shapeMismatch(tensor: String, expected: [Int], found: [Int])
+    /// The vocabulary is unusable, or a text or token id does not fit it (the detail says which).
     case vocabulary(String)
     /// User metadata may not use the profile's `model.` prefix.
     case reservedKey(String)
@@ -25,8 +33,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The hyperparameters or the weights were refused by the kernels' checks.
     case kernel(KernelError)
 
+    /// The §1.9 category: `model` for every case.
     public var category: String { "model" }
 
+    /// `model: ` and what is wrong, naming the key or tensor.
     public var description: String {
         "model: " + {
             switch self {
