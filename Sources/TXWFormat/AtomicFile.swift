@@ -26,7 +26,7 @@ public enum AtomicFile {
         let temporary = "\(directory)/.\(name).txw-tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = try SystemCall.run(path: path, operation: "create a temporary file in \(directory)") {
             try FileDescriptor.open(
-                FilePath(temporary), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+                temporary, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
                 permissions: FilePermissions(rawValue: 0o644))
         }
         var committed = false
@@ -47,7 +47,7 @@ public enum AtomicFile {
             unlink(temporary)
         }
         committed = true
-        if let directoryFD = try? FileDescriptor.open(FilePath(directory), .readOnly, options: [.directory, .closeOnExec]) {
+        if let directoryFD = try? FileDescriptor.open(directory, .readOnly, options: [.directory, .closeOnExec]) {
             _ = fsync(directoryFD.rawValue)
             _ = try? directoryFD.close()
         }

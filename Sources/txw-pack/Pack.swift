@@ -180,7 +180,7 @@ struct Pack: ParsableCommand {
     func firstBytes(_ path: String) throws -> [UInt8] {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
         } catch let errno as Errno {
             throw ToolFailure(path: path, cannotOpen: errno)
         }
