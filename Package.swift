@@ -14,24 +14,32 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
-        .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
+        .target(name: "TXWFormat", dependencies: [
+            "CZstd", "CXXHash", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // Hot loops in C, compiled per instruction set and dispatched at run time.
         .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Math on buffers. Knows nothing of files.
         .target(name: "TXWKernels", dependencies: ["CTXWKernels"]),
         // Hyperparameters + weights <-> files, vocabulary.
-        .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
+        .target(name: "TXWModel", dependencies: [
+            "TXWFormat", "TXWKernels", "CZlib", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // What the three tools share: option groups, JSON output, error reporting.
         .target(name: "TXWToolSupport", dependencies: [
             "TXWModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .executableTarget(name: "txw-pack", dependencies: ["TXWToolSupport"]),
+        .executableTarget(name: "txw-pack", dependencies: [
+            "TXWToolSupport", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .executableTarget(name: "txw-inspect", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-run", dependencies: ["TXWToolSupport"]),
         .executableTarget(name: "txw-train", dependencies: ["TXWToolSupport"]),
@@ -40,8 +48,12 @@ let package = Package(
         // Timings for tools/bench; not installed with the tools.
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
         .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
-        .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
-        .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
+        .testTarget(name: "TXWFormatTests", dependencies: [
+            "TXWFormat", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .testTarget(name: "TXWModelTests", dependencies: [
+            "TXWModel", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // Runs the built tools end to end.
         .testTarget(name: "ToolTests", dependencies: ["TXWModel"]),
     ]

@@ -1,3 +1,4 @@
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,29 +20,22 @@ public enum AtomicFile {
         let exists = lstat(path, &existing) == 0
         if exists && !overwrite { throw TXWFormatError.destinationExists(path: path) }
         if exists && (existing.st_mode & S_IFMT) == S_IFDIR {
-            throw TXWFormatError.io(path: path, operation: "write", message: "is a directory")
+            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: true)
         }
         removeStaleTemporaries(directory: directory, name: name)
         let temporary = "\(directory)/.\(name).txw-tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemCall.error(path: path, operation: "create a temporary file in \(directory)") }
+        let fd = try SystemCall.run(path: path, operation: "create a temporary file in \(directory)") {
+            try FileDescriptor.open(
+                temporary, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+                permissions: FilePermissions(rawValue: 0o644))
+        }
         var committed = false
         defer { if !committed { unlink(temporary) } }
         do {
-            defer { close(fd) }
-            if exists { _ = fchmod(fd, existing.st_mode & 0o7777) }
-            try bytes.withUnsafeBytes { buffer in
-                var written = 0
-                while written < buffer.count {
-                    let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw SystemCall.error(path: path, operation: "write")
-                    }
-                    written += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw SystemCall.error(path: path, operation: "fsync") }
+            defer { _ = try? fd.close() }
+            if exists { _ = fchmod(fd.rawValue, existing.st_mode & 0o7777) }
+            try SystemCall.run(path: path, operation: "write") { try fd.writeAll(bytes) }
+            guard fsync(fd.rawValue) == 0 else { throw SystemCall.error(path: path, operation: "fsync") }
         }
         if overwrite {
             guard rename(temporary, path) == 0 else { throw SystemCall.error(path: path, operation: "rename") }
@@ -53,10 +47,9 @@ public enum AtomicFile {
             unlink(temporary)
         }
         committed = true
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            _ = fsync(dirfd)
-            close(dirfd)
+        if let directoryFD = try? FileDescriptor.open(directory, .readOnly, options: [.directory, .closeOnExec]) {
+            _ = fsync(directoryFD.rawValue)
+            _ = try? directoryFD.close()
         }
     }
 

@@ -5,8 +5,12 @@ final class BlockDecoder: @unchecked Sendable {
     let scratch: UnsafeMutableRawBufferPointer
     let zstd: Zstd.Context
 
-    init(scratchBytes: Int) throws {
-        zstd = try Zstd.Context()
+    init(scratchBytes: Int) throws(TXWFormatError) {
+        do {
+            zstd = try Zstd.Context()
+        } catch {
+            throw .zstd(error)
+        }
         scratch = .allocate(byteCount: max(scratchBytes, 1), alignment: 64)
     }
 

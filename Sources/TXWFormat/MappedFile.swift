@@ -35,8 +35,7 @@ public final class MappedFile: @unchecked Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SystemCall.error(path: path, operation: "stat") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
-            throw TXWFormatError.io(path: path, operation: "open", message: "is \(kind)")
+            throw TXWFormatError.notRegularFile(path: path, operation: "open", isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
         }
         let size = Int(info.st_size)
         guard size > 0 else {

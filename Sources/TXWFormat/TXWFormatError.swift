@@ -1,39 +1,60 @@
+import SystemPackage
+
 /// Why a `.txw` file was rejected or could not be written: what, and where.
 ///
 /// Each case belongs to one of the categories of Spec/txw-format.md §1.9
 /// (`category`), which the Python reader shares, so the conformance set can
-/// state the error every malformed file must produce.
+/// state the error every malformed file must produce. Payloads are typed:
+/// a system call's `Errno`, libzstd's `ZstdError`; `description` is for
+/// people and names no command-line flag (the tools add their own advice).
 public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file (or a region it declares) ends before `needed` bytes at `offset`.
     case truncated(what: String, offset: Int, needed: Int, fileSize: Int)
+    /// The first 8 bytes (`found`) are not the txw magic.
     case badMagic(found: [UInt8])
+    /// A major version this reader does not read.
     case unsupportedVersion(major: UInt16, minor: UInt16)
+    /// The header's checksum does not match its bytes.
     case headerChecksum(expected: UInt64, found: UInt64)
+    /// The manifest's checksum (in the header) does not match its bytes.
     case manifestChecksum(expected: UInt64, found: UInt64)
     /// A value beyond a normative limit (§1.6).
     case limit(what: String, offset: Int, value: String, limit: String)
     /// The manifest does not parse: a wrong count, a reserved field, trailing bytes…
     case malformedManifest(what: String, offset: Int, detail: String)
+    /// A name or string at `offset` that is not valid UTF-8.
     case invalidUTF8(what: String, offset: Int)
+    /// Two tensors or metadata keys share `name`.
     case duplicateName(what: String, name: String, offset: Int)
     /// An enum code this reader does not know (dtype, codec, filter, metadata type).
     case unknownValue(what: String, value: Int, offset: Int)
     /// Offsets, lengths, padding or the file's end disagree with §1.4.
     case layout(what: String, offset: Int, expected: String, found: String)
+    /// Block `block` of `tensor`, stored at `offset`, does not match its checksum.
     case blockChecksum(tensor: String, block: Int, offset: Int, expected: UInt64, found: UInt64)
-    /// A block's bytes do not decode to its declared raw length.
-    case decode(tensor: String, block: Int, offset: Int, detail: String)
+    /// A stored block's bytes do not decode to its declared raw length
+    /// (libzstd or txw's frame checks refused them): the file is damaged.
+    case decode(tensor: String, block: Int, offset: Int, zstd: ZstdError)
+    /// libzstd failed to compress block `block` of tensor `tensor` while writing.
+    case compression(tensor: String, block: Int, zstd: ZstdError)
+    /// libzstd failed before any block was involved (allocating a context).
+    case zstd(ZstdError)
     /// A tensor name that is not in the file.
     case noSuchTensor(name: String)
-    /// A writer argument out of its domain.
+    /// A caller's argument out of its domain (writer options, names, shapes, sizes).
     case invalidArgument(what: String, detail: String)
-    /// A system call failed (`errno` text in `message`).
-    case io(path: String, operation: String, message: String)
-    /// The destination exists and replacing it was not asked for.
+    /// A system call on `path` failed with `errno` (described with strerror(3)'s text).
+    case io(path: String, operation: String, errno: Errno)
+    /// `path` is a directory (or another kind of file that is not a regular
+    /// file) where a regular file is needed.
+    case notRegularFile(path: String, operation: String, isDirectory: Bool)
+    /// The destination exists and replacing it was not asked for (`overwrite`).
     case destinationExists(path: String)
+    /// An internal invariant of this library does not hold: a bug in txw, not a problem of the input.
+    case invariant(String)
 
-    /// The §1.9 category (`io`, `notFound`, `argument`, `exists` for the
-    /// errors that are not about a file's bytes).
+    /// The §1.9 category (`io`, `notFound`, `argument`, `exists`, `zstd`,
+    /// `internal` for the errors that are not about a file's bytes).
     public var category: String {
         switch self {
         case .truncated: "truncated"
@@ -49,18 +70,21 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case .layout: "layout"
         case .blockChecksum: "blockChecksum"
         case .decode: "decode"
+        case .compression, .zstd: "zstd"
         case .noSuchTensor: "notFound"
         case .invalidArgument: "argument"
-        case .io: "io"
+        case .io, .notRegularFile: "io"
         case .destinationExists: "exists"
+        case .invariant: "internal"
         }
     }
 
-    /// `category: detail` for errors about a file's bytes; the detail alone
-    /// for system, argument and lookup errors, which carry their own context.
+    /// `category: detail` for errors about a file's bytes, a zstd set-up
+    /// failure and a broken invariant; the detail alone for system, argument,
+    /// lookup and compression errors, which carry their own context.
     public var description: String {
         switch self {
-        case .io, .invalidArgument, .destinationExists, .noSuchTensor: detail
+        case .io, .notRegularFile, .invalidArgument, .destinationExists, .noSuchTensor, .compression: detail
         default: "\(category): " + detail
         }
     }
@@ -91,16 +115,24 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(what) at offset \(offset): expected \(expected), found \(found)"
         case let .blockChecksum(tensor, block, offset, expected, found):
             return "tensor '\(tensor)' block \(block) at offset \(offset) damaged: checksum expected \(hex64(expected)), found \(hex64(found))"
-        case let .decode(tensor, block, offset, detail):
-            return "tensor '\(tensor)' block \(block) at offset \(offset) does not decode: \(detail)"
+        case let .decode(tensor, block, offset, zstd):
+            return "tensor '\(tensor)' block \(block) at offset \(offset) does not decode: \(zstd)"
+        case let .compression(tensor, block, zstd):
+            return "compressing tensor '\(tensor)' block \(block): \(zstd)"
+        case let .zstd(zstd):
+            return zstd.description
         case let .noSuchTensor(name):
             return "no tensor named '\(name)'"
         case let .invalidArgument(what, detail):
             return "\(what): \(detail)"
-        case let .io(path, operation, message):
-            return "\(path): \(operation) failed: \(message)"
+        case let .io(path, operation, errno):
+            return "\(path): \(operation) failed: \(errno.description)"
+        case let .notRegularFile(path, operation, isDirectory):
+            return "\(path): \(operation) failed: is \(isDirectory ? "a directory" : "not a regular file")"
         case let .destinationExists(path):
-            return "\(path) exists (pass overwrite / --force to replace it)"
+            return "\(path) exists (pass overwrite: true to replace it)"
+        case let .invariant(detail):
+            return detail
         }
     }
 }

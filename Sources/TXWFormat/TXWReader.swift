@@ -158,29 +158,33 @@ public final class TXWReader: Sendable {
 
     /// Decodes every block of every tensor and checks every checksum and all
     /// padding; returns every problem found (empty when the file is intact).
+    /// When decoding cannot start (libzstd cannot allocate a context), that
+    /// failure is the one problem returned: it names no block, as none was read.
     public func verify() -> [TXWFormatError] {
+        verify(makeDecoder: BlockDecoder.init(scratchBytes:))
+    }
+
+    /// `verify()` with the decoder made by `makeDecoder` (tests inject a failure).
+    func verify(makeDecoder: (Int) throws(TXWFormatError) -> BlockDecoder) -> [TXWFormatError] {
         var problems: [TXWFormatError] = []
         // Scratch only for byte-shuffled blocks, as `decode` (it bounds what verifying allocates).
         let largest = tensors.reduce(0) { $1.filter == .byteShuffle ? max($0, $1.blocks.reduce(0) { max($0, $1.rawLength) }) : $0 }
         let decoder: BlockDecoder
         do {
-            decoder = try BlockDecoder(scratchBytes: largest)
+            decoder = try makeDecoder(largest)
         } catch {
-            return [.decode(tensor: tensors.first?.name ?? "", block: 0, offset: 0, detail: "\(error)")]
+            return [error]
         }
         var out: [UInt8] = []
         for entry in tensors {
             for (index, block) in entry.blocks.enumerated() {
                 if out.count < block.rawLength { out = [UInt8](repeating: 0, count: block.rawLength) }
-                do {
-                    try out.withUnsafeMutableBytes { dst in
+                let result = out.withUnsafeMutableBytes { dst in
+                    Result { () throws(TXWFormatError) in
                         try decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<block.rawLength]), with: decoder)
                     }
-                } catch let error as TXWFormatError {
-                    problems.append(error)
-                } catch {
-                    problems.append(.decode(tensor: entry.name, block: index, offset: block.offset, detail: "\(error)"))
                 }
+                if case let .failure(problem) = result { problems.append(problem) }
             }
         }
         return problems
@@ -190,7 +194,7 @@ public final class TXWReader: Sendable {
     /// into `dst` (exactly `rawLength` bytes); `decoder`'s scratch holds at
     /// least `rawLength` bytes when the tensor is byte-shuffled.
     func decodeBlock(_ entry: TensorEntry, _ index: Int, into dst: UnsafeMutableRawBufferPointer,
-                     with decoder: BlockDecoder) throws {
+                     with decoder: BlockDecoder) throws(TXWFormatError) {
         let block = entry.blocks[index]
         let end = block.offset + block.storedLength  // ≤ fileSize: checked by the index parser
         let stored = UnsafeRawBufferPointer(rebasing: file.bytes[block.offset..<end])
@@ -224,11 +228,11 @@ public final class TXWReader: Sendable {
     private func decompress(
         _ stored: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, _ entry: TensorEntry, _ index: Int,
         _ decoder: BlockDecoder
-    ) throws {
+    ) throws(TXWFormatError) {
         do {
             try Zstd.decompressFrame(stored, into: dst, context: decoder.zstd)
-        } catch let failure as Zstd.Failure {
-            throw TXWFormatError.decode(tensor: entry.name, block: index, offset: entry.blocks[index].offset, detail: failure.description)
+        } catch {
+            throw .decode(tensor: entry.name, block: index, offset: entry.blocks[index].offset, zstd: error)
         }
     }
 }

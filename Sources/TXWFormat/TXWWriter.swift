@@ -202,11 +202,10 @@ public struct TXWWriter: Sendable {
                 }
             }
             guard tensor.codec == .zstd else { return filtered }
-            do {
-                return try filtered.withUnsafeBytes { try Zstd.compress($0, level: tensor.level) }
-            } catch let failure as Zstd.Failure {
-                throw TXWFormatError.invalidArgument(what: "compressing tensor '\(tensor.name)' block \(index)", detail: failure.description)
+            let compressed = filtered.withUnsafeBytes { buffer in
+                Result { () throws(ZstdError) in try Zstd.compress(buffer, level: tensor.level) }
             }
+            return try compressed.mapError { TXWFormatError.compression(tensor: tensor.name, block: index, zstd: $0) }.get()
         }
     }
 
@@ -235,6 +234,6 @@ final class EncodedBlocks: Sendable {
     }
 
     func get(_ i: Int) -> Result<[UInt8], any Error> {
-        slots.withLock { $0[i] } ?? .failure(TXWFormatError.invalidArgument(what: "block \(i)", detail: "not encoded"))
+        slots.withLock { $0[i] } ?? .failure(TXWFormatError.invariant("block \(i) was not encoded"))
     }
 }

@@ -38,17 +38,17 @@ public struct ModelArrays: Sendable {
         }
         guard let embedding = byName["W_E"] else { throw ModelError.missingTensor("W_E") }
         guard embedding.shape.count == 2 else {
-            throw ModelError.invalidWeights("W_E has shape \(ModelError.shape(embedding.shape)), expected rank 2 (vocab_size, d_model)")
+            throw ModelError.rank(tensor: "W_E", axes: ["vocab_size", "d_model"], found: embedding.shape)
         }
         var (nHead, dHead, dMLP) = (1, 1, 1)
         if nBlock > 0 {
             guard let q = byName["blocks.0.W_Q"] else { throw ModelError.missingTensor("blocks.0.W_Q") }
             guard q.shape.count == 3 else {
-                throw ModelError.invalidWeights("blocks.0.W_Q has shape \(ModelError.shape(q.shape)), expected rank 3 (d_model, d_head, n_head)")
+                throw ModelError.rank(tensor: "blocks.0.W_Q", axes: ["d_model", "d_head", "n_head"], found: q.shape)
             }
             guard let w1 = byName["blocks.0.W_1"] else { throw ModelError.missingTensor("blocks.0.W_1") }
             guard w1.shape.count == 2 else {
-                throw ModelError.invalidWeights("blocks.0.W_1 has shape \(ModelError.shape(w1.shape)), expected rank 2 (d_model, d_mlp)")
+                throw ModelError.rank(tensor: "blocks.0.W_1", axes: ["d_model", "d_mlp"], found: w1.shape)
             }
             (dHead, nHead, dMLP) = (q.shape[1], q.shape[2], w1.shape[1])
         }
@@ -58,7 +58,7 @@ public struct ModelArrays: Sendable {
         do {
             try h.validate()
         } catch let error as KernelError {
-            throw ModelError.invalidWeights(error.description)
+            throw ModelError.kernel(error)
         }
         var ordered: [ImportedArray] = []
         for (name, shape) in h.tensorShapes() {
@@ -100,7 +100,7 @@ public struct ModelArrays: Sendable {
         do {
             try h.validate()
         } catch let error as KernelError {
-            throw ModelError.invalidWeights(error.description)
+            throw ModelError.kernel(error)
         }
         var rng = NumpyRandom(seed: seed)
         var spare: Double? = nil
@@ -168,7 +168,7 @@ public struct ModelArrays: Sendable {
         do {
             return try TransformerWeights(hyperparameters: hyperparameters, W_E: tensors[0], blocks: blocks)
         } catch let error as KernelError {
-            throw ModelError.invalidWeights(error.description)
+            throw ModelError.kernel(error)
         }
     }
 

@@ -1,21 +1,42 @@
+import TXWKernels
+
 /// Why a container is not a valid txw model (Spec/txw-format.md §2); the
 /// §1.9 category of all of these is `model`.
+///
+/// TXWModel throws this for the model profile. Errors of the modules below
+/// keep their own types: a `KernelError` met while checking a model is
+/// wrapped here as `.kernel`, with its payload; `TXWFormatError` (the
+/// container: bytes, checksums, files) and the importers' `ImportError` pass
+/// through unchanged. No case names a command-line flag.
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A metadata key the profile requires is absent.
     case missingKey(String)
+    /// A profile key holds a value of the wrong type.
     case wrongType(key: String, expected: String, found: String)
+    /// A profile key's value is outside what the profile allows.
     case outOfRange(key: String, value: String, requirement: String)
+    /// A `model.` key this version does not know.
     case unknownModelKey(String)
+    /// A tensor of the profile is absent.
     case missingTensor(String)
+    /// A tensor that is not part of the profile.
     case unexpectedTensor(String)
+    /// A tensor whose shape is not the one the hyperparameters imply.
     case shapeMismatch(tensor: String, expected: [Int], found: [Int])
+    /// The vocabulary is unusable, or a text or token id does not fit it (the detail says which).
     case vocabulary(String)
     /// User metadata may not use the profile's `model.` prefix.
     case reservedKey(String)
-    /// The weights themselves were refused by the kernels' checks.
-    case invalidWeights(String)
+    /// A tensor from which the hyperparameters are inferred has `found` as
+    /// its shape, not one of rank `axes.count` (the axes named by `axes`).
+    case rank(tensor: String, axes: [String], found: [Int])
+    /// The hyperparameters or the weights were refused by the kernels' checks.
+    case kernel(KernelError)
 
+    /// The §1.9 category: `model` for every case.
     public var category: String { "model" }
 
+    /// `model: ` and what is wrong, naming the key or tensor.
     public var description: String {
         "model: " + {
             switch self {
@@ -29,7 +50,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
                 return "tensor '\(name)' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
             case let .vocabulary(detail): return "vocabulary: \(detail)"
             case let .reservedKey(key): return "metadata key '\(key)' is reserved for the model profile"
-            case let .invalidWeights(detail): return detail
+            case let .rank(tensor, axes, found):
+                return "\(tensor) has shape \(Self.shape(found)), expected rank \(axes.count) (\(axes.joined(separator: ", ")))"
+            case let .kernel(error): return error.description
             }
         }()
     }

@@ -32,7 +32,7 @@ public enum ModelFile {
         do {
             weights = try TransformerWeights(hyperparameters: h, W_E: try take("W_E"), blocks: blocks)
         } catch let error as KernelError {
-            throw ModelError.invalidWeights(error.description)
+            throw ModelError.kernel(error)
         }
         let user = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
         return LoadedModel(weights: weights, vocabulary: vocabulary, metadata: user)
@@ -75,7 +75,7 @@ public enum ModelFile {
         do {
             try h.validate()
         } catch let error as KernelError {
-            throw ModelError.invalidWeights(error.description)
+            throw ModelError.kernel(error)
         }
         for entry in reader.metadata where ModelKeys.isReserved(entry.key) && !ModelKeys.all.contains(entry.key) {
             throw ModelError.unknownModelKey(entry.key)

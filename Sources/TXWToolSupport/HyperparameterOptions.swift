@@ -50,12 +50,7 @@ public struct HyperparameterOptions: ParsableArguments {
         do {
             try h.validate()
         } catch let error as KernelError {
-            let flag: String
-            switch error {
-            case let .invalidArgument(name, _, _): flag = "--" + String(name.map { $0 == "_" ? "-" : $0 })
-            default: flag = "hyperparameters"
-            }
-            throw ValidationError("\(flag): \(error.description)")
+            throw Diagnostics.usageError(error, fallback: "hyperparameters")
         }
         return h
     }

@@ -10,8 +10,8 @@ public enum ModelInput {
             return try TXWReader(path: path)
         } catch let error as TXWFormatError {
             switch error {
-            case .io: throw error
-            default: throw ToolFailure("\(path): \(error)")
+            case .io, .notRegularFile: throw error  // the message names the path already
+            default: throw ToolFailure(path: path, error)
             }
         }
     }
@@ -22,9 +22,9 @@ public enum ModelInput {
         do {
             return try ModelFile.load(reader, as: T.self)
         } catch let error as TXWFormatError {
-            throw ToolFailure("\(path): \(error)")
+            throw ToolFailure(path: path, error)
         } catch let error as ModelError {
-            throw ToolFailure("\(path): \(error)")
+            throw ToolFailure(path: path, error)
         }
     }
 }

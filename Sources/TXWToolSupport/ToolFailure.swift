@@ -1,12 +1,33 @@
 import ArgumentParser
+import SystemPackage
 import TXWFormat
 import TXWKernels
 import TXWModel
 
-/// A one-line error of a tool, already phrased for a human.
+/// A one-line error of a tool: a message the tool phrased itself, or a
+/// library's error about a file, rendered `path: message` by `Diagnostics`.
 public struct ToolFailure: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    public enum Reason: Sendable {
+        /// A message phrased by the tool.
+        case message(String)
+        /// A library's error about the file at `path`.
+        case file(path: String, error: any Error)
+        /// The tool could not open `path` (open(2) failed with `errno`).
+        case cannotOpen(path: String, errno: Errno)
+    }
+
+    public let reason: Reason
+
+    /// A message phrased by the tool.
+    public init(_ message: String) { reason = .message(message) }
+
+    /// A library's `error` about the file at `path`.
+    public init(path: String, _ error: any Error) { reason = .file(path: path, error: error) }
+
+    /// The tool could not open `path`: open(2) failed with `errno`.
+    public init(path: String, cannotOpen errno: Errno) { reason = .cannotOpen(path: path, errno: errno) }
+
+    public var description: String { Diagnostics.message(for: self) }
 }
 
 /// Runs `body`; any error becomes one line `TOOL: message` on stderr and
@@ -19,15 +40,87 @@ public func reportingErrors(tool: String, _ body: () throws -> Void) throws {
     } catch let error as ValidationError {
         throw error
     } catch {
-        Console.err("\(tool): \(describe(error))")
+        Console.err("\(tool): \(Diagnostics.message(for: error))")
         throw ExitCode.failure
     }
 }
 
-/// The message of any error the libraries throw.
+/// The message of any error the libraries or the tools throw (`Diagnostics.message(for:)`).
 public func describe(_ error: any Error) -> String {
-    switch error {
-    case let e as CustomStringConvertible: return e.description
-    default: return "\(error)"
+    Diagnostics.message(for: error)
+}
+
+/// Where every message a tool prints about an error is rendered.
+///
+/// The libraries' errors are typed values whose descriptions name what and
+/// where but no command-line flag; this is the one place that knows the
+/// tools' vocabulary: which flag a kernel argument came from, and that
+/// `--force` replaces an existing output.
+public enum Diagnostics {
+    /// The one-line message for `error` (without the `TOOL: ` prefix).
+    public static func message(for error: any Error) -> String {
+        switch error {
+        case let failure as ToolFailure:
+            switch failure.reason {
+            case let .message(text): return text
+            case let .file(path, error): return "\(path): \(message(for: error))"
+            case let .cannotOpen(path, errno): return "\(path): cannot open the file (\(reason(errno)))"
+            }
+        case let error as TXWFormatError: return message(for: error)
+        case let error as ModelError: return message(for: error)
+        case let error as ImportError: return error.description
+        case let error as KernelError: return error.description
+        case let error as CustomStringConvertible: return error.description
+        default: return "\(error)"
+        }
     }
+
+    static func message(for error: TXWFormatError) -> String {
+        switch error {
+        case let .destinationExists(path): "\(path) exists (pass --force to replace it)"
+        default: error.description
+        }
+    }
+
+    static func message(for error: ModelError) -> String {
+        error.description
+    }
+
+    /// A failed system call's reason, in the tools' words for the common cases.
+    static func reason(_ errno: Errno) -> String {
+        switch errno {
+        case .noSuchFileOrDirectory: "no such file"
+        case .permissionDenied: "permission denied"
+        default: errno.description
+        }
+    }
+
+    /// The usage error for a kernel's refusal of a value given on the
+    /// command line: `FLAG: message`, the flag found from the kernel's
+    /// argument name (`d_model` → `--d-model`); `fallback` when the error
+    /// names no argument the tools take as a flag.
+    public static func usageError(_ error: KernelError, fallback: String) -> ValidationError {
+        let flag: String
+        switch error {
+        case let .invalidArgument(name, _, _): flag = Self.flag(forKernelArgument: name) ?? fallback
+        default: flag = fallback
+        }
+        return ValidationError("\(flag): \(error.description)")
+    }
+
+    /// The usage error for the container library's refusal of `flags`' values.
+    public static func usageError(_ error: TXWFormatError, flags: String) -> ValidationError {
+        ValidationError("\(flags): \(message(for: error))")
+    }
+
+    /// The command-line flag that sets the kernel argument `name`, if a tool has one.
+    public static func flag(forKernelArgument name: String) -> String? {
+        kernelArgumentFlags[name]
+    }
+
+    /// Kernel argument names (KernelError.invalidArgument's `name`) → the flag that sets them.
+    static let kernelArgumentFlags: [String: String] = [
+        "vocab_size": "--vocab-size", "d_model": "--d-model", "n_head": "--n-head", "d_head": "--d-head",
+        "d_mlp": "--d-mlp", "n_block": "--n-block", "k": "-k", "temperature": "-t", "n": "-n",
+    ]
 }

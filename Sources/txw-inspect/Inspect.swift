@@ -161,7 +161,7 @@ struct Inspect: ParsableCommand {
         } else if problems.isEmpty {
             Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
         } else {
-            for problem in problems { Console.out("DAMAGED \(problem)") }
+            for problem in problems { Console.out("DAMAGED \(Diagnostics.message(for: problem))") }
         }
         if !problems.isEmpty {
             Console.err("txw-inspect: \(model): \(problems.count) damaged block\(problems.count == 1 ? "" : "s")")
@@ -176,7 +176,7 @@ struct Inspect: ParsableCommand {
             fields += [("tensor", .string(tensor)), ("block", .int(block)), ("offset", .int(offset))]
         default: break
         }
-        fields.append(("message", .string(problem.description)))
+        fields.append(("message", .string(Diagnostics.message(for: problem))))
         return .object(fields)
     }
 

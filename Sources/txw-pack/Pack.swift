@@ -1,8 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 import TXWFormat
 import TXWKernels
 import TXWModel
@@ -98,7 +96,7 @@ struct Pack: ParsableCommand {
         do {
             try TXWWriter.Options(level: level, blockSize: blockSize).validate()
         } catch let error as TXWFormatError {
-            throw ValidationError("--level/--block-size: \(error.description)")
+            throw Diagnostics.usageError(error, flags: "--level/--block-size")
         }
     }
 
@@ -168,11 +166,11 @@ struct Pack: ParsableCommand {
             }
             return try ModelArrays(arrays: ArrayImporter.read(path: path))
         } catch let error as ModelError {
-            throw ToolFailure("\(path): \(error)")
+            throw ToolFailure(path: path, error)
         } catch let error as TXWFormatError {
-            throw ToolFailure("\(path): \(error)")
+            throw ToolFailure(path: path, error)
         } catch let error as ImportError {
-            throw ToolFailure("\(path): \(error)")
+            throw ToolFailure(path: path, error)
         }
     }
 
@@ -180,30 +178,22 @@ struct Pack: ParsableCommand {
     /// cannot be read (a directory opens but does not read; the importer then
     /// says why). Throws when the file cannot be opened.
     func firstBytes(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            let reason = switch code {
-            case ENOENT: "no such file"
-            case EACCES: "permission denied"
-            default: String(cString: strerror(code))
-            }
-            throw ToolFailure("\(path): cannot open the file (\(reason))")
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+        } catch let errno as Errno {
+            throw ToolFailure(path: path, cannotOpen: errno)
         }
-        defer { close(fd) }
+        defer { _ = try? fd.close() }
         var head = [UInt8](repeating: 0, count: 8)
         var count = 0
+        // swift-system resumes an interrupted read; a failed one ends the head.
         while count < head.count {
-            let n = head.withUnsafeMutableBytes { buffer in
-                read(fd, buffer.baseAddress.map { $0 + count }, buffer.count - count)
-            }
-            if n > 0 {
-                count += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
+            let n = (try? head.withUnsafeMutableBytes { buffer in
+                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
+            }) ?? 0
+            guard n > 0 else { break }
+            count += n
         }
         return Array(head[..<count])
     }

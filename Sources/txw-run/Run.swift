@@ -146,8 +146,8 @@ struct Run: ParsableCommand {
     func tokenize(_ text: String, with vocabulary: Vocabulary, what: String) throws -> [Int] {
         do {
             return try vocabulary.encode(text)
-        } catch let error as ModelError {
-            throw ToolFailure("\(what): cannot be tokenized: \(error.description.replacing("model: vocabulary: ", with: ""))")
+        } catch let ModelError.vocabulary(detail) {
+            throw ToolFailure("\(what): cannot be tokenized: \(detail)")
         }
     }
 

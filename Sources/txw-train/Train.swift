@@ -160,7 +160,7 @@ struct Train: ParsableCommand {
         do {
             return try vocabulary.encode(text)
         } catch let error as ModelError {
-            throw ToolFailure("\(data): \(error)")
+            throw ToolFailure(path: data, error)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 import TXWFormat
 @testable import TXWModel
@@ -131,12 +132,16 @@ struct ImportTests {
             try ArrayImporter.read(path: Self.path("st_header_beyond.safetensors"))
         }
         let missing = Self.path("no-such-file.npz")
-        #expect(throws: ImportError.io(path: missing, operation: "open", message: "No such file or directory")) {
+        #expect(throws: ImportError.io(path: missing, operation: "open", errno: .noSuchFileOrDirectory)) {
             try ArrayImporter.read(path: missing)
         }
-        #expect(throws: ImportError.io(path: Self.directory.path, operation: "open", message: "is a directory")) {
+        #expect(ImportError.io(path: missing, operation: "open", errno: .noSuchFileOrDirectory).description
+                == "\(missing): open: No such file or directory")
+        #expect(throws: ImportError.notRegularFile(path: Self.directory.path, operation: "open", isDirectory: true)) {
             try ArrayImporter.readSafetensors(path: Self.directory.path)
         }
+        #expect(ImportError.notRegularFile(path: Self.directory.path, operation: "open", isDirectory: true).description
+                == "\(Self.directory.path): open: is a directory")
     }
 
     @Test func wrongReaderForTheFormatIsAnError() throws {

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Why an `.npz` or `.safetensors` file could not be imported: what, where, and
 /// the detail (expected vs found where there is one).
 ///
@@ -7,9 +9,16 @@
 /// member, which have no file offset of their own, the offset of the member's
 /// compressed data, with the position inside the member given in `what`).
 /// `description` reads `what: where: detail`.
+///
+/// The importers have their own error type rather than `TXWFormatError`:
+/// they read other formats (zip, npy, safetensors), and their categories are
+/// those of the import fixtures. A file that cannot be opened is reported
+/// with the same typed payload as TXWFormat's (`Errno`, or not a regular file).
 public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The file could not be opened, inspected or mapped (`message` is the C library's).
-    case io(path: String, operation: String, message: String)
+    /// The file could not be opened, inspected or mapped: the system call failed with `errno`.
+    case io(path: String, operation: String, errno: Errno)
+    /// `path` is a directory (or another kind of file that is not a regular file).
+    case notRegularFile(path: String, operation: String, isDirectory: Bool)
     /// `ArrayImporter.read(path:)` found neither a zip archive nor a
     /// safetensors header; `found` holds the file's first (up to 16) bytes.
     case unrecognizedFormat(path: String, found: [UInt8])
@@ -47,7 +56,7 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
     /// the malformed fixtures' manifest states the error each file must give.
     public var category: String {
         switch self {
-        case .io: "io"
+        case .io, .notRegularFile: "io"
         case .unrecognizedFormat: "unrecognized"
         case .truncated: "truncated"
         case .malformed: "malformed"
@@ -67,8 +76,10 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `what: where: detail`.
     public var description: String {
         switch self {
-        case let .io(path, operation, message):
-            return "\(path): \(operation): \(message)"
+        case let .io(path, operation, errno):
+            return "\(path): \(operation): \(errno.description)"
+        case let .notRegularFile(path, operation, isDirectory):
+            return "\(path): \(operation): is \(isDirectory ? "a directory" : "not a regular file")"
         case let .unrecognizedFormat(path, found):
             let hex = found.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
             return "\(path): offset 0: neither an npz (zip) archive nor a safetensors file "

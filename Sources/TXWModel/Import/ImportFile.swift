@@ -8,8 +8,10 @@ enum ImportFile {
     static func open(path: String) throws -> MappedFile {
         do {
             return try MappedFile(path: path)
-        } catch let TXWFormatError.io(path, operation, message) {
-            throw ImportError.io(path: path, operation: operation, message: message)
+        } catch let TXWFormatError.io(path, operation, errno) {
+            throw ImportError.io(path: path, operation: operation, errno: errno)
+        } catch let TXWFormatError.notRegularFile(path, operation, isDirectory) {
+            throw ImportError.notRegularFile(path: path, operation: operation, isDirectory: isDirectory)
         }
     }
 
