@@ -30,7 +30,7 @@ struct NPYHeader {
         let preamble = try stream.read(8, ".npy magic and version")
         guard Array(preamble[0..<6]) == magic else {
             throw ImportError.malformed(what: "\(stream.what) .npy magic", offset: start,
-                                        expected: "93 4e 55 4d 50 59 (\"\\x93NUMPY\")", found: ZipArchive.hex(Array(preamble[0..<6])))
+                                        expected: "93 4e 55 4d 50 59 (\"\\x93NUMPY\")", found: Hex.bytes(preamble[0..<6]))
         }
         let (major, minor) = (preamble[6], preamble[7])
         let lengthBytes: Int

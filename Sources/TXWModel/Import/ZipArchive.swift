@@ -1,3 +1,5 @@
+import TXWFormat
+
 /// The structure of a zip archive (PKWARE APPNOTE 6.3): the end of central
 /// directory record (and its zip64 form), the central directory, and each
 /// member's local header. Reads only what numpy's `savez` family writes —
@@ -32,7 +34,7 @@ enum ZipArchive {
                 what: "zip central directory", offset: cdOffset,
                 expected: "at most \(cdSize / centralRecordSize) records in \(cdSize) bytes", found: "\(count) records")
         }
-        let directory = try file.slice(cdOffset, cdSize, "zip central directory")
+        let directory = try file.getSlice(at: cdOffset, length: cdSize, "zip central directory")
         var entries: [ZipEntry] = []
         entries.reserveCapacity(count)
         var names: Set<String> = []
@@ -114,14 +116,14 @@ enum ZipArchive {
                 found: "none (the file is truncated or not a zip archive)")
         }
         let what = "zip end of central directory record"
-        let disk = try file.u16(eocd + 4, what)
-        let directoryDisk = try file.u16(eocd + 6, what)
-        let entriesOnDisk = try file.u16(eocd + 8, what)
-        let entries = try file.u16(eocd + 10, what)
-        let size = try file.u32(eocd + 12, what)
-        let offset = try file.u32(eocd + 16, what)
+        let disk = try file.getInteger(at: eocd + 4, as: UInt16.self, what)
+        let directoryDisk = try file.getInteger(at: eocd + 6, as: UInt16.self, what)
+        let entriesOnDisk = try file.getInteger(at: eocd + 8, as: UInt16.self, what)
+        let entries = try file.getInteger(at: eocd + 10, as: UInt16.self, what)
+        let size = try file.getInteger(at: eocd + 12, as: UInt32.self, what)
+        let offset = try file.getInteger(at: eocd + 16, as: UInt32.self, what)
 
-        if eocd >= 20, file.matches(eocd - 20, zip64LocatorSignature) {
+        if eocd >= 20, file.matches(zip64LocatorSignature, at: eocd - 20) {
             return try zip64Directory(of: file, locator: eocd - 20)
         }
         guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
@@ -134,9 +136,9 @@ enum ZipArchive {
 
     private static func zip64Directory(of file: ImportBytes, locator: Int) throws -> (offset: Int, size: Int, count: Int, end: Int) {
         let what = "zip64 end of central directory locator"
-        let locatorDisk = try file.u32(locator + 4, what)
-        let recordOffset64 = try file.u64(locator + 8, what)
-        let disks = try file.u32(locator + 16, what)
+        let locatorDisk = try file.getInteger(at: locator + 4, as: UInt32.self, what)
+        let recordOffset64 = try file.getInteger(at: locator + 8, as: UInt64.self, what)
+        let disks = try file.getInteger(at: locator + 16, as: UInt32.self, what)
         guard locatorDisk == 0, disks <= 1 else {
             throw ImportError.unsupported(what: what, offset: locator, feature: "a multi-disk archive (\(disks) disks)")
         }
@@ -150,21 +152,21 @@ enum ZipArchive {
             throw ImportError.malformed(what: what, offset: locator + 8,
                                         expected: "a zip64 record (56 bytes) before the locator at \(locator)", found: "offset \(record)")
         }
-        guard file.matches(record, zip64EndSignature) else {
+        guard file.matches(zip64EndSignature, at: record) else {
             throw ImportError.malformed(what: recordWhat, offset: record, expected: "the signature 50 4b 06 06",
-                                        found: (try? file.slice(record, 4, "").array).map(hex) ?? "the end of the file")
+                                        found: signatureFound(in: file, at: record, atEnd: "the end of the file"))
         }
-        let recordSize = try file.u64(record + 4, recordWhat)
+        let recordSize = try file.getInteger(at: record + 4, as: UInt64.self, recordWhat)
         guard recordSize >= 44, recordSize == UInt64(locator - record - 12) else {
             throw ImportError.malformed(what: recordWhat + " size", offset: record + 4,
                                         expected: "\(locator - record - 12) (the record ends at the locator)", found: "\(recordSize)")
         }
-        let disk = try file.u32(record + 16, recordWhat)
-        let directoryDisk = try file.u32(record + 20, recordWhat)
-        let entriesOnDisk = try file.u64(record + 24, recordWhat)
-        let entries = try file.u64(record + 32, recordWhat)
-        let size = try file.u64(record + 40, recordWhat)
-        let offset = try file.u64(record + 48, recordWhat)
+        let disk = try file.getInteger(at: record + 16, as: UInt32.self, recordWhat)
+        let directoryDisk = try file.getInteger(at: record + 20, as: UInt32.self, recordWhat)
+        let entriesOnDisk = try file.getInteger(at: record + 24, as: UInt64.self, recordWhat)
+        let entries = try file.getInteger(at: record + 32, as: UInt64.self, recordWhat)
+        let size = try file.getInteger(at: record + 40, as: UInt64.self, recordWhat)
+        let offset = try file.getInteger(at: record + 48, as: UInt64.self, recordWhat)
         guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
             throw ImportError.unsupported(
                 what: recordWhat, offset: record,
@@ -187,29 +189,29 @@ enum ZipArchive {
     private static func record(in directory: ImportBytes, at position: Int, index: Int, fileSize: Int) throws -> (ZipEntry, Int) {
         let at = directory.fileOffset(position)
         let what = "zip central directory record \(index)"
-        guard directory.matches(position, centralSignature) else {
+        guard directory.matches(centralSignature, at: position) else {
             throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 01 02",
-                                        found: (try? directory.slice(position, 4, "").array).map(hex) ?? "the end of the directory")
+                                        found: signatureFound(in: directory, at: position, atEnd: "the end of the directory"))
         }
-        let fixed = try directory.slice(position, centralRecordSize, what)
-        let flags = try fixed.u16(8, what)
-        let method = try fixed.u16(10, what)
-        let crc = try fixed.u32(16, what)
-        let compressed32 = try fixed.u32(20, what)
-        let uncompressed32 = try fixed.u32(24, what)
-        let nameLength = Int(try fixed.u16(28, what))
-        let extraLength = Int(try fixed.u16(30, what))
-        let commentLength = Int(try fixed.u16(32, what))
-        let diskStart32 = try fixed.u16(34, what)
-        let localOffset32 = try fixed.u32(42, what)
+        let fixed = try directory.getSlice(at: position, length: centralRecordSize, what)
+        let flags = try fixed.getInteger(at: 8, as: UInt16.self, what)
+        let method = try fixed.getInteger(at: 10, as: UInt16.self, what)
+        let crc = try fixed.getInteger(at: 16, as: UInt32.self, what)
+        let compressed32 = try fixed.getInteger(at: 20, as: UInt32.self, what)
+        let uncompressed32 = try fixed.getInteger(at: 24, as: UInt32.self, what)
+        let nameLength = Int(try fixed.getInteger(at: 28, as: UInt16.self, what))
+        let extraLength = Int(try fixed.getInteger(at: 30, as: UInt16.self, what))
+        let commentLength = Int(try fixed.getInteger(at: 32, as: UInt16.self, what))
+        let diskStart32 = try fixed.getInteger(at: 34, as: UInt16.self, what)
+        let localOffset32 = try fixed.getInteger(at: 42, as: UInt32.self, what)
         let length = centralRecordSize + nameLength + extraLength + commentLength
-        let nameBytes = try directory.slice(position + centralRecordSize, nameLength, what + " name")
+        let nameBytes = try directory.getSlice(at: position + centralRecordSize, length: nameLength, what + " name")
         guard let name = String(validating: nameBytes.bytes, as: UTF8.self) else {
             throw ImportError.invalidUTF8(what: what + " name", offset: nameBytes.base)
         }
         let member = "npz member '\(name)'"
-        let extra = try directory.slice(position + centralRecordSize + nameLength, extraLength, member + " extra field")
-        _ = try directory.slice(position, length, member + " central directory record")
+        let extra = try directory.getSlice(at: position + centralRecordSize + nameLength, length: extraLength, member + " extra field")
+        _ = try directory.getSlice(at: position, length: length, member + " central directory record")
 
         if flags & 0x0001 != 0 || flags & 0x0040 != 0 || method == 99 {
             throw ImportError.unsupported(what: member, offset: at, feature: "an encrypted member")
@@ -233,10 +235,10 @@ enum ZipArchive {
                                             expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
             }
             var p = 0
-            if uncompressed32 == 0xFFFF_FFFF { uncompressed = try field.u64(p, what64); p += 8 }
-            if compressed32 == 0xFFFF_FFFF { compressed = try field.u64(p, what64); p += 8 }
-            if localOffset32 == 0xFFFF_FFFF { localOffset = try field.u64(p, what64); p += 8 }
-            if diskStart32 == 0xFFFF { diskStart = try field.u32(p, what64); p += 4 }
+            if uncompressed32 == 0xFFFF_FFFF { uncompressed = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
+            if compressed32 == 0xFFFF_FFFF { compressed = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
+            if localOffset32 == 0xFFFF_FFFF { localOffset = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
+            if diskStart32 == 0xFFFF { diskStart = try field.getInteger(at: p, as: UInt32.self, what64); p += 4 }
         }
         guard diskStart == 0 else {
             throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(diskStart)")
@@ -273,9 +275,9 @@ enum ZipArchive {
     private static func zip64Field(in extra: ImportBytes, member: String) throws -> ImportBytes? {
         var p = 0
         while p < extra.count {
-            let id = try extra.u16(p, member + " extra field header")
-            let size = Int(try extra.u16(p + 2, member + " extra field header"))
-            let body = try extra.slice(p + 4, size, member + " extra field \(id)")
+            let id = try extra.getInteger(at: p, as: UInt16.self, member + " extra field header")
+            let size = Int(try extra.getInteger(at: p + 2, as: UInt16.self, member + " extra field header"))
+            let body = try extra.getSlice(at: p + 4, length: size, member + " extra field \(id)")
             if id == 1 { return body }
             p += 4 + size
         }
@@ -287,29 +289,31 @@ enum ZipArchive {
     private static func localData(of entry: ZipEntry, in file: ImportBytes) throws -> ImportBytes {
         let at = entry.localHeaderOffset
         let what = entry.what + " local header"
-        guard file.matches(at, localSignature) else {
+        guard file.matches(localSignature, at: at) else {
             throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 03 04",
-                                        found: (try? file.slice(at, 4, "").array).map(hex) ?? "the end of the file")
+                                        found: signatureFound(in: file, at: at, atEnd: "the end of the file"))
         }
-        let header = try file.slice(at, localHeaderSize, what)
-        let flags = try header.u16(6, what)
+        let header = try file.getSlice(at: at, length: localHeaderSize, what)
+        let flags = try header.getInteger(at: 6, as: UInt16.self, what)
         if flags & 0x0001 != 0 || flags & 0x0040 != 0 {
             throw ImportError.unsupported(what: entry.what, offset: at + 6, feature: "an encrypted member")
         }
-        let nameLength = Int(try header.u16(26, what))
-        let extraLength = Int(try header.u16(28, what))
-        let localName = try file.slice(at + localHeaderSize, nameLength, what + " name")
-        let centralName = try file.slice(entry.nameOffset, entry.nameLength, entry.what + " name")
+        let nameLength = Int(try header.getInteger(at: 26, as: UInt16.self, what))
+        let extraLength = Int(try header.getInteger(at: 28, as: UInt16.self, what))
+        let localName = try file.getSlice(at: at + localHeaderSize, length: nameLength, what + " name")
+        let centralName = try file.getSlice(at: entry.nameOffset, length: entry.nameLength, entry.what + " name")
         guard localName.count == centralName.count, localName.bytes.elementsEqual(centralName.bytes) else {
             throw ImportError.malformed(what: what + " name", offset: localName.base,
                                         expected: "'\(entry.name)' (the central directory's name)",
                                         found: "'\(String(decoding: localName.bytes, as: UTF8.self))'")
         }
-        let dataStart = try Checked.add(at + localHeaderSize + nameLength, extraLength, what, offset: at)
-        return try file.slice(dataStart, entry.compressedSize, entry.what + " compressed data")
+        let dataStart = try Checked<ImportError>.add(at + localHeaderSize + nameLength, extraLength, what, offset: at)
+        return try file.getSlice(at: dataStart, length: entry.compressedSize, entry.what + " compressed data")
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+    /// The 4 bytes where a signature should be, in hex, or `atEnd` when
+    /// fewer than 4 bytes are left.
+    private static func signatureFound(in region: ImportBytes, at index: Int, atEnd: String) -> String {
+        (try? region.getSlice(at: index, length: 4, "")).map { Hex.bytes($0.bytes) } ?? atEnd
     }
 }
