@@ -98,6 +98,14 @@ enum JSONNumber {
 /// A strict RFC 8259 JSON parser over a region of an imported file. Every
 /// error is an `ImportError` naming `what` and the file offset of the fault;
 /// nesting is limited to `maxDepth`, so hostile input cannot exhaust the stack.
+///
+/// Hand-written on purpose, not Foundation's `JSONDecoder`/`JSONSerialization`:
+/// the conformance set (Tests/Fixtures/malformed, checked by ImportTests and
+/// the Python reader's tests) requires the file offset of every fault and of
+/// every value the safetensors reader refuses, objects that keep repeated keys
+/// so that a tensor or field given twice is an error rather than a silent
+/// choice, and integers kept exactly (`4.0` is 4, `2^63` is not an `Int`).
+/// Foundation gives none of the offsets and keeps one of two duplicate keys.
 struct JSONParser {
     static let maxDepth = 64
 

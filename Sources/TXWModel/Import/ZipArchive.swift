@@ -5,6 +5,14 @@ import TXWFormat
 /// member's local header. Reads only what numpy's `savez` family writes —
 /// one disk, stored or deflated members, no encryption — and checks every
 /// size and offset against the file before use.
+///
+/// Hand-written on purpose, not a zip library: the malformed-file conformance
+/// set (Tests/Fixtures/malformed, checked by ImportTests and the Python
+/// reader's tests) requires every error to give its category and the file
+/// offset of the fault, to refuse a name given twice in the directory, members
+/// that overlap each other or the directory, and sizes beyond what deflate can
+/// produce — before any member is inflated. General-purpose readers such as
+/// ZIPFoundation report none of these with offsets, and accept duplicates.
 enum ZipArchive {
     static let localSignature: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
     static let centralSignature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
@@ -185,6 +193,34 @@ enum ZipArchive {
 
     // MARK: - Records
 
+    /// The fields of a central directory record's fixed 46-byte part that are used.
+    private struct CentralFields {
+        let flags, method: UInt16
+        let crc, compressed32, uncompressed32: UInt32
+        let nameLength, extraLength, commentLength: Int
+        let diskStart32: UInt16
+        let localOffset32: UInt32
+
+        init(_ fixed: ImportBytes, _ what: String) throws {
+            flags = try fixed.getInteger(at: 8, as: UInt16.self, what)
+            method = try fixed.getInteger(at: 10, as: UInt16.self, what)
+            crc = try fixed.getInteger(at: 16, as: UInt32.self, what)
+            compressed32 = try fixed.getInteger(at: 20, as: UInt32.self, what)
+            uncompressed32 = try fixed.getInteger(at: 24, as: UInt32.self, what)
+            nameLength = Int(try fixed.getInteger(at: 28, as: UInt16.self, what))
+            extraLength = Int(try fixed.getInteger(at: 30, as: UInt16.self, what))
+            commentLength = Int(try fixed.getInteger(at: 32, as: UInt16.self, what))
+            diskStart32 = try fixed.getInteger(at: 34, as: UInt16.self, what)
+            localOffset32 = try fixed.getInteger(at: 42, as: UInt32.self, what)
+        }
+    }
+
+    /// A member's sizes, local header offset and disk, after the zip64 extra field.
+    private struct MemberSizes {
+        var uncompressed, compressed, localOffset: UInt64
+        var diskStart: UInt32
+    }
+
     /// The central directory record at `position` of `directory`, and its length.
     private static func record(in directory: ImportBytes, at position: Int, index: Int, fileSize: Int) throws -> (ZipEntry, Int) {
         let at = directory.fileOffset(position)
@@ -193,64 +229,70 @@ enum ZipArchive {
             throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 01 02",
                                         found: signatureFound(in: directory, at: position, atEnd: "the end of the directory"))
         }
-        let fixed = try directory.getSlice(at: position, length: centralRecordSize, what)
-        let flags = try fixed.getInteger(at: 8, as: UInt16.self, what)
-        let method = try fixed.getInteger(at: 10, as: UInt16.self, what)
-        let crc = try fixed.getInteger(at: 16, as: UInt32.self, what)
-        let compressed32 = try fixed.getInteger(at: 20, as: UInt32.self, what)
-        let uncompressed32 = try fixed.getInteger(at: 24, as: UInt32.self, what)
-        let nameLength = Int(try fixed.getInteger(at: 28, as: UInt16.self, what))
-        let extraLength = Int(try fixed.getInteger(at: 30, as: UInt16.self, what))
-        let commentLength = Int(try fixed.getInteger(at: 32, as: UInt16.self, what))
-        let diskStart32 = try fixed.getInteger(at: 34, as: UInt16.self, what)
-        let localOffset32 = try fixed.getInteger(at: 42, as: UInt32.self, what)
-        let length = centralRecordSize + nameLength + extraLength + commentLength
-        let nameBytes = try directory.getSlice(at: position + centralRecordSize, length: nameLength, what + " name")
+        let fields = try CentralFields(try directory.getSlice(at: position, length: centralRecordSize, what), what)
+        let length = centralRecordSize + fields.nameLength + fields.extraLength + fields.commentLength
+        let nameBytes = try directory.getSlice(at: position + centralRecordSize, length: fields.nameLength, what + " name")
         guard let name = String(validating: nameBytes.bytes, as: UTF8.self) else {
             throw ImportError.invalidUTF8(what: what + " name", offset: nameBytes.base)
         }
         let member = "npz member '\(name)'"
-        let extra = try directory.getSlice(at: position + centralRecordSize + nameLength, length: extraLength, member + " extra field")
+        let extra = try directory.getSlice(
+            at: position + centralRecordSize + fields.nameLength, length: fields.extraLength, member + " extra field")
         _ = try directory.getSlice(at: position, length: length, member + " central directory record")
 
-        if flags & 0x0001 != 0 || flags & 0x0040 != 0 || method == 99 {
+        if fields.flags & 0x0001 != 0 || fields.flags & 0x0040 != 0 || fields.method == 99 {
             throw ImportError.unsupported(what: member, offset: at, feature: "an encrypted member")
         }
-        guard method == 0 || method == 8 else {
+        guard fields.method == 0 || fields.method == 8 else {
             throw ImportError.unsupported(what: member, offset: at + 10,
-                                          feature: "compression method \(method) (only 0, stored, and 8, deflate, are read)")
+                                          feature: "compression method \(fields.method) (only 0, stored, and 8, deflate, are read)")
         }
+        let sizes = try memberSizes(fields, extra: extra, member: member)
+        let uncompressed = try checkSizes(sizes, method: fields.method, member: member, recordOffset: at, fileSize: fileSize)
+        let entry = ZipEntry(
+            name: name, nameOffset: nameBytes.base, nameLength: fields.nameLength, method: fields.method, crc: fields.crc,
+            compressedSize: Int(sizes.compressed), uncompressedSize: uncompressed, localHeaderOffset: Int(sizes.localOffset),
+            recordOffset: at)
+        return (entry, length)
+    }
 
-        // Sizes and offset saturated at 0xFFFFFFFF live in the zip64 extra field, in this order.
-        var uncompressed = UInt64(uncompressed32)
-        var compressed = UInt64(compressed32)
-        var localOffset = UInt64(localOffset32)
-        var diskStart = UInt32(diskStart32)
-        let saturated = uncompressed32 == 0xFFFF_FFFF || compressed32 == 0xFFFF_FFFF
-            || localOffset32 == 0xFFFF_FFFF || diskStart32 == 0xFFFF
-        if saturated {
-            let what64 = member + " zip64 extra field"
-            guard let field = try zip64Field(in: extra, member: member) else {
-                throw ImportError.malformed(what: what64, offset: extra.base,
-                                            expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
-            }
-            var p = 0
-            if uncompressed32 == 0xFFFF_FFFF { uncompressed = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
-            if compressed32 == 0xFFFF_FFFF { compressed = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
-            if localOffset32 == 0xFFFF_FFFF { localOffset = try field.getInteger(at: p, as: UInt64.self, what64); p += 8 }
-            if diskStart32 == 0xFFFF { diskStart = try field.getInteger(at: p, as: UInt32.self, what64); p += 4 }
+    /// The record's sizes, local header offset and disk: those saturated at
+    /// 0xFFFFFFFF (0xFFFF for the disk) live in the zip64 extra field, in this order.
+    private static func memberSizes(_ fields: CentralFields, extra: ImportBytes, member: String) throws -> MemberSizes {
+        var sizes = MemberSizes(
+            uncompressed: UInt64(fields.uncompressed32), compressed: UInt64(fields.compressed32),
+            localOffset: UInt64(fields.localOffset32), diskStart: UInt32(fields.diskStart32))
+        let saturated = fields.uncompressed32 == 0xFFFF_FFFF || fields.compressed32 == 0xFFFF_FFFF
+            || fields.localOffset32 == 0xFFFF_FFFF || fields.diskStart32 == 0xFFFF
+        guard saturated else { return sizes }
+        let what64 = member + " zip64 extra field"
+        guard let field = try zip64Field(in: extra, member: member) else {
+            throw ImportError.malformed(what: what64, offset: extra.base,
+                                        expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
         }
-        guard diskStart == 0 else {
-            throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(diskStart)")
+        var reader = field
+        if fields.uncompressed32 == 0xFFFF_FFFF { sizes.uncompressed = try reader.readInteger(what64) }
+        if fields.compressed32 == 0xFFFF_FFFF { sizes.compressed = try reader.readInteger(what64) }
+        if fields.localOffset32 == 0xFFFF_FFFF { sizes.localOffset = try reader.readInteger(what64) }
+        if fields.diskStart32 == 0xFFFF { sizes.diskStart = try reader.readInteger(what64) }
+        return sizes
+    }
+
+    /// Checks a member's disk and sizes against the file (of `fileSize`
+    /// bytes) and its method; returns the uncompressed size.
+    private static func checkSizes(_ sizes: MemberSizes, method: UInt16, member: String, recordOffset at: Int, fileSize: Int) throws -> Int {
+        guard sizes.diskStart == 0 else {
+            throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(sizes.diskStart)")
         }
+        let (compressed, uncompressed) = (sizes.compressed, sizes.uncompressed)
         let limit = UInt64(fileSize)
         guard compressed <= limit else {
             throw ImportError.truncated(what: member + " compressed data", offset: at + 20,
                                         needed: Int(clamping: compressed), available: fileSize)
         }
-        guard localOffset <= limit else {
+        guard sizes.localOffset <= limit else {
             throw ImportError.malformed(what: member + " local header offset", offset: at + 42,
-                                        expected: "an offset inside the \(fileSize)-byte file", found: "\(localOffset)")
+                                        expected: "an offset inside the \(fileSize)-byte file", found: "\(sizes.localOffset)")
         }
         if method == 0, uncompressed != compressed {
             throw ImportError.sizeMismatch(what: member + " (stored) uncompressed size", offset: at + 24,
@@ -264,11 +306,7 @@ enum ZipArchive {
         guard let uncompressedInt = Int(exactly: uncompressed) else {
             throw ImportError.limit(what: member + " uncompressed size", offset: at + 24, value: "\(uncompressed)", limit: "\(Int.max)")
         }
-        let entry = ZipEntry(
-            name: name, nameOffset: nameBytes.base, nameLength: nameLength, flags: flags, method: method, crc: crc,
-            compressedSize: Int(compressed), uncompressedSize: uncompressedInt, localHeaderOffset: Int(localOffset),
-            recordOffset: at)
-        return (entry, length)
+        return uncompressedInt
     }
 
     /// The data of the zip64 extra field (header ID 1) among `extra`'s fields, if any.
