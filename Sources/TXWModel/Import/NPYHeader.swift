@@ -43,8 +43,12 @@ struct NPYHeader {
         }
         let lengthOffset = stream.fileOffset(stream.position)
         let raw = try stream.read(lengthBytes, ".npy header length")
-        var length = 0
-        for b in raw.reversed() { length = length << 8 | Int(b) }
+        let length = try raw.withUnsafeBytes { bytes in
+            let field = ImportBytes(bytes, base: lengthOffset)
+            return lengthBytes == 2
+                ? Int(try field.getInteger(at: 0, as: UInt16.self, ".npy header length"))
+                : Int(try field.getInteger(at: 0, as: UInt32.self, ".npy header length"))
+        }
         guard length <= maxHeaderLength else {
             throw ImportError.limit(what: "\(stream.what) .npy header length", offset: lengthOffset,
                                     value: "\(length)", limit: "\(maxHeaderLength)")

@@ -109,7 +109,8 @@ enum ZipArchive {
         let raw = file.bytes
         var p = n - endRecordSize
         while p >= lowest {
-            // p + 21 < n: every index below is inside the file.
+            // A scan of up to 64 KiB, so it reads the bytes directly:
+            // p + 21 < n, every index below is inside the file.
             if raw[p] == 0x50, raw[p + 1] == 0x4B, raw[p + 2] == 0x05, raw[p + 3] == 0x06,
                p + endRecordSize + (Int(raw[p + 20]) | Int(raw[p + 21]) << 8) == n {
                 found = p
