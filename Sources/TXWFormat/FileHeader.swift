@@ -10,16 +10,16 @@ struct FileHeader: Equatable {
     /// The header bytes, `header_checksum` included.
     func serialize() -> [UInt8] {
         var w = ByteWriter()
-        w.append(FormatLimits.magic)
-        w.u16(major)
-        w.u16(minor)
-        w.u32(0)
-        w.u64(UInt64(manifestLength))
-        w.u64(UInt64(dataOffset))
-        w.u64(UInt64(fileLength))
-        w.u64(0)
-        w.u64(manifestChecksum)
-        w.u64(XXHash.xxh3(w.bytes))
+        w.writeBytes(FormatLimits.magic)
+        w.writeInteger(major)
+        w.writeInteger(minor)
+        w.writeInteger(UInt32(0))
+        w.writeInteger(UInt64(manifestLength))
+        w.writeInteger(UInt64(dataOffset))
+        w.writeInteger(UInt64(fileLength))
+        w.writeInteger(UInt64(0))
+        w.writeInteger(manifestChecksum)
+        w.writeInteger(XXHash.xxh3(w.bytes))
         return w.bytes
     }
 
@@ -35,30 +35,30 @@ struct FileHeader: Equatable {
         guard size >= FormatLimits.headerSize else {
             throw TXWFormatError.truncated(what: "header", offset: 0, needed: FormatLimits.headerSize, fileSize: size)
         }
-        var c = ByteCursor(UnsafeRawBufferPointer(rebasing: file[0..<FormatLimits.headerSize]), base: 0, region: "header")
-        _ = try c.bytes(8, "magic")
-        let major = try c.u16("major version")
-        let minor = try c.u16("minor version")
+        var c = ByteReader<TXWFormatError>(UnsafeRawBufferPointer(rebasing: file[0..<FormatLimits.headerSize]), region: "header")
+        _ = try c.readSlice(length: 8, "magic")
+        let major = try c.readInteger(as: UInt16.self, "major version")
+        let minor = try c.readInteger(as: UInt16.self, "minor version")
         guard major == FormatLimits.majorVersion else {
             throw TXWFormatError.unsupportedVersion(major: major, minor: minor)
         }
-        let stored = UnsafeRawBufferPointer(rebasing: file[56..<64]).loadUnaligned(as: UInt64.self).littleEndian
+        let stored = try c.getInteger(at: 56, as: UInt64.self, "header_checksum")
         let computed = XXHash.xxh3(UnsafeRawBufferPointer(rebasing: file[0..<56]))
         guard stored == computed else {
             throw TXWFormatError.headerChecksum(expected: stored, found: computed)
         }
-        let reserved1 = try c.u32("reserved")
+        let reserved1 = try c.readInteger(as: UInt32.self, "reserved")
         guard reserved1 == 0 else {
             throw TXWFormatError.layout(what: "reserved header field", offset: 12, expected: "0", found: "\(reserved1)")
         }
-        let manifestLength = try c.u64("manifest_length")
-        let dataOffset = try c.u64("data_offset")
-        let fileLength = try c.u64("file_length")
-        let reserved2 = try c.u64("reserved")
+        let manifestLength = try c.readInteger(as: UInt64.self, "manifest_length")
+        let dataOffset = try c.readInteger(as: UInt64.self, "data_offset")
+        let fileLength = try c.readInteger(as: UInt64.self, "file_length")
+        let reserved2 = try c.readInteger(as: UInt64.self, "reserved")
         guard reserved2 == 0 else {
             throw TXWFormatError.layout(what: "reserved header field", offset: 40, expected: "0", found: "\(reserved2)")
         }
-        let manifestChecksum = try c.u64("manifest_checksum")
+        let manifestChecksum = try c.readInteger(as: UInt64.self, "manifest_checksum")
         guard manifestLength >= 1, manifestLength <= UInt64(FormatLimits.maxManifestLength) else {
             throw TXWFormatError.limit(
                 what: "manifest_length", offset: 16, value: "\(manifestLength)", limit: "1…\(FormatLimits.maxManifestLength)")

@@ -94,13 +94,13 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .truncated(what, offset, needed, fileSize):
             return "\(what) needs \(needed) bytes at offset \(offset), but the file has \(fileSize) bytes"
         case let .badMagic(found):
-            return "not a txw file: the bytes at offset 0 are \(hexBytes(found)), expected the magic 89 54 58 57 0d 0a 1a 0a"
+            return "not a txw file: the bytes at offset 0 are \(Hex.bytes(found)), expected the magic 89 54 58 57 0d 0a 1a 0a"
         case let .unsupportedVersion(major, minor):
             return "format version \(major).\(minor) at offset 8 is not supported (this reader reads major version 1)"
         case let .headerChecksum(expected, found):
-            return "header damaged (bytes at offset 0..<56): checksum expected \(hex64(expected)), found \(hex64(found))"
+            return "header damaged (bytes at offset 0..<56): checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .manifestChecksum(expected, found):
-            return "manifest damaged (bytes from offset 64 to the data): checksum expected \(hex64(expected)), found \(hex64(found))"
+            return "manifest damaged (bytes from offset 64 to the data): checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .limit(what, offset, value, limit):
             return "\(what) at offset \(offset) is \(value), beyond the limit \(limit)"
         case let .malformedManifest(what, offset, detail):
@@ -114,7 +114,7 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .layout(what, offset, expected, found):
             return "\(what) at offset \(offset): expected \(expected), found \(found)"
         case let .blockChecksum(tensor, block, offset, expected, found):
-            return "tensor '\(tensor)' block \(block) at offset \(offset) damaged: checksum expected \(hex64(expected)), found \(hex64(found))"
+            return "tensor '\(tensor)' block \(block) at offset \(offset) damaged: checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .decode(tensor, block, offset, zstd):
             return "tensor '\(tensor)' block \(block) at offset \(offset) does not decode: \(zstd)"
         case let .compression(tensor, block, zstd):
@@ -135,13 +135,4 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
             return detail
         }
     }
-}
-
-func hex64(_ v: UInt64) -> String {
-    let digits = String(v, radix: 16)
-    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
-}
-
-func hexBytes(_ bytes: [UInt8]) -> String {
-    bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
 }

@@ -62,7 +62,7 @@ public struct AdamW: Sendable, Equatable {
             }
             updated.append(try Tensor(shape: tensor.shape, scalars: values, what: name))
         }
-        return try TransformerWeights(parameterTensors: updated, like: weights)
+        return try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: updated)
     }
 
     private func pow(_ x: Double, _ n: Int) -> Double { Math.pow(x, Double(n)) }
@@ -78,16 +78,16 @@ extension TransformerWeights {
         return out
     }
 
-    /// A model of `like`'s hyperparameters from tensors in canonical order.
-    public init(parameterTensors tensors: [Tensor<Scalar>], like: TransformerWeights<Scalar>) throws {
-        let h = like.hyperparameters
-        guard tensors.count == 1 + 8 * h.nBlock else {
+    /// A model of `hyperparameters` from its tensors in canonical order (the
+    /// order of `parameterTensors` and of `Hyperparameters.tensorShapes()`),
+    /// checked as `init(hyperparameters:W_E:blocks:)` checks.
+    public init(hyperparameters h: Hyperparameters, parameterTensors tensors: [Tensor<Scalar>]) throws {
+        let perBlock = BlockWeights<Scalar>.fieldCount
+        guard h.nBlock >= 0, !tensors.isEmpty, (tensors.count - 1) % perBlock == 0, (tensors.count - 1) / perBlock == h.nBlock else {
             throw KernelError.invalidArgument(name: "tensors", value: "\(tensors.count)", requirement: "must be 1 + 8·n_block")
         }
-        var blocks: [BlockWeights<Scalar>] = []
-        for b in 0..<h.nBlock {
-            let t = Array(tensors[(1 + 8 * b)..<(9 + 8 * b)])
-            blocks.append(BlockWeights(W_1: t[0], b_1: t[1], W_2: t[2], b_2: t[3], W_Q: t[4], W_K: t[5], W_V: t[6], W_O: t[7]))
+        let blocks = (0..<h.nBlock).map { b in
+            BlockWeights(fieldsInOrder: tensors[(1 + perBlock * b)..<(1 + perBlock * (b + 1))])
         }
         try self.init(hyperparameters: h, W_E: tensors[0], blocks: blocks)
     }

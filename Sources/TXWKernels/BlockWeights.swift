@@ -26,10 +26,20 @@ public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
         self.W_O = W_O
     }
 
+    /// The number of fields.
+    static var fieldCount: Int { 8 }
+
     /// The tensors in `BlockParameter` field order, with their field names.
     public var fields: [(name: String, tensor: Tensor<Scalar>)] {
         [("W_1", W_1), ("b_1", b_1), ("W_2", W_2), ("b_2", b_2),
          ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V), ("W_O", W_O)]
+    }
+
+    /// Builds a block from its `fieldCount` tensors in `fields` order.
+    init(fieldsInOrder t: ArraySlice<Tensor<Scalar>>) {
+        precondition(t.count == Self.fieldCount, "a block has \(Self.fieldCount) fields")
+        let i = t.startIndex
+        self.init(W_1: t[i], b_1: t[i + 1], W_2: t[i + 2], b_2: t[i + 3], W_Q: t[i + 4], W_K: t[i + 5], W_V: t[i + 6], W_O: t[i + 7])
     }
 
     /// Builds a block from its fields by name (`W_1`, `b_1`, …); `prefix` names

@@ -1,5 +1,5 @@
 /// The shape of a notebook transformer: what `W_E` and every block must measure.
-public struct Hyperparameters: Sendable, Equatable, Codable {
+public struct Hyperparameters: Sendable, Equatable {
     public var vocabSize: Int
     public var dModel: Int
     public var nHead: Int

@@ -1,6 +1,6 @@
 /// The three constants of the notebook's kernels. A `.txw` file stores them
 /// beside the hyperparameters, so a model keeps the numbers it was trained with.
-public struct KernelConstants: Sendable, Equatable, Codable {
+public struct KernelConstants: Sendable, Equatable {
     /// Added to the mean of squares inside the square root of rmsnorm (notebook: 1e-9).
     public var rmsnormEpsilon: Double
     /// The base of the sinusoidal positions (notebook: 10000).

@@ -12,7 +12,7 @@ import Darwin
 /// The elementary functions come from the platform's C math library
 /// (`exp`/`expf`, …), so `Double` results are those of numpy's float64 loops
 /// to within an ulp or two; Spec/kernels.md states the tolerances.
-public protocol KernelScalar: BinaryFloatingPoint, Sendable, Codable
+public protocol KernelScalar: BinaryFloatingPoint, Sendable
 where Self.RawSignificand: FixedWidthInteger {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self

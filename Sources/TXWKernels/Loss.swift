@@ -16,11 +16,6 @@ extension TransformerWeights {
 }
 
 extension Kernels {
-    /// The notebook's `compute_loss(x, W_E, paras, n_block)`.
-    public static func loss<T>(tokens: [Int], weights: TransformerWeights<T>) throws -> Double {
-        try weights.loss(for: tokens)
-    }
-
     /// `mean_i (logsumexp(row i) − row i [tokens[i+1]])` over rows 0..<m−1 of
     /// (m, V) logits, in float64.
     @_specialize(where T == Float)

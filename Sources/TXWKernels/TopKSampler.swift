@@ -131,13 +131,3 @@ public struct TopKSampler: Sendable, Equatable {
         return best
     }
 }
-
-extension Kernels {
-    /// The notebook's `topk_sample(x, W_E, paras, n_block, n, k, t)` with the seed
-    /// of its `default_rng` as a parameter (default 42).
-    public static func topKSample<T>(
-        prompt: [Int], weights: TransformerWeights<T>, n: Int, k: Int, temperature: Double = 1, seed: UInt64 = 42
-    ) throws -> [Int] {
-        try TopKSampler(k: k, temperature: temperature, seed: seed).sample(weights, prompt: prompt, count: n)
-    }
-}

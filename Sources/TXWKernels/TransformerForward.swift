@@ -21,10 +21,3 @@ extension TransformerWeights {
         SequenceForward.run(self, tokens: tokens, logits: logits)
     }
 }
-
-extension Kernels {
-    /// The notebook's `transformer(x, W_E, paras, n_block)`.
-    public static func transformer<T>(tokens: [Int], weights: TransformerWeights<T>) throws -> Tensor<T> {
-        try weights.logits(for: tokens)
-    }
-}

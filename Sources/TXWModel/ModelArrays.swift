@@ -160,13 +160,8 @@ public struct ModelArrays: Sendable {
             let values: [T] = array.bytes.withUnsafeBytes { ElementCoding.decode($0, as: array.dtype) }
             return try Tensor(shape: array.shape, scalars: values, what: array.name)
         }
-        var blocks: [BlockWeights<T>] = []
-        for b in 0..<hyperparameters.nBlock {
-            let t = Array(tensors[(1 + 8 * b)..<(9 + 8 * b)])
-            blocks.append(BlockWeights(W_1: t[0], b_1: t[1], W_2: t[2], b_2: t[3], W_Q: t[4], W_K: t[5], W_V: t[6], W_O: t[7]))
-        }
         do {
-            return try TransformerWeights(hyperparameters: hyperparameters, W_E: tensors[0], blocks: blocks)
+            return try TransformerWeights(hyperparameters: hyperparameters, parameterTensors: tensors)
         } catch let error as KernelError {
             throw ModelError.kernel(error)
         }

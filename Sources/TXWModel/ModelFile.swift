@@ -12,25 +12,12 @@ public enum ModelFile {
     /// The model of an open container.
     public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
         let (h, vocabulary) = try profile(of: reader)
-        var tensors: [String: Tensor<T>] = [:]
-        for (name, shape) in h.tensorShapes() {
-            let values: [T] = try reader.read(named: name)
-            tensors[name] = try Tensor(shape: shape, scalars: values, what: name)
-        }
-        func take(_ name: String) throws -> Tensor<T> {
-            guard let t = tensors[name] else { throw ModelError.missingTensor(name) }
-            return t
-        }
-        var blocks: [BlockWeights<T>] = []
-        for i in 0..<h.nBlock {
-            let p = "blocks.\(i)."
-            blocks.append(BlockWeights(
-                W_1: try take(p + "W_1"), b_1: try take(p + "b_1"), W_2: try take(p + "W_2"), b_2: try take(p + "b_2"),
-                W_Q: try take(p + "W_Q"), W_K: try take(p + "W_K"), W_V: try take(p + "W_V"), W_O: try take(p + "W_O")))
+        let tensors = try h.tensorShapes().map { name, shape in
+            try Tensor<T>(shape: shape, scalars: reader.read(named: name), what: name)
         }
         let weights: TransformerWeights<T>
         do {
-            weights = try TransformerWeights(hyperparameters: h, W_E: try take("W_E"), blocks: blocks)
+            weights = try TransformerWeights(hyperparameters: h, parameterTensors: tensors)
         } catch let error as KernelError {
             throw ModelError.kernel(error)
         }

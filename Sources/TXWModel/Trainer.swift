@@ -132,7 +132,7 @@ public struct Trainer<Scalar: KernelScalar> {
         let mean = try zip(weights.parameterTensors, sum).map { named, values in
             try Tensor(shape: named.tensor.shape, scalars: values.map { Scalar($0 * scale) })
         }
-        let gradients = try TransformerWeights(parameterTensors: mean, like: weights)
+        let gradients = try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: mean)
         weights = try optimizer.update(weights, gradients: gradients, learningRate: options.learningRate(atStep: optimizer.step + 1))
         return total * scale
     }

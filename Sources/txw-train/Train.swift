@@ -165,8 +165,7 @@ struct Train: ParsableCommand {
     }
 
     func hexChecksum(_ bytes: [UInt8]) -> String {
-        let digits = String(Checksum.xxh3(bytes), radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        Hex.digits(Checksum.xxh3(bytes))
     }
 
     func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) {

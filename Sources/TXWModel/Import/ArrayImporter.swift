@@ -58,11 +58,11 @@ public enum ArrayImporter {
 
     /// The content sniffing of `read(path:)`.
     static func read(_ file: ImportBytes, name: String) throws -> [ImportedArray] {
-        if file.matches(0, ZipArchive.localSignature) || file.matches(0, ZipArchive.endSignature) {
+        if file.matches(ZipArchive.localSignature, at: 0) || file.matches(ZipArchive.endSignature, at: 0) {
             return try NPZReader.read(file)
         }
-        if let length = try? file.u64(0, ""), length >= 2, length <= SafetensorsReader.maxHeaderLength,
-           file.matches(8, [UInt8(ascii: "{")]) {
+        if let length = try? file.getInteger(at: 0, as: UInt64.self, ""), length >= 2, length <= SafetensorsReader.maxHeaderLength,
+           file.matches([UInt8(ascii: "{")], at: 8) {
             return try SafetensorsReader.read(file)
         }
         throw ImportError.unrecognizedFormat(path: name, found: Array(file.bytes.prefix(16)))

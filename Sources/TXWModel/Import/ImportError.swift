@@ -1,4 +1,5 @@
 import SystemPackage
+import TXWFormat
 
 /// Why an `.npz` or `.safetensors` file could not be imported: what, where, and
 /// the detail (expected vs found where there is one).
@@ -81,7 +82,7 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .notRegularFile(path, operation, isDirectory):
             return "\(path): \(operation): is \(isDirectory ? "a directory" : "not a regular file")"
         case let .unrecognizedFormat(path, found):
-            let hex = found.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+            let hex = Hex.bytes(found)
             return "\(path): offset 0: neither an npz (zip) archive nor a safetensors file "
                 + "(expected \"PK\\x03\\x04\", \"PK\\x05\\x06\" or a u64 header length followed by '{', found \(hex.isEmpty ? "an empty file" : hex))"
         case let .truncated(what, offset, needed, available):
@@ -97,7 +98,7 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .sizeMismatch(what, offset, expected, found):
             return "\(what): offset \(offset): expected \(expected) bytes, found \(found)"
         case let .checksum(what, offset, expected, found):
-            return "\(what): offset \(offset): CRC-32 expected \(Self.hex32(expected)), found \(Self.hex32(found))"
+            return "\(what): offset \(offset): CRC-32 expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .duplicateName(what, name, offset):
             return "\(what): offset \(offset): the name '\(name)' appears twice"
         case let .invalidUTF8(what, offset):
@@ -109,10 +110,5 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .limit(what, offset, value, limit):
             return "\(what): offset \(offset): \(value) is beyond the limit \(limit)"
         }
-    }
-
-    static func hex32(_ v: UInt32) -> String {
-        let digits = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
     }
 }

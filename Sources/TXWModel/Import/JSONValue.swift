@@ -1,3 +1,5 @@
+import TXWFormat
+
 /// A JSON value read from an imported file (the safetensors header), with the
 /// file offset of its first byte so that errors about it can say where it is.
 ///
@@ -96,6 +98,14 @@ enum JSONNumber {
 /// A strict RFC 8259 JSON parser over a region of an imported file. Every
 /// error is an `ImportError` naming `what` and the file offset of the fault;
 /// nesting is limited to `maxDepth`, so hostile input cannot exhaust the stack.
+///
+/// Hand-written on purpose, not Foundation's `JSONDecoder`/`JSONSerialization`:
+/// the conformance set (Tests/Fixtures/malformed, checked by ImportTests and
+/// the Python reader's tests) requires the file offset of every fault and of
+/// every value the safetensors reader refuses, objects that keep repeated keys
+/// so that a tensor or field given twice is an error rather than a silent
+/// choice, and integers kept exactly (`4.0` is 4, `2^63` is not an `Int`).
+/// Foundation gives none of the offsets and keeps one of two duplicate keys.
 struct JSONParser {
     static let maxDepth = 64
 
@@ -132,7 +142,7 @@ struct JSONParser {
     private static func describe(_ byte: UInt8?) -> String {
         guard let byte else { return "the end of the text" }
         if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-        return "byte 0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        return "byte " + Hex.literal(byte)
     }
 
     private mutating func skipWhitespace() {
@@ -209,7 +219,7 @@ struct JSONParser {
 
     private mutating func literal(_ word: String) throws {
         let pattern = Array(word.utf8)
-        guard input.matches(position, pattern) else { throw unexpected("'\(word)'") }
+        guard input.matches(pattern, at: position) else { throw unexpected("'\(word)'") }
         position += pattern.count
     }
 
@@ -271,7 +281,7 @@ struct JSONParser {
         }
         if (0xD800..<0xDC00).contains(first) {
             let expected = "a low surrogate (\\uDC00 … \\uDFFF) after \\u" + String(first, radix: 16)
-            guard input.matches(position, Array("\\u".utf8)) else { throw unexpected(expected) }
+            guard input.matches(Array("\\u".utf8), at: position) else { throw unexpected(expected) }
             let lowOffset = fileOffset
             position += 2
             let second = try hex4()

@@ -64,7 +64,7 @@ final class MemberStream {
         }
         switch source {
         case let .stored(data):
-            let part = try data.slice(position, want, label(field()))
+            let part = try data.getSlice(at: position, length: want, label(field()))
             if want > 0, let base = buffer.baseAddress, let from = part.bytes.baseAddress {
                 base.copyMemory(from: from, byteCount: want)
             }

@@ -30,7 +30,7 @@ struct NPYHeader {
         let preamble = try stream.read(8, ".npy magic and version")
         guard Array(preamble[0..<6]) == magic else {
             throw ImportError.malformed(what: "\(stream.what) .npy magic", offset: start,
-                                        expected: "93 4e 55 4d 50 59 (\"\\x93NUMPY\")", found: ZipArchive.hex(Array(preamble[0..<6])))
+                                        expected: "93 4e 55 4d 50 59 (\"\\x93NUMPY\")", found: Hex.bytes(preamble[0..<6]))
         }
         let (major, minor) = (preamble[6], preamble[7])
         let lengthBytes: Int
@@ -43,8 +43,12 @@ struct NPYHeader {
         }
         let lengthOffset = stream.fileOffset(stream.position)
         let raw = try stream.read(lengthBytes, ".npy header length")
-        var length = 0
-        for b in raw.reversed() { length = length << 8 | Int(b) }
+        let length = try raw.withUnsafeBytes { bytes in
+            let field = ImportBytes(bytes, base: lengthOffset)
+            return lengthBytes == 2
+                ? Int(try field.getInteger(at: 0, as: UInt16.self, ".npy header length"))
+                : Int(try field.getInteger(at: 0, as: UInt32.self, ".npy header length"))
+        }
         guard length <= maxHeaderLength else {
             throw ImportError.limit(what: "\(stream.what) .npy header length", offset: lengthOffset,
                                     value: "\(length)", limit: "\(maxHeaderLength)")

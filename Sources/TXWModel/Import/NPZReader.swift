@@ -48,7 +48,7 @@ enum NPZReader {
         let byteCount = try ShapeCheck.byteCount(header.shape, dtype: header.dtype, "\(entry.what) .npy header", offset: stream.fileOffset(0))
         // The member must hold exactly the data the header implies; checked
         // before allocating, so the buffer is bounded by the validated size.
-        let implied = try Checked.add(headerEnd, byteCount, "\(entry.what) size", offset: entry.recordOffset)
+        let implied = try Checked<ImportError>.add(headerEnd, byteCount, "\(entry.what) size", offset: entry.recordOffset)
         guard implied == entry.uncompressedSize else {
             throw ImportError.sizeMismatch(
                 what: "\(entry.what) (shape \(shapeText(header.shape)) of '\(header.descr)' after a \(headerEnd)-byte header): uncompressed size",

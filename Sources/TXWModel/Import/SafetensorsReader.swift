@@ -25,7 +25,7 @@ enum SafetensorsReader {
 
     /// Every tensor, in data-offset order.
     static func read(_ file: ImportBytes) throws -> [ImportedArray] {
-        let length64 = try file.u64(0, "safetensors header length")
+        let length64 = try file.getInteger(at: 0, as: UInt64.self, "safetensors header length")
         guard length64 <= maxHeaderLength else {
             throw ImportError.limit(what: "safetensors header length", offset: 0, value: "\(length64)", limit: "\(maxHeaderLength)")
         }
@@ -34,7 +34,7 @@ enum SafetensorsReader {
         guard length <= available else {
             throw ImportError.truncated(what: "safetensors JSON header", offset: headerStart, needed: length, available: available)
         }
-        let header = try file.slice(headerStart, length, "safetensors JSON header")
+        let header = try file.getSlice(at: headerStart, length: length, "safetensors JSON header")
         let dataStart = headerStart + length
         let dataSize = file.count - dataStart
         let object = try JSONValue.uniqueMembers(try json(header), "safetensors JSON header")

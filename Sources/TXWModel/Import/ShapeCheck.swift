@@ -27,6 +27,6 @@ enum ShapeCheck {
             }
             elements = product
         }
-        return try Checked.multiply(elements, dtype.size, "\(what()) byte length", offset: offset)
+        return try Checked<ImportError>.multiply(elements, dtype.size, "\(what()) byte length", offset: offset)
     }
 }

@@ -1,8 +1,18 @@
+import TXWFormat
+
 /// The structure of a zip archive (PKWARE APPNOTE 6.3): the end of central
 /// directory record (and its zip64 form), the central directory, and each
 /// member's local header. Reads only what numpy's `savez` family writes —
 /// one disk, stored or deflated members, no encryption — and checks every
 /// size and offset against the file before use.
+///
+/// Hand-written on purpose, not a zip library: the malformed-file conformance
+/// set (Tests/Fixtures/malformed, checked by ImportTests and the Python
+/// reader's tests) requires every error to give its category and the file
+/// offset of the fault, to refuse a name given twice in the directory, members
+/// that overlap each other or the directory, and sizes beyond what deflate can
+/// produce — before any member is inflated. General-purpose readers such as
+/// ZIPFoundation report none of these with offsets, and accept duplicates.
 enum ZipArchive {
     static let localSignature: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
     static let centralSignature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
@@ -32,7 +42,7 @@ enum ZipArchive {
                 what: "zip central directory", offset: cdOffset,
                 expected: "at most \(cdSize / centralRecordSize) records in \(cdSize) bytes", found: "\(count) records")
         }
-        let directory = try file.slice(cdOffset, cdSize, "zip central directory")
+        let directory = try file.getSlice(at: cdOffset, length: cdSize, "zip central directory")
         var entries: [ZipEntry] = []
         entries.reserveCapacity(count)
         var names: Set<String> = []
@@ -99,7 +109,8 @@ enum ZipArchive {
         let raw = file.bytes
         var p = n - endRecordSize
         while p >= lowest {
-            // p + 21 < n: every index below is inside the file.
+            // A scan of up to 64 KiB, so it reads the bytes directly:
+            // p + 21 < n, every index below is inside the file.
             if raw[p] == 0x50, raw[p + 1] == 0x4B, raw[p + 2] == 0x05, raw[p + 3] == 0x06,
                p + endRecordSize + (Int(raw[p + 20]) | Int(raw[p + 21]) << 8) == n {
                 found = p
@@ -114,14 +125,14 @@ enum ZipArchive {
                 found: "none (the file is truncated or not a zip archive)")
         }
         let what = "zip end of central directory record"
-        let disk = try file.u16(eocd + 4, what)
-        let directoryDisk = try file.u16(eocd + 6, what)
-        let entriesOnDisk = try file.u16(eocd + 8, what)
-        let entries = try file.u16(eocd + 10, what)
-        let size = try file.u32(eocd + 12, what)
-        let offset = try file.u32(eocd + 16, what)
+        let disk = try file.getInteger(at: eocd + 4, as: UInt16.self, what)
+        let directoryDisk = try file.getInteger(at: eocd + 6, as: UInt16.self, what)
+        let entriesOnDisk = try file.getInteger(at: eocd + 8, as: UInt16.self, what)
+        let entries = try file.getInteger(at: eocd + 10, as: UInt16.self, what)
+        let size = try file.getInteger(at: eocd + 12, as: UInt32.self, what)
+        let offset = try file.getInteger(at: eocd + 16, as: UInt32.self, what)
 
-        if eocd >= 20, file.matches(eocd - 20, zip64LocatorSignature) {
+        if eocd >= 20, file.matches(zip64LocatorSignature, at: eocd - 20) {
             return try zip64Directory(of: file, locator: eocd - 20)
         }
         guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
@@ -134,9 +145,9 @@ enum ZipArchive {
 
     private static func zip64Directory(of file: ImportBytes, locator: Int) throws -> (offset: Int, size: Int, count: Int, end: Int) {
         let what = "zip64 end of central directory locator"
-        let locatorDisk = try file.u32(locator + 4, what)
-        let recordOffset64 = try file.u64(locator + 8, what)
-        let disks = try file.u32(locator + 16, what)
+        let locatorDisk = try file.getInteger(at: locator + 4, as: UInt32.self, what)
+        let recordOffset64 = try file.getInteger(at: locator + 8, as: UInt64.self, what)
+        let disks = try file.getInteger(at: locator + 16, as: UInt32.self, what)
         guard locatorDisk == 0, disks <= 1 else {
             throw ImportError.unsupported(what: what, offset: locator, feature: "a multi-disk archive (\(disks) disks)")
         }
@@ -150,21 +161,21 @@ enum ZipArchive {
             throw ImportError.malformed(what: what, offset: locator + 8,
                                         expected: "a zip64 record (56 bytes) before the locator at \(locator)", found: "offset \(record)")
         }
-        guard file.matches(record, zip64EndSignature) else {
+        guard file.matches(zip64EndSignature, at: record) else {
             throw ImportError.malformed(what: recordWhat, offset: record, expected: "the signature 50 4b 06 06",
-                                        found: (try? file.slice(record, 4, "").array).map(hex) ?? "the end of the file")
+                                        found: signatureFound(in: file, at: record, atEnd: "the end of the file"))
         }
-        let recordSize = try file.u64(record + 4, recordWhat)
+        let recordSize = try file.getInteger(at: record + 4, as: UInt64.self, recordWhat)
         guard recordSize >= 44, recordSize == UInt64(locator - record - 12) else {
             throw ImportError.malformed(what: recordWhat + " size", offset: record + 4,
                                         expected: "\(locator - record - 12) (the record ends at the locator)", found: "\(recordSize)")
         }
-        let disk = try file.u32(record + 16, recordWhat)
-        let directoryDisk = try file.u32(record + 20, recordWhat)
-        let entriesOnDisk = try file.u64(record + 24, recordWhat)
-        let entries = try file.u64(record + 32, recordWhat)
-        let size = try file.u64(record + 40, recordWhat)
-        let offset = try file.u64(record + 48, recordWhat)
+        let disk = try file.getInteger(at: record + 16, as: UInt32.self, recordWhat)
+        let directoryDisk = try file.getInteger(at: record + 20, as: UInt32.self, recordWhat)
+        let entriesOnDisk = try file.getInteger(at: record + 24, as: UInt64.self, recordWhat)
+        let entries = try file.getInteger(at: record + 32, as: UInt64.self, recordWhat)
+        let size = try file.getInteger(at: record + 40, as: UInt64.self, recordWhat)
+        let offset = try file.getInteger(at: record + 48, as: UInt64.self, recordWhat)
         guard disk == 0, directoryDisk == 0, entriesOnDisk == entries else {
             throw ImportError.unsupported(
                 what: recordWhat, offset: record,
@@ -183,72 +194,106 @@ enum ZipArchive {
 
     // MARK: - Records
 
+    /// The fields of a central directory record's fixed 46-byte part that are used.
+    private struct CentralFields {
+        let flags, method: UInt16
+        let crc, compressed32, uncompressed32: UInt32
+        let nameLength, extraLength, commentLength: Int
+        let diskStart32: UInt16
+        let localOffset32: UInt32
+
+        init(_ fixed: ImportBytes, _ what: String) throws {
+            flags = try fixed.getInteger(at: 8, as: UInt16.self, what)
+            method = try fixed.getInteger(at: 10, as: UInt16.self, what)
+            crc = try fixed.getInteger(at: 16, as: UInt32.self, what)
+            compressed32 = try fixed.getInteger(at: 20, as: UInt32.self, what)
+            uncompressed32 = try fixed.getInteger(at: 24, as: UInt32.self, what)
+            nameLength = Int(try fixed.getInteger(at: 28, as: UInt16.self, what))
+            extraLength = Int(try fixed.getInteger(at: 30, as: UInt16.self, what))
+            commentLength = Int(try fixed.getInteger(at: 32, as: UInt16.self, what))
+            diskStart32 = try fixed.getInteger(at: 34, as: UInt16.self, what)
+            localOffset32 = try fixed.getInteger(at: 42, as: UInt32.self, what)
+        }
+    }
+
+    /// A member's sizes, local header offset and disk, after the zip64 extra field.
+    private struct MemberSizes {
+        var uncompressed, compressed, localOffset: UInt64
+        var diskStart: UInt32
+    }
+
     /// The central directory record at `position` of `directory`, and its length.
     private static func record(in directory: ImportBytes, at position: Int, index: Int, fileSize: Int) throws -> (ZipEntry, Int) {
         let at = directory.fileOffset(position)
         let what = "zip central directory record \(index)"
-        guard directory.matches(position, centralSignature) else {
+        guard directory.matches(centralSignature, at: position) else {
             throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 01 02",
-                                        found: (try? directory.slice(position, 4, "").array).map(hex) ?? "the end of the directory")
+                                        found: signatureFound(in: directory, at: position, atEnd: "the end of the directory"))
         }
-        let fixed = try directory.slice(position, centralRecordSize, what)
-        let flags = try fixed.u16(8, what)
-        let method = try fixed.u16(10, what)
-        let crc = try fixed.u32(16, what)
-        let compressed32 = try fixed.u32(20, what)
-        let uncompressed32 = try fixed.u32(24, what)
-        let nameLength = Int(try fixed.u16(28, what))
-        let extraLength = Int(try fixed.u16(30, what))
-        let commentLength = Int(try fixed.u16(32, what))
-        let diskStart32 = try fixed.u16(34, what)
-        let localOffset32 = try fixed.u32(42, what)
-        let length = centralRecordSize + nameLength + extraLength + commentLength
-        let nameBytes = try directory.slice(position + centralRecordSize, nameLength, what + " name")
+        let fields = try CentralFields(try directory.getSlice(at: position, length: centralRecordSize, what), what)
+        let length = centralRecordSize + fields.nameLength + fields.extraLength + fields.commentLength
+        let nameBytes = try directory.getSlice(at: position + centralRecordSize, length: fields.nameLength, what + " name")
         guard let name = String(validating: nameBytes.bytes, as: UTF8.self) else {
             throw ImportError.invalidUTF8(what: what + " name", offset: nameBytes.base)
         }
         let member = "npz member '\(name)'"
-        let extra = try directory.slice(position + centralRecordSize + nameLength, extraLength, member + " extra field")
-        _ = try directory.slice(position, length, member + " central directory record")
+        let extra = try directory.getSlice(
+            at: position + centralRecordSize + fields.nameLength, length: fields.extraLength, member + " extra field")
+        _ = try directory.getSlice(at: position, length: length, member + " central directory record")
 
-        if flags & 0x0001 != 0 || flags & 0x0040 != 0 || method == 99 {
+        if fields.flags & 0x0001 != 0 || fields.flags & 0x0040 != 0 || fields.method == 99 {
             throw ImportError.unsupported(what: member, offset: at, feature: "an encrypted member")
         }
-        guard method == 0 || method == 8 else {
+        guard fields.method == 0 || fields.method == 8 else {
             throw ImportError.unsupported(what: member, offset: at + 10,
-                                          feature: "compression method \(method) (only 0, stored, and 8, deflate, are read)")
+                                          feature: "compression method \(fields.method) (only 0, stored, and 8, deflate, are read)")
         }
+        let sizes = try memberSizes(fields, extra: extra, member: member)
+        let uncompressed = try checkSizes(sizes, method: fields.method, member: member, recordOffset: at, fileSize: fileSize)
+        let entry = ZipEntry(
+            name: name, nameOffset: nameBytes.base, nameLength: fields.nameLength, method: fields.method, crc: fields.crc,
+            compressedSize: Int(sizes.compressed), uncompressedSize: uncompressed, localHeaderOffset: Int(sizes.localOffset),
+            recordOffset: at)
+        return (entry, length)
+    }
 
-        // Sizes and offset saturated at 0xFFFFFFFF live in the zip64 extra field, in this order.
-        var uncompressed = UInt64(uncompressed32)
-        var compressed = UInt64(compressed32)
-        var localOffset = UInt64(localOffset32)
-        var diskStart = UInt32(diskStart32)
-        let saturated = uncompressed32 == 0xFFFF_FFFF || compressed32 == 0xFFFF_FFFF
-            || localOffset32 == 0xFFFF_FFFF || diskStart32 == 0xFFFF
-        if saturated {
-            let what64 = member + " zip64 extra field"
-            guard let field = try zip64Field(in: extra, member: member) else {
-                throw ImportError.malformed(what: what64, offset: extra.base,
-                                            expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
-            }
-            var p = 0
-            if uncompressed32 == 0xFFFF_FFFF { uncompressed = try field.u64(p, what64); p += 8 }
-            if compressed32 == 0xFFFF_FFFF { compressed = try field.u64(p, what64); p += 8 }
-            if localOffset32 == 0xFFFF_FFFF { localOffset = try field.u64(p, what64); p += 8 }
-            if diskStart32 == 0xFFFF { diskStart = try field.u32(p, what64); p += 4 }
+    /// The record's sizes, local header offset and disk: those saturated at
+    /// 0xFFFFFFFF (0xFFFF for the disk) live in the zip64 extra field, in this order.
+    private static func memberSizes(_ fields: CentralFields, extra: ImportBytes, member: String) throws -> MemberSizes {
+        var sizes = MemberSizes(
+            uncompressed: UInt64(fields.uncompressed32), compressed: UInt64(fields.compressed32),
+            localOffset: UInt64(fields.localOffset32), diskStart: UInt32(fields.diskStart32))
+        let saturated = fields.uncompressed32 == 0xFFFF_FFFF || fields.compressed32 == 0xFFFF_FFFF
+            || fields.localOffset32 == 0xFFFF_FFFF || fields.diskStart32 == 0xFFFF
+        guard saturated else { return sizes }
+        let what64 = member + " zip64 extra field"
+        guard let field = try zip64Field(in: extra, member: member) else {
+            throw ImportError.malformed(what: what64, offset: extra.base,
+                                        expected: "a zip64 extra field (its sizes are 0xffffffff)", found: "none")
         }
-        guard diskStart == 0 else {
-            throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(diskStart)")
+        var reader = field
+        if fields.uncompressed32 == 0xFFFF_FFFF { sizes.uncompressed = try reader.readInteger(what64) }
+        if fields.compressed32 == 0xFFFF_FFFF { sizes.compressed = try reader.readInteger(what64) }
+        if fields.localOffset32 == 0xFFFF_FFFF { sizes.localOffset = try reader.readInteger(what64) }
+        if fields.diskStart32 == 0xFFFF { sizes.diskStart = try reader.readInteger(what64) }
+        return sizes
+    }
+
+    /// Checks a member's disk and sizes against the file (of `fileSize`
+    /// bytes) and its method; returns the uncompressed size.
+    private static func checkSizes(_ sizes: MemberSizes, method: UInt16, member: String, recordOffset at: Int, fileSize: Int) throws -> Int {
+        guard sizes.diskStart == 0 else {
+            throw ImportError.unsupported(what: member, offset: at + 34, feature: "a member on disk \(sizes.diskStart)")
         }
+        let (compressed, uncompressed) = (sizes.compressed, sizes.uncompressed)
         let limit = UInt64(fileSize)
         guard compressed <= limit else {
             throw ImportError.truncated(what: member + " compressed data", offset: at + 20,
                                         needed: Int(clamping: compressed), available: fileSize)
         }
-        guard localOffset <= limit else {
+        guard sizes.localOffset <= limit else {
             throw ImportError.malformed(what: member + " local header offset", offset: at + 42,
-                                        expected: "an offset inside the \(fileSize)-byte file", found: "\(localOffset)")
+                                        expected: "an offset inside the \(fileSize)-byte file", found: "\(sizes.localOffset)")
         }
         if method == 0, uncompressed != compressed {
             throw ImportError.sizeMismatch(what: member + " (stored) uncompressed size", offset: at + 24,
@@ -262,20 +307,16 @@ enum ZipArchive {
         guard let uncompressedInt = Int(exactly: uncompressed) else {
             throw ImportError.limit(what: member + " uncompressed size", offset: at + 24, value: "\(uncompressed)", limit: "\(Int.max)")
         }
-        let entry = ZipEntry(
-            name: name, nameOffset: nameBytes.base, nameLength: nameLength, flags: flags, method: method, crc: crc,
-            compressedSize: Int(compressed), uncompressedSize: uncompressedInt, localHeaderOffset: Int(localOffset),
-            recordOffset: at)
-        return (entry, length)
+        return uncompressedInt
     }
 
     /// The data of the zip64 extra field (header ID 1) among `extra`'s fields, if any.
     private static func zip64Field(in extra: ImportBytes, member: String) throws -> ImportBytes? {
         var p = 0
         while p < extra.count {
-            let id = try extra.u16(p, member + " extra field header")
-            let size = Int(try extra.u16(p + 2, member + " extra field header"))
-            let body = try extra.slice(p + 4, size, member + " extra field \(id)")
+            let id = try extra.getInteger(at: p, as: UInt16.self, member + " extra field header")
+            let size = Int(try extra.getInteger(at: p + 2, as: UInt16.self, member + " extra field header"))
+            let body = try extra.getSlice(at: p + 4, length: size, member + " extra field \(id)")
             if id == 1 { return body }
             p += 4 + size
         }
@@ -287,29 +328,31 @@ enum ZipArchive {
     private static func localData(of entry: ZipEntry, in file: ImportBytes) throws -> ImportBytes {
         let at = entry.localHeaderOffset
         let what = entry.what + " local header"
-        guard file.matches(at, localSignature) else {
+        guard file.matches(localSignature, at: at) else {
             throw ImportError.malformed(what: what, offset: at, expected: "the signature 50 4b 03 04",
-                                        found: (try? file.slice(at, 4, "").array).map(hex) ?? "the end of the file")
+                                        found: signatureFound(in: file, at: at, atEnd: "the end of the file"))
         }
-        let header = try file.slice(at, localHeaderSize, what)
-        let flags = try header.u16(6, what)
+        let header = try file.getSlice(at: at, length: localHeaderSize, what)
+        let flags = try header.getInteger(at: 6, as: UInt16.self, what)
         if flags & 0x0001 != 0 || flags & 0x0040 != 0 {
             throw ImportError.unsupported(what: entry.what, offset: at + 6, feature: "an encrypted member")
         }
-        let nameLength = Int(try header.u16(26, what))
-        let extraLength = Int(try header.u16(28, what))
-        let localName = try file.slice(at + localHeaderSize, nameLength, what + " name")
-        let centralName = try file.slice(entry.nameOffset, entry.nameLength, entry.what + " name")
+        let nameLength = Int(try header.getInteger(at: 26, as: UInt16.self, what))
+        let extraLength = Int(try header.getInteger(at: 28, as: UInt16.self, what))
+        let localName = try file.getSlice(at: at + localHeaderSize, length: nameLength, what + " name")
+        let centralName = try file.getSlice(at: entry.nameOffset, length: entry.nameLength, entry.what + " name")
         guard localName.count == centralName.count, localName.bytes.elementsEqual(centralName.bytes) else {
             throw ImportError.malformed(what: what + " name", offset: localName.base,
                                         expected: "'\(entry.name)' (the central directory's name)",
                                         found: "'\(String(decoding: localName.bytes, as: UTF8.self))'")
         }
-        let dataStart = try Checked.add(at + localHeaderSize + nameLength, extraLength, what, offset: at)
-        return try file.slice(dataStart, entry.compressedSize, entry.what + " compressed data")
+        let dataStart = try Checked<ImportError>.add(at + localHeaderSize + nameLength, extraLength, what, offset: at)
+        return try file.getSlice(at: dataStart, length: entry.compressedSize, entry.what + " compressed data")
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+    /// The 4 bytes where a signature should be, in hex, or `atEnd` when
+    /// fewer than 4 bytes are left.
+    private static func signatureFound(in region: ImportBytes, at index: Int, atEnd: String) -> String {
+        (try? region.getSlice(at: index, length: 4, "")).map { Hex.bytes($0.bytes) } ?? atEnd
     }
 }

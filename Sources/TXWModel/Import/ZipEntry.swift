@@ -7,8 +7,6 @@ struct ZipEntry {
     /// with the local header's copy).
     let nameOffset: Int
     let nameLength: Int
-    /// General-purpose flags (bit 0: encrypted, bit 3: data descriptor, bit 11: UTF-8).
-    let flags: UInt16
     /// 0 stored, 8 deflate.
     let method: UInt16
     let crc: UInt32
