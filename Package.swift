@@ -39,10 +39,15 @@ let package = Package(
         .executableTarget(name: "txw-fuzz", dependencies: ["TXWModel"]),
         // Timings for tools/bench; not installed with the tools.
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
-        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
-        .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
-        .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
-        // Runs the built tools end to end.
-        .testTarget(name: "ToolTests", dependencies: ["TXWModel"]),
+        // What the test targets share: temporary directories, paths, running a process. Tests only.
+        .target(name: "TXWTestSupport", path: "Tests/TXWTestSupport"),
+        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWTestSupport"]),
+        .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat", "TXWTestSupport"]),
+        .testTarget(name: "TXWModelTests", dependencies: ["TXWModel", "TXWTestSupport"]),
+        // Runs the built tools end to end; depending on them makes SwiftPM build
+        // them first, beside the test bundle, where the tests find them.
+        .testTarget(name: "ToolTests", dependencies: [
+            "TXWModel", "TXWTestSupport", "txw-pack", "txw-inspect", "txw-run", "txw-train",
+        ]),
     ]
 )
