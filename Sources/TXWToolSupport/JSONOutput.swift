@@ -1,0 +1,68 @@
+import FoundationEssentials
+
+/// The tools' `--json` results (Spec/cli.md), written by Foundation's `JSONEncoder`.
+///
+/// - Numbers are the shortest decimal that reads back to the same value in
+///   the value's own precision: a `Float` is written as a `Float` (`0.1`, not
+///   `0.10000000149011612`); an integral value has no `.0`.
+/// - Non-finite numbers, which JSON cannot hold, are the strings `"NaN"`,
+///   `"Infinity"` and `"-Infinity"`.
+/// - Object keys are sorted, so the same result always gives the same bytes
+///   (the encoder does not keep the order in which keys are encoded).
+/// - `/` is not escaped (paths stay readable).
+public enum JSONOutput {
+    /// `value` as one line of compact JSON text.
+    public static func text(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A value whose key is always written: `null` when the value is absent.
+/// (A synthesized `Encodable` leaves out the key of an absent optional.)
+public struct JSONNullable<Wrapped: Encodable>: Encodable {
+    public var value: Wrapped?
+
+    public init(_ value: Wrapped?) { self.value = value }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}
+
+extension JSONNullable: Sendable where Wrapped: Sendable {}
+
+/// A JSON object whose keys are known only at run time (metadata keys), in
+/// the given order (the encoder then sorts them).
+public struct JSONDynamicObject<Value: Encodable>: Encodable {
+    public var members: [(key: String, value: Value)]
+
+    public init(_ members: [(key: String, value: Value)]) { self.members = members }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for member in members { try container.encode(member.value, forKey: Key(stringValue: member.key)) }
+    }
+}
+
+extension Formatting {
+    /// A floating-point value in the text output of `--dump` and `--logits`:
+    /// the shortest text that reads back to the same value in its own
+    /// precision (`description`: `1.0`, `0.1`); non-finite values quoted like
+    /// in `--json` (`"NaN"`, `"Infinity"`, `"-Infinity"`).
+    public static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
+        if v.isFinite { return v.description }
+        return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"")
+    }
+}
