@@ -19,6 +19,42 @@ public enum JSONOutput {
             positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
+
+    /// `head` (an object) with one more member, `key: rawValue`, at its end.
+    /// `rawValue` is JSON text already rendered, such as `numbers(_:)`; `key`
+    /// must sort after every key of `head`, so that the keys stay sorted.
+    public static func text(_ head: some Encodable, appending key: String, rawValue: String) throws -> String {
+        var text = try self.text(head)
+        precondition(text.first == "{" && text.last == "}", "not an object: \(text.prefix(40))")
+        text.removeLast()
+        if text != "{" { text += "," }
+        return text + (try self.text(key)) + ":" + rawValue + "}"
+    }
+
+    /// A JSON array of numbers: the same text that `text(_:)` gives for the
+    /// array, about five times faster. `JSONEncoder` boxes every element
+    /// (about 2 µs each), and a tensor dump or the logits of a long sequence
+    /// hold millions of them. ToolTests checks the two agree on every kind of
+    /// value.
+    public static func numbers<F: BinaryFloatingPoint & CustomStringConvertible>(_ values: some Sequence<F>) -> String {
+        var out = "["
+        var first = true
+        for v in values {
+            if !first { out += "," }
+            first = false
+            out += number(v)
+        }
+        return out + "]"
+    }
+
+    /// One number as `JSONEncoder` writes it: `description` without a
+    /// trailing `.0`; non-finite values as strings.
+    static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
+        guard v.isFinite else { return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"") }
+        var text = v.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
 }
 
 /// A value whose key is always written: `null` when the value is absent.

@@ -172,10 +172,10 @@ struct Inspect: ParsableCommand {
         }
     }
 
-    func dump<F: BinaryFloatingPoint & CustomStringConvertible & Encodable & Sendable>(_ entry: TensorEntry, _ values: [F]) throws {
+    func dump<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ entry: TensorEntry, _ values: [F]) throws {
         if json {
-            Console.out(try JSONOutput.text(DumpJSON(
-                name: entry.name, dtype: entry.dtype.description, shape: entry.shape, values: values)))
+            Console.out(try JSONOutput.text(DumpJSON(name: entry.name, dtype: entry.dtype.description, shape: entry.shape),
+                                            appending: "values", rawValue: JSONOutput.numbers(values)))
             return
         }
         let columns = max(entry.shape.last ?? 1, 1)

@@ -169,9 +169,8 @@ struct ProblemJSON: Encodable {
     }
 }
 
-/// The values of one tensor (--dump), in its own precision.
-struct DumpJSON<Value: Encodable>: Encodable {
+/// One tensor of --dump; its `values` follow (`JSONOutput.numbers`), in the tensor's own precision.
+struct DumpJSON: Encodable {
     let name, dtype: String
     let shape: [Int]
-    let values: [Value]
 }

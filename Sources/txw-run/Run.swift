@@ -147,9 +147,10 @@ struct Run: ParsableCommand {
         }
     }
 
-    func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Encodable & Sendable>(_ rows: [[F]]) throws {
+    func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ rows: [[F]]) throws {
         if json {
-            Console.out(try JSONOutput.text(["logits": rows]))
+            let logits = "[" + rows.map { JSONOutput.numbers($0) }.joined(separator: ",") + "]"
+            Console.out(try JSONOutput.text([String: Int](), appending: "logits", rawValue: logits))
         } else {
             for row in rows { Console.out(row.map(Formatting.number).joined(separator: " ")) }
         }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TXWFormat
 import TXWTestSupport
+import TXWToolSupport
 
 /// The `--json` number and key rules of Spec/cli.md, checked on the exact text:
 /// non-finite values as strings, floats in their own precision, sorted keys.
@@ -63,5 +64,24 @@ struct JSONOutputTests {
         let lines = r.stdout.split(separator: "\n")
         #expect(r.status == 0 && lines.count == 2, "\(r.stderr)")
         #expect(lines.allSatisfy { $0.hasPrefix(#"{"step":"#) && $0.hasSuffix(#","val_loss":null}"#) }, "\(r.stdout)")
+    }
+
+    /// The fast path for tensor values writes what JSONEncoder writes.
+    @Test func numbersMatchTheEncoder() throws {
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+        // Every bit pattern kind: NaNs, infinities, subnormals, integral values, both signs.
+        let floats = (0..<20_000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: next() >> 17)) }
+            + [0, -0.0, 1, 0.1, 1e15, 16_777_216, 1e-7, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan, -.infinity]
+        let doubles = (0..<20_000).map { _ in Double(bitPattern: next()) } + floats.map(Double.init)
+            + [9_007_199_254_740_992, 9_007_199_254_740_994, 1e16, 123_456_789.0, .leastNonzeroMagnitude]
+        #expect(JSONOutput.numbers(floats) == (try JSONOutput.text(floats)))
+        #expect(JSONOutput.numbers(doubles) == (try JSONOutput.text(doubles)))
+        #expect(JSONOutput.numbers([Float]()) == "[]")
+        #expect(try JSONOutput.text([String: Int](), appending: "b", rawValue: "[1]") == #"{"b":[1]}"#)
+        #expect(try JSONOutput.text(["a": 0], appending: "b", rawValue: "[1]") == #"{"a":0,"b":[1]}"#)
     }
 }
