@@ -60,10 +60,13 @@ public enum JSONOutput {
 /// A value whose key is always written: `null` when the value is absent.
 /// (A synthesized `Encodable` leaves out the key of an absent optional.)
 public struct JSONNullable<Wrapped: Encodable>: Encodable {
+    /// The value, or nil for `null`.
     public var value: Wrapped?
 
+    /// `value`, or `null` when it is nil.
     public init(_ value: Wrapped?) { self.value = value }
 
+    /// Writes the value, or `null`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if let value { try container.encode(value) } else { try container.encodeNil() }
@@ -75,8 +78,10 @@ extension JSONNullable: Sendable where Wrapped: Sendable {}
 /// A JSON object whose keys are known only at run time (metadata keys), in
 /// the given order (the encoder then sorts them).
 public struct JSONDynamicObject<Value: Encodable>: Encodable {
+    /// The members; a key given twice keeps its last value.
     public var members: [(key: String, value: Value)]
 
+    /// An object of `members`.
     public init(_ members: [(key: String, value: Value)]) { self.members = members }
 
     struct Key: CodingKey {
@@ -86,19 +91,9 @@ public struct JSONDynamicObject<Value: Encodable>: Encodable {
         init?(intValue: Int) { nil }
     }
 
+    /// Writes the members as one object.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         for member in members { try container.encode(member.value, forKey: Key(stringValue: member.key)) }
-    }
-}
-
-extension Formatting {
-    /// A floating-point value in the text output of `--dump` and `--logits`:
-    /// the shortest text that reads back to the same value in its own
-    /// precision (`description`: `1.0`, `0.1`); non-finite values quoted like
-    /// in `--json` (`"NaN"`, `"Infinity"`, `"-Infinity"`).
-    public static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
-        if v.isFinite { return v.description }
-        return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"")
     }
 }
