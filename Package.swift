@@ -47,14 +47,19 @@ let package = Package(
         .executableTarget(name: "txw-fuzz", dependencies: ["TXWModel"]),
         // Timings for tools/bench; not installed with the tools.
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
-        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
+        // What the test targets share: temporary directories, paths, running a process. Tests only.
+        .target(name: "TXWTestSupport", path: "Tests/TXWTestSupport"),
+        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWTestSupport"]),
         .testTarget(name: "TXWFormatTests", dependencies: [
-            "TXWFormat", .product(name: "SystemPackage", package: "swift-system"),
+            "TXWFormat", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "TXWModelTests", dependencies: [
-            "TXWModel", .product(name: "SystemPackage", package: "swift-system"),
+            "TXWModel", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        // Runs the built tools end to end.
-        .testTarget(name: "ToolTests", dependencies: ["TXWModel"]),
+        // Runs the built tools end to end; depending on them makes SwiftPM build
+        // them first, beside the test bundle, where the tests find them.
+        .testTarget(name: "ToolTests", dependencies: [
+            "TXWModel", "TXWToolSupport", "TXWTestSupport", "txw-pack", "txw-inspect", "txw-run", "txw-train",
+        ]),
     ]
 )

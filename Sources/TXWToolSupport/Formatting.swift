@@ -58,6 +58,15 @@ public enum Formatting {
         return printf("%.4g", v)
     }
 
+    /// A floating-point value in the text output of `--dump` and `--logits`:
+    /// the shortest text that reads back to the same value in its own
+    /// precision (`description`: `1.0`, `0.1`); non-finite values quoted like
+    /// in `--json` (`"NaN"`, `"Infinity"`, `"-Infinity"`).
+    public static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
+        if v.isFinite { return v.description }
+        return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"")
+    }
+
     /// `format` with `arguments` as C's printf formats them (`%.4g`, `%.3f`, …),
     /// in the C locale: the decimal point is always `.`.
     public static func printf(_ format: String, _ arguments: CVarArg...) -> String {

@@ -48,8 +48,23 @@ func time(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-func report(_ fields: [(String, JSON)], samples: [Double]) {
-    Console.out(JSON.object(fields + [("median_s", .double(median(samples))), ("samples_s", .array(samples.map(JSON.double)))]).rendered())
+/// A measured value: a number or a list of numbers (an integral one prints without a fraction).
+enum Measured: Encodable {
+    case number(Double)
+    case list([Double])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case let .number(v): try container.encode(v)
+        case let .list(v): try container.encode(v)
+        }
+    }
+}
+
+func report(_ fields: [(key: String, value: Measured)], samples: [Double]) throws {
+    let timing: [(key: String, value: Measured)] = [("median_s", .number(median(samples))), ("samples_s", .list(samples))]
+    Console.out(try JSONOutput.text(JSONDynamicObject(fields + timing)))
 }
 
 /// A measurement on a model loaded in the precision and thread count of `common`.
@@ -81,7 +96,7 @@ struct Forward: ParsableCommand, ModelMeasurement {
         try common.warmUp { _ = try loaded.weights.logits(for: input) }
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input) }) }
-        report([("m", .int(m))], samples: samples)
+        try report([("m", .number(Double(m)))], samples: samples)
     }
 }
 
@@ -99,7 +114,7 @@ struct Loss: ParsableCommand, ModelMeasurement {
         for _ in 0..<common.repetitions {
             samples.append(try time { value = try loaded.weights.loss(for: input) })
         }
-        report([("m", .int(m)), ("loss", .double(value))], samples: samples)
+        try report([("m", .number(Double(m))), ("loss", .number(value))], samples: samples)
     }
 }
 
@@ -121,8 +136,8 @@ struct Sample: ParsableCommand, ModelMeasurement {
         for _ in 0..<common.repetitions {
             samples.append(try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n) })
         }
-        report([("n", .int(n)), ("tokens_per_s", .double(Double(n) / median(samples))), ("tokens", .array(produced.map(JSON.int)))],
-               samples: samples)
+        try report([("n", .number(Double(n))), ("tokens_per_s", .number(Double(n) / median(samples))), ("tokens", .list(produced.map(Double.init)))],
+                   samples: samples)
     }
 }
 
@@ -143,7 +158,7 @@ struct Load: ParsableCommand {
             })
             bytes = all.count
         }
-        report([("decoded_bytes", .int(bytes)), ("max_rss_bytes", .int(peakResidentBytes()))], samples: samples)
+        try report([("decoded_bytes", .number(Double(bytes))), ("max_rss_bytes", .number(Double(peakResidentBytes())))], samples: samples)
     }
 }
 
@@ -179,6 +194,6 @@ struct TrainStep: ParsableCommand {
         _ = try trainer.trainStep()
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try trainer.trainStep() }) }
-        report([("batch", .int(batch)), ("context", .int(context))], samples: samples)
+        try report([("batch", .number(Double(batch))), ("context", .number(Double(context)))], samples: samples)
     }
 }

@@ -136,7 +136,7 @@ struct Pack: ParsableCommand {
             }
             let bytes = try model.writer(dtype: target, options: options).encode()
             try AtomicFile.write(bytes, to: output, overwrite: force)
-            report(model, fileSize: bytes.count, rawBytes: rawBytes)
+            try report(model, fileSize: bytes.count, rawBytes: rawBytes)
         }
     }
 
@@ -198,16 +198,27 @@ struct Pack: ParsableCommand {
         return Array(head[..<count])
     }
 
-    func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) {
+    /// The `--json` result.
+    struct Report: Encodable {
+        let path: String
+        let fileSize, rawBytes, tensors, parameters: Int
+        let vocabSize, dModel, nHead, dHead, dMLP, nBlock: Int
+        let vocabulary: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case path, fileSize = "file_size", rawBytes = "raw_bytes", tensors, parameters
+            case vocabSize = "vocab_size", dModel = "d_model", nHead = "n_head", dHead = "d_head"
+            case dMLP = "d_mlp", nBlock = "n_block", vocabulary
+        }
+    }
+
+    func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) throws {
         let h = model.hyperparameters
         if json {
-            Console.out(JSON.object([
-                ("path", .string(output)), ("file_size", .int(fileSize)), ("raw_bytes", .int(rawBytes)),
-                ("tensors", .int(model.arrays.count)), ("parameters", .int(h.parameterCount)),
-                ("vocab_size", .int(h.vocabSize)), ("d_model", .int(h.dModel)), ("n_head", .int(h.nHead)),
-                ("d_head", .int(h.dHead)), ("d_mlp", .int(h.dMLP)), ("n_block", .int(h.nBlock)),
-                ("vocabulary", .bool(model.vocabulary != nil)),
-            ]).rendered())
+            Console.out(try JSONOutput.text(Report(
+                path: output, fileSize: fileSize, rawBytes: rawBytes, tensors: model.arrays.count,
+                parameters: h.parameterCount, vocabSize: h.vocabSize, dModel: h.dModel, nHead: h.nHead,
+                dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil)))
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
             Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")

@@ -31,38 +31,14 @@ struct Run: ParsableCommand {
     @Argument(help: "The .txw model file.")
     var model: String
 
-    @Flag(help: "Sample tokens (the default mode).")
-    var sample = false
+    @OptionGroup(title: "Mode")
+    var modeFlags: ModeFlags
 
-    @Flag(help: "Print the mean next-token loss and the perplexity.")
-    var loss = false
+    @OptionGroup(title: "Input")
+    var input: InputOptions
 
-    @Flag(help: "Print the logits of every position.")
-    var logits = false
-
-    @Option(help: "Prompt text for --sample (needs a vocabulary).")
-    var prompt: String?
-
-    @Option(help: ArgumentHelp("Token ids, e.g. \"3 1 4\" (the prompt of --sample, the input of --loss and --logits).", valueName: "ids"))
-    var tokens: String?
-
-    @Option(help: "Text for --loss or --logits (needs a vocabulary).")
-    var text: String?
-
-    @Option(help: ArgumentHelp("A UTF-8 text file for --loss (needs a vocabulary).", valueName: "path"))
-    var textFile: String?
-
-    @Option(name: .short, help: "Number of tokens to sample.")
-    var n: Int = 32
-
-    @Option(name: .short, help: "Sample among the k most likely tokens (k > V means all V).")
-    var k: Int = 10
-
-    @Option(name: .short, help: "Temperature: 0 is greedy, 1 the model's distribution.")
-    var t: Double = 1.0
-
-    @Option(help: "Seed of the sampler (numpy default_rng).")
-    var seed: UInt64 = 42
+    @OptionGroup(title: "Sampling")
+    var sampling: SamplingOptions
 
     @Option(help: "Compute precision: f32 (fast) or f64 (the notebook's numbers).")
     var precision: Precision = .f32
@@ -70,36 +46,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"}, --loss {\"loss\", \"perplexity\", \"tokens\"}, --logits {\"logits\"}.")
     var json = false
 
-    enum Mode { case sample, loss, logits }
-
-    var mode: Mode { loss ? .loss : (logits ? .logits : .sample) }
+    var mode: Mode { modeFlags.mode }
 
     func validate() throws {
-        guard [sample, loss, logits].filter({ $0 }).count <= 1 else {
-            throw ValidationError("choose one mode: --sample, --loss or --logits")
-        }
-        guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
-        guard k >= 1 else { throw ValidationError("-k must be ≥ 1, got \(k)") }
-        guard t.isFinite, t >= 0 else { throw ValidationError("-t must be a finite number ≥ 0, got \(t)") }
-        let inputs = [("--prompt", prompt), ("--tokens", tokens), ("--text", text), ("--text-file", textFile)]
-            .filter { $0.1 != nil }.map(\.0)
-        guard inputs.count <= 1 else {
-            throw ValidationError("give one input, not \(inputs.joined(separator: " and "))")
-        }
-        switch mode {
-        case .sample:
-            if let bad = inputs.first, bad != "--prompt" && bad != "--tokens" {
-                throw ValidationError("\(bad) is for --loss or --logits; --sample takes --prompt or --tokens")
-            }
-        case .loss:
-            guard let given = inputs.first, given != "--prompt" else {
-                throw ValidationError("--loss needs --text, --tokens or --text-file")
-            }
-        case .logits:
-            guard let given = inputs.first, given == "--tokens" || given == "--text" else {
-                throw ValidationError("--logits needs --tokens (or --text)")
-            }
-        }
+        try input.validate(for: mode)
     }
 
     func run() throws {
@@ -127,10 +77,10 @@ struct Run: ParsableCommand {
             }
             return v
         }
-        if let tokens { return try parseTokens(tokens, option: "--tokens") }
-        if let prompt { return try tokenize(prompt, with: vocabulary("--prompt"), what: "--prompt") }
-        if let text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
-        if let textFile {
+        if let tokens = input.tokens { return try parseTokens(tokens, option: "--tokens") }
+        if let prompt = input.prompt { return try tokenize(prompt, with: vocabulary("--prompt"), what: "--prompt") }
+        if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
+        if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
             guard let data = FileManager.default.contents(atPath: textFile) else {
                 throw ToolFailure("\(textFile): cannot read the file")
@@ -153,10 +103,10 @@ struct Run: ParsableCommand {
 
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
-        let sampler = try TopKSampler(k: k, temperature: t, seed: seed)
+        let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         var first = true
-        let produced = try sampler.sample(loaded.weights, prompt: prompt, count: n) { token in
+        let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
             guard !json else { return }
             if let vocabulary {
                 Console.out(vocabulary.tokens[token], terminator: "")
@@ -166,11 +116,8 @@ struct Run: ParsableCommand {
             first = false
         }
         if json {
-            var fields: [(String, JSON)] = [
-                ("prompt_tokens", .array(prompt.map(JSON.int))), ("tokens", .array(produced.map(JSON.int))),
-            ]
-            if let vocabulary { fields.append(("text", .string(try vocabulary.decode(produced)))) }
-            Console.out(JSON.object(fields).rendered())
+            Console.out(try JSONOutput.text(SampleJSON(
+                promptTokens: prompt, tokens: produced, text: try vocabulary.map { try $0.decode(produced) })))
         } else {
             Console.out("")
         }
@@ -181,9 +128,7 @@ struct Run: ParsableCommand {
         let value = try loaded.weights.loss(for: tokens)
         let perplexity = exp(value)
         if json {
-            Console.out(JSON.object([
-                ("loss", .double(value)), ("perplexity", .double(perplexity)), ("tokens", .int(tokens.count)),
-            ]).rendered())
+            Console.out(try JSONOutput.text(LossJSON(loss: value, perplexity: perplexity, tokens: tokens.count)))
         } else {
             Console.out("loss \(value)  perplexity \(perplexity)  tokens \(tokens.count)")
         }
@@ -193,14 +138,36 @@ struct Run: ParsableCommand {
         let tokens = try inputTokens(loaded) ?? []
         let result = try loaded.weights.logits(for: tokens)
         let V = loaded.hyperparameters.vocabSize
-        func number(_ v: T) -> JSON { T.self == Double.self ? .double(Double(v)) : .float(Float(v)) }
-        let rows = stride(from: 0, to: result.count, by: V).map { start in
-            result.scalars[start..<(start + V)].map(number)
-        }
-        if json {
-            Console.out(JSON.object([("logits", .array(rows.map(JSON.array)))]).rendered())
+        let rows = stride(from: 0, to: result.count, by: V).map { start in Array(result.scalars[start..<(start + V)]) }
+        // Values print in the compute precision: shortest round-trip text.
+        if T.self == Double.self {
+            try printLogits(rows.map { $0.map(Double.init) })
         } else {
-            for row in rows { Console.out(row.map { $0.rendered() }.joined(separator: " ")) }
+            try printLogits(rows.map { $0.map(Float.init) })
         }
     }
+
+    func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ rows: [[F]]) throws {
+        if json {
+            let logits = "[" + rows.map { JSONOutput.numbers($0) }.joined(separator: ",") + "]"
+            Console.out(try JSONOutput.text([String: Int](), appending: "logits", rawValue: logits))
+        } else {
+            for row in rows { Console.out(row.map(Formatting.number).joined(separator: " ")) }
+        }
+    }
+}
+
+/// The `--json` result of --sample; `text` only with a vocabulary.
+struct SampleJSON: Encodable {
+    let promptTokens: [Int]
+    let tokens: [Int]
+    let text: String?
+
+    enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens", tokens, text }
+}
+
+/// The `--json` result of --loss.
+struct LossJSON: Encodable {
+    let loss, perplexity: Double
+    let tokens: Int
 }

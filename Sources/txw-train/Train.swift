@@ -120,7 +120,7 @@ struct Train: ParsableCommand {
             if step % evalEvery == 0 || step == steps {
                 let validation = try trainer.validationLoss()
                 lastValidation = validation
-                report(step: step, train: lastLoss, validation: validation, start: start, firstStep: firstStep, final: step == steps)
+                try report(step: step, train: lastLoss, validation: validation, start: start, firstStep: firstStep, final: step == steps)
                 if step == steps || (checkpointEvery > 0 && step % checkpointEvery == 0) {
                     try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: validation, checksum: dataChecksum)
                 }
@@ -168,14 +168,24 @@ struct Train: ParsableCommand {
         Hex.digits(Checksum.xxh3(bytes))
     }
 
-    func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) {
+    /// One `--json` line: an evaluation.
+    struct Evaluation: Encodable {
+        let step: Int
+        let trainLoss: Double
+        let valLoss: JSONNullable<Double>
+        let tokensPerS: Double
+
+        enum CodingKeys: String, CodingKey {
+            case step, trainLoss = "train_loss", valLoss = "val_loss", tokensPerS = "tokens_per_s"
+        }
+    }
+
+    func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) throws {
         let elapsed = Date().timeIntervalSince(start)
         let tokensPerSecond = Double((step - firstStep) * batch * context) / max(elapsed, 1e-9)
         if json {
-            var fields: [(String, JSON)] = [("step", .int(step)), ("train_loss", .double(train))]
-            fields.append(("val_loss", validation.map(JSON.double) ?? .null))
-            fields.append(("tokens_per_s", .double(tokensPerSecond)))
-            Console.out(JSON.object(fields).rendered())
+            Console.out(try JSONOutput.text(Evaluation(
+                step: step, trainLoss: train, valLoss: JSONNullable(validation), tokensPerS: tokensPerSecond)))
         }
         let line = status(step: step, train: train, validation: validation, elapsed: elapsed, firstStep: firstStep)
         // On a terminal the line replaces the live progress line.

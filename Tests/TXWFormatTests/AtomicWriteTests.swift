@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 @testable import TXWFormat
 
 /// §1.7: writes are atomic and never replace a file unless asked.
@@ -26,7 +27,7 @@ struct AtomicWriteTests {
         defer { dir.cleanup() }
         // PID 2^22 + 1 is above Linux's pid_max default range: no such process.
         let stale = dir.file(".m.txw.txw-tmp.4194305.77")
-        FileManager.default.createFile(atPath: stale, contents: Data([1, 2, 3]))
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: stale))
         try TXWWriter().write(to: dir.file("m.txw"))
         #expect(dir.contents() == ["m.txw"])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 @testable import TXWFormat
 
 /// Large decode buffers are advised to use huge pages (on Linux), small ones

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 @testable import TXWFormat
 
 /// Opening reads only the index; reading one tensor decodes only its blocks.

@@ -1,12 +1,11 @@
 import Foundation
 import TXWKernels
+import TXWTestSupport
 
 /// Loads the JSON fixtures that tools/reference/make_fixtures.py writes into
 /// Tests/Fixtures/kernels (float64 values from the numpy reference).
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/kernels")
+    static let directory = fixturesDirectory("kernels")
 
     struct File<Case: Decodable>: Decodable {
         let kernel: String

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TXWFormat
 import TXWKernels
+import TXWTestSupport
 @testable import TXWModel
 
 /// The malformed-file conformance set (Tests/Fixtures/malformed, written by
@@ -16,7 +17,7 @@ struct ConformanceTests {
         let why: String
     }
 
-    static let directory = repositoryRoot.appendingPathComponent("Tests/Fixtures/malformed")
+    static let directory = fixturesDirectory("malformed")
 
     /// The first error reading `path` at `level` raises, or nil when it is accepted.
     static func rejection(_ path: String, level: String) -> (category: String, message: String)? {

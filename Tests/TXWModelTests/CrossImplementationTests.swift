@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TXWFormat
 import TXWKernels
+import TXWTestSupport
 @testable import TXWModel
 
 /// Swift writes → Python reads the identical arrays; Python writes → Swift
@@ -96,9 +97,9 @@ struct CrossImplementationTests {
         try Self.expectedJSON(metadata: reader.metadata, tensors: modelTensors).write(to: URL(fileURLWithPath: dir.file("model.expected.json")))
         count += 1
 
-        let (status, output) = try run(Self.python, [Self.script, "read", dir.path])
-        #expect(status == 0, "crosscheck read:\n\(output)")
-        #expect(output.contains("\(count) passed, 0 failed"), "\(output)")
+        let read = try runProcess(URL(fileURLWithPath: Self.python), [Self.script, "read", dir.path])
+        #expect(read.status == 0, "crosscheck read:\n\(read.stdout)\(read.stderr)")
+        #expect(read.stdout.contains("\(count) passed, 0 failed"), "\(read.stdout)\(read.stderr)")
     }
 
     struct Expected: Decodable {
@@ -141,8 +142,8 @@ struct CrossImplementationTests {
     @Test func swiftReadsWhatPythonWrites() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        let (status, output) = try run(Self.python, [Self.script, "write", dir.path])
-        try #require(status == 0, "crosscheck write:\n\(output)")
+        let write = try runProcess(URL(fileURLWithPath: Self.python), [Self.script, "write", dir.path])
+        try #require(write.status == 0, "crosscheck write:\n\(write.stdout)\(write.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".txw") }.sorted()
         #expect(files.count == 17, "16 combinations and a model: \(files)")
         for file in files {

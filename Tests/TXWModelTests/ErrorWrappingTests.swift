@@ -1,3 +1,4 @@
+import TXWTestSupport
 import Foundation
 import SystemPackage
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TXWFormat
 import TXWKernels
+import TXWTestSupport
 @testable import TXWModel
 
 /// The format's stability test: samples/golden.txw, written once, must load

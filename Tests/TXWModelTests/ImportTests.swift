@@ -2,6 +2,7 @@ import Foundation
 import SystemPackage
 import Testing
 import TXWFormat
+import TXWTestSupport
 @testable import TXWModel
 
 /// The npz / safetensors importers against the fixtures of
@@ -9,7 +10,7 @@ import TXWFormat
 /// for bit, every malformed file rejected with the error its manifest states,
 /// and no crash on any truncation or single-byte damage.
 struct ImportTests {
-    static let directory = repositoryRoot.appendingPathComponent("Tests/Fixtures/import")
+    static let directory = fixturesDirectory("import")
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TXWFormat
 import TXWKernels
+import TXWTestSupport
 @testable import TXWModel
 
 /// Models to and from files; the profile's rules (§2) with errors that name the problem.

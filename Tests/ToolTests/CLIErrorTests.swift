@@ -1,16 +1,17 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// Bad input gets one line on stderr naming the problem, exit status 1
 /// (usage errors: the parser's 64), no stack trace, nothing written.
 struct CLIErrorTests {
     static func inputs(in dir: TemporaryDirectory) throws -> [(String, String)] {
-        FileManager.default.createFile(atPath: dir.file("empty.txw"), contents: Data())
+        try Data().write(to: URL(fileURLWithPath: dir.file("empty.txw")))
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array(repeating: 7, count: 60)
-        FileManager.default.createFile(atPath: dir.file("image.png"), contents: Data(png))
+        try Data(png).write(to: URL(fileURLWithPath: dir.file("image.png")))
         var golden = [UInt8](try Data(contentsOf: repositoryRoot.appendingPathComponent("samples/golden.txw")))
         golden[golden.count - 5] ^= 0xFF
-        FileManager.default.createFile(atPath: dir.file("damaged.txw"), contents: Data(golden))
+        try Data(golden).write(to: URL(fileURLWithPath: dir.file("damaged.txw")))
         try FileManager.default.createDirectory(atPath: dir.file("folder"), withIntermediateDirectories: false)
         return [
             (dir.file("absent.txw"), "No such file"), (dir.file("folder"), "directory"), (dir.file("empty.txw"), "truncated"),
@@ -19,7 +20,7 @@ struct CLIErrorTests {
         ]
     }
 
-    static func expectOneLine(_ r: ToolResult, status: Int32, containing needle: String, _ what: String,
+    static func expectOneLine(_ r: ProcessResult, status: Int32, containing needle: String, _ what: String,
                               sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status == status, "\(what): status \(r.status)", sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(what): one line, got: \(r.stderr)", sourceLocation: sourceLocation)

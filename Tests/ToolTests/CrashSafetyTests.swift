@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// Atomic writes under failure (Spec/txw-format.md §1.7): txw-pack killed with
 /// SIGKILL at 50 points while it replaces a file leaves the destination

@@ -1,3 +1,4 @@
+import TXWTestSupport
 import Foundation
 import Testing
 import TXWFormat

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// txw-inspect: the summary, --json, --verify, --stats, --dump.
 struct InspectTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// A model saved from the notebook's arrays (np.savez, np.savez_compressed,
 /// safetensors), packed with `txw-pack --from`, run with `txw-run`: the same

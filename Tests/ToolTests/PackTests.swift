@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// txw-pack: random init, options, vocabularies, re-packing, --force.
 struct PackTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TXWFormat
+import TXWTestSupport
 
 /// A small file cannot make the reader allocate much: a zstd block decodes
 /// to at most 32768 times its size (Spec/txw-format.md §1.4), so a ~1 KB file

@@ -1,68 +1,40 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/tools")
+let fixtures = fixturesDirectory("tools")
 
-/// The directory holding the built executables (beside the test bundle).
+/// Marks this test module's image, so that `Bundle(for:)` finds the test bundle.
+private final class TestBundleMarker {}
+
+/// The directory holding the built executables. ToolTests depends on the four
+/// tool targets, so SwiftPM builds them before the tests, into the directory
+/// that holds the test bundle (macOS: the `.xctest` bundle; Linux: the test
+/// executable).
 let binDirectory: URL = {
-    var candidates: [URL] = []
-    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
-    candidates.append(Bundle.main.bundleURL)
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    for dir in candidates where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("txw-run").path) {
-        return dir
+    let testBundle = Bundle(for: TestBundleMarker.self)
+    let candidates = [
+        testBundle.bundleURL.deletingLastPathComponent(),
+        Bundle.main.executableURL?.deletingLastPathComponent(),
+        testBundle.bundleURL,
+    ].compactMap { $0 }
+    guard let dir = candidates.first(where: {
+        FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("txw-run").path)
+    }) else {
+        fatalError("the built tools are not beside the test bundle; looked in \(candidates.map(\.path))")
     }
-    return repositoryRoot.appendingPathComponent(".build/debug")
+    return dir
 }()
 
-struct ToolResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
 /// Runs a built tool with `arguments`; stdin is empty.
-func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ToolResult {
-    let process = Process()
-    process.executableURL = binDirectory.appendingPathComponent(name)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Read both pipes concurrently so a large output cannot block the child.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return ToolResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+    try runProcess(binDirectory.appendingPathComponent(name), arguments, environment: environment)
 }
 
 /// Parses a tool's JSON output.
 func jsonObject(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
     let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
     return try #require(object as? [String: Any], "not a JSON object: \(text.prefix(200))", sourceLocation: sourceLocation)
-}
-
-struct TemporaryDirectory {
-    let path: String
-    init() throws {
-        path = NSTemporaryDirectory() + "txw-tool-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    func contents() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
-    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// The tolerance of Spec/kernels.md for float64 results.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWTestSupport
 
 /// txw-train end to end: a random model trained on a text, checkpoints with
 /// their metadata, determinism, and --resume.

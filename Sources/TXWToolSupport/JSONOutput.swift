@@ -1,0 +1,99 @@
+import FoundationEssentials
+
+/// The tools' `--json` results (Spec/cli.md), written by Foundation's `JSONEncoder`.
+///
+/// - Numbers are the shortest decimal that reads back to the same value in
+///   the value's own precision: a `Float` is written as a `Float` (`0.1`, not
+///   `0.10000000149011612`); an integral value has no `.0`.
+/// - Non-finite numbers, which JSON cannot hold, are the strings `"NaN"`,
+///   `"Infinity"` and `"-Infinity"`.
+/// - Object keys are sorted, so the same result always gives the same bytes
+///   (the encoder does not keep the order in which keys are encoded).
+/// - `/` is not escaped (paths stay readable).
+public enum JSONOutput {
+    /// `value` as one line of compact JSON text.
+    public static func text(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// `head` (an object) with one more member, `key: rawValue`, at its end.
+    /// `rawValue` is JSON text already rendered, such as `numbers(_:)`; `key`
+    /// must sort after every key of `head`, so that the keys stay sorted.
+    public static func text(_ head: some Encodable, appending key: String, rawValue: String) throws -> String {
+        var text = try self.text(head)
+        precondition(text.first == "{" && text.last == "}", "not an object: \(text.prefix(40))")
+        text.removeLast()
+        if text != "{" { text += "," }
+        return text + (try self.text(key)) + ":" + rawValue + "}"
+    }
+
+    /// A JSON array of numbers: the same text that `text(_:)` gives for the
+    /// array, about five times faster. `JSONEncoder` boxes every element
+    /// (about 2 µs each), and a tensor dump or the logits of a long sequence
+    /// hold millions of them. ToolTests checks the two agree on every kind of
+    /// value.
+    public static func numbers<F: BinaryFloatingPoint & CustomStringConvertible>(_ values: some Sequence<F>) -> String {
+        var out = "["
+        var first = true
+        for v in values {
+            if !first { out += "," }
+            first = false
+            out += number(v)
+        }
+        return out + "]"
+    }
+
+    /// One number as `JSONEncoder` writes it: `description` without a
+    /// trailing `.0`; non-finite values as strings.
+    static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
+        guard v.isFinite else { return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"") }
+        var text = v.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+}
+
+/// A value whose key is always written: `null` when the value is absent.
+/// (A synthesized `Encodable` leaves out the key of an absent optional.)
+public struct JSONNullable<Wrapped: Encodable>: Encodable {
+    /// The value, or nil for `null`.
+    public var value: Wrapped?
+
+    /// `value`, or `null` when it is nil.
+    public init(_ value: Wrapped?) { self.value = value }
+
+    /// Writes the value, or `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}
+
+extension JSONNullable: Sendable where Wrapped: Sendable {}
+
+/// A JSON object whose keys are known only at run time (metadata keys), in
+/// the given order (the encoder then sorts them).
+public struct JSONDynamicObject<Value: Encodable>: Encodable {
+    /// The members; a key given twice keeps its last value.
+    public var members: [(key: String, value: Value)]
+
+    /// An object of `members`.
+    public init(_ members: [(key: String, value: Value)]) { self.members = members }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Writes the members as one object.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for member in members { try container.encode(member.value, forKey: Key(stringValue: member.key)) }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// What a finished child process left behind.
+package struct ProcessResult: Sendable {
+    package let status: Int32
+    package let stdout: String
+    package let stderr: String
+}
+
+/// Runs `executable` with `arguments` and an empty stdin, and waits for it.
+///
+/// stdout and stderr go to files in a temporary directory, not pipes: a child
+/// that writes much to both cannot block on a full pipe, and no second thread
+/// is needed to drain one while the other is read.
+package func runProcess(_ executable: URL, _ arguments: [String],
+                        environment: [String: String]? = nil) throws -> ProcessResult {
+    let dir = try TemporaryDirectory()
+    defer { dir.cleanup() }
+    let outPath = dir.file("stdout"), errPath = dir.file("stderr")
+    guard FileManager.default.createFile(atPath: outPath, contents: nil),
+          FileManager.default.createFile(atPath: errPath, contents: nil),
+          let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath)
+    else { throw CocoaError(.fileWriteUnknown) }
+    defer {
+        try? out.close()
+        try? err.close()
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
+                         stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
+}
