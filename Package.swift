@@ -19,14 +19,17 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The one thread pool and the explicit escape for shared memory. Knows nothing of files or transformers.
+        .target(name: "CTXWThreads"),
+        .target(name: "TXWThreads", dependencies: ["CTXWThreads"]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
-        .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
+        .target(name: "TXWFormat", dependencies: ["TXWThreads", "CZstd", "CXXHash"]),
         // Hot loops in C, compiled per instruction set and dispatched at run time.
         .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Math on buffers. Knows nothing of files.
-        .target(name: "TXWKernels", dependencies: ["CTXWKernels"]),
+        .target(name: "TXWKernels", dependencies: ["TXWThreads", "CTXWKernels"]),
         // Hyperparameters + weights <-> files, vocabulary.
-        .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
+        .target(name: "TXWModel", dependencies: ["TXWThreads", "TXWFormat", "TXWKernels", "CZlib"]),
         // What the three tools share: option groups, JSON output, error reporting.
         .target(name: "TXWToolSupport", dependencies: [
             "TXWModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,7 +42,8 @@ let package = Package(
         .executableTarget(name: "txw-fuzz", dependencies: ["TXWModel"]),
         // Timings for tools/bench; not installed with the tools.
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
-        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels"]),
+        .testTarget(name: "TXWThreadsTests", dependencies: ["TXWThreads"]),
+        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWThreads"]),
         .testTarget(name: "TXWFormatTests", dependencies: ["TXWFormat"]),
         .testTarget(name: "TXWModelTests", dependencies: ["TXWModel"]),
         // Runs the built tools end to end.

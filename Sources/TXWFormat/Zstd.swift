@@ -1,4 +1,5 @@
 import CZstd
+import TXWThreads
 
 /// Every call into libzstd, in one place. C error codes become `Zstd.Failure`
 /// here (`ZSTD_isError` → the text of `ZSTD_getErrorName`).
@@ -29,17 +30,20 @@ enum Zstd {
         return out
     }
 
-    /// A decompression context, kept by a decoding thread for all its blocks
-    /// (libzstd otherwise allocates and frees one per frame).
-    final class Context {
-        let pointer: OpaquePointer
+    /// A decompression context, kept by a decoding part for all its blocks
+    /// (libzstd otherwise allocates and frees one per frame). Used by one
+    /// thread at a time (UnsafeShared rule 3: one per decoding part).
+    final class Context: Sendable {
+        private let context: UnsafeShared<OpaquePointer>
+
+        var pointer: OpaquePointer { context.pointer }
 
         init() throws {
             guard let pointer = ZSTD_createDCtx() else { throw Failure(description: "cannot allocate a decompression context") }
-            self.pointer = pointer
+            context = UnsafeShared(pointer)
         }
 
-        deinit { ZSTD_freeDCtx(pointer) }
+        deinit { ZSTD_freeDCtx(context.pointer) }
     }
 
     /// Decodes `source`, which must be exactly one frame, into `destination`,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -34,18 +35,19 @@ func tool(_ name: String, _ arguments: [String], environment: [String: String]? 
     process.standardInput = FileHandle.nullDevice
     try process.run()
     // Read both pipes concurrently so a large output cannot block the child.
-    nonisolated(unsafe) var errData = Data()
+    let errData = Mutex(Data())
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        errData.withLock { $0 = data }
         group.leave()
     }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
     return ToolResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
 }
 
 /// Parses a tool's JSON output.
