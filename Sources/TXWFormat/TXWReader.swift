@@ -12,7 +12,7 @@ public final class TXWReader: Sendable {
     /// How a reader decodes: a value given at open, so readers with
     /// different settings can work side by side.
     public struct Options: Sendable, Equatable {
-        /// Threads that decode a tensor's blocks (at least 1). The bytes never depend on it.
+        /// Threads that decode a tensor's blocks (below 1 counts as 1). The bytes never depend on it.
         public var decodeThreads: Int
         /// Advise large decode buffers to use transparent huge pages (Linux;
         /// about 500 times fewer page faults, no change to what is read).
@@ -21,6 +21,7 @@ public final class TXWReader: Sendable {
         /// The default thread count: the processors this process may run on, at most 8.
         public static var defaultThreads: Int { ThreadPool.defaultThreads }
 
+        /// `decodeThreads` threads (default: `defaultThreads`), huge-page advice on unless `hugePages` is false.
         public init(decodeThreads: Int = Options.defaultThreads, hugePages: Bool = true) {
             self.decodeThreads = decodeThreads
             self.hugePages = hugePages

@@ -32,6 +32,8 @@ public struct KernelConfiguration: Sendable, Hashable {
     /// `defaultThreads` threads, the CPU's best instruction set.
     public static var `default`: KernelConfiguration { KernelConfiguration() }
 
+    /// `threads` threads (default: `defaultThreads`) and instruction-set
+    /// level `instructionSetLevel` (default: the CPU's best).
     public init(threads: Int = KernelConfiguration.defaultThreads, instructionSetLevel: Int? = nil) {
         self.threads = threads
         self.instructionSetLevel = instructionSetLevel
