@@ -21,8 +21,8 @@ public struct KernelConfiguration: Sendable, Hashable {
     /// Threads a computation may use (below 1 counts as 1).
     public var threads: Int
     /// The C kernels' instruction set: 2 = AVX-512, 1 = AVX2+FMA, 0 = the
-    /// baseline; nil = the best this CPU has (the environment variable
-    /// TXW_KERNEL_LEVEL can lower it). A level the CPU lacks runs the highest
+    /// baseline; nil (or negative) = the best this CPU has (the environment
+    /// variable TXW_KERNEL_LEVEL can lower it). A level the CPU lacks runs the highest
     /// it has (`effectiveLevel`).
     public var instructionSetLevel: Int?
 
@@ -69,7 +69,7 @@ extension KernelConfiguration {
     /// run a part, so parts compute as the caller does.
     func install() {
         let threads = UInt(min(max(threads, 1), ThreadPool.maxThreads))
-        let level = instructionSetLevel.map { UInt(min(max($0, 0), 2) + 1) } ?? 0
+        let level = instructionSetLevel.flatMap { $0 < 0 ? nil : UInt(min($0, 2) + 1) } ?? 0
         pthread_setspecific(Self.key, UnsafeRawPointer(bitPattern: threads << 8 | level))
         txw_set_kernel_level(Int32(level) - 1)
     }
