@@ -20,17 +20,20 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The one thread pool and the explicit escape for shared memory. Knows nothing of files or transformers.
+        .target(name: "CTXWThreads"),
+        .target(name: "TXWThreads", dependencies: ["CTXWThreads"]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
         .target(name: "TXWFormat", dependencies: [
-            "CZstd", "CXXHash", .product(name: "SystemPackage", package: "swift-system"),
+            "TXWThreads", "CZstd", "CXXHash", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Hot loops in C, compiled per instruction set and dispatched at run time.
         .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Math on buffers. Knows nothing of files.
-        .target(name: "TXWKernels", dependencies: ["CTXWKernels"]),
+        .target(name: "TXWKernels", dependencies: ["TXWThreads", "CTXWKernels"]),
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: [
-            "TXWFormat", "TXWKernels", "CZlib", .product(name: "SystemPackage", package: "swift-system"),
+            "TXWThreads", "TXWFormat", "TXWKernels", "CZlib", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // What the three tools share: option groups, JSON output, error reporting.
         .target(name: "TXWToolSupport", dependencies: [
@@ -49,7 +52,8 @@ let package = Package(
         .executableTarget(name: "txw-bench", dependencies: ["TXWToolSupport"]),
         // What the test targets share: temporary directories, paths, running a process. Tests only.
         .target(name: "TXWTestSupport", path: "Tests/TXWTestSupport"),
-        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWTestSupport"]),
+        .testTarget(name: "TXWThreadsTests", dependencies: ["TXWThreads"]),
+        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWThreads", "TXWTestSupport"]),
         .testTarget(name: "TXWFormatTests", dependencies: [
             "TXWFormat", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),

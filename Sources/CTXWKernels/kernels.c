@@ -129,18 +129,3 @@ void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_
     DISPATCH(gelu_backward_f64, (x, dy, out, n))
 }
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }
-
-void txw_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-int txw_allowed_processors(void) {
-#if defined(__linux__)
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-#endif
-    return 0;
-}

@@ -1,9 +1,14 @@
-/// What one decoding thread keeps for all the blocks it decodes: a scratch
+import TXWThreads
+
+/// What one decoding part keeps for all the blocks it decodes: a scratch
 /// buffer for byte-shuffled planes (`scratchBytes`, the largest such block)
-/// and a zstd context.
-final class BlockDecoder: @unchecked Sendable {
-    let scratch: UnsafeMutableRawBufferPointer
+/// and a zstd context. Made on the calling thread and used by one part at a
+/// time (UnsafeShared rule 3).
+final class BlockDecoder: Sendable {
+    private let storage: UnsafeShared<UnsafeMutableRawBufferPointer>
     let zstd: Zstd.Context
+
+    var scratch: UnsafeMutableRawBufferPointer { storage.pointer }
 
     init(scratchBytes: Int) throws(TXWFormatError) {
         do {
@@ -11,8 +16,8 @@ final class BlockDecoder: @unchecked Sendable {
         } catch {
             throw .zstd(error)
         }
-        scratch = .allocate(byteCount: max(scratchBytes, 1), alignment: 64)
+        storage = UnsafeShared(.allocate(byteCount: max(scratchBytes, 1), alignment: 64))
     }
 
-    deinit { scratch.deallocate() }
+    deinit { storage.pointer.deallocate() }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TXWThreads
 
 /// A regular file mapped read-only into memory (or a heap copy of bytes,
 /// read the same way). Shared by the container reader and the importers. Nothing is read until the
@@ -11,9 +12,13 @@ import Darwin
 /// If another process truncates the file while it is mapped, touching the
 /// lost pages raises SIGBUS: txw files are written atomically (a new inode
 /// is renamed into place), so a txw writer never does that to a reader.
-public final class MappedFile: @unchecked Sendable {
+///
+/// Sendable: the bytes are never written after `init` and stay mapped (or
+/// allocated) until `deinit` (UnsafeShared rule 2).
+public final class MappedFile: Sendable {
     public let path: String
-    public let bytes: UnsafeRawBufferPointer
+    private let storage: UnsafeShared<UnsafeRawBufferPointer>
+    public var bytes: UnsafeRawBufferPointer { storage.pointer }
     /// True when `bytes` is a heap copy (`init(copying:)`), false when mapped.
     private let owned: Bool
 
@@ -23,7 +28,7 @@ public final class MappedFile: @unchecked Sendable {
         owned = true
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
         data.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<data.count])
+        storage = UnsafeShared(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<data.count]))
     }
 
     public init(path: String) throws {
@@ -39,13 +44,13 @@ public final class MappedFile: @unchecked Sendable {
         }
         let size = Int(info.st_size)
         guard size > 0 else {
-            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            storage = UnsafeShared(UnsafeRawBufferPointer(start: nil, count: 0))
             return
         }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw SystemCall.error(path: path, operation: "mmap")
         }
-        bytes = UnsafeRawBufferPointer(start: base, count: size)
+        storage = UnsafeShared(UnsafeRawBufferPointer(start: base, count: size))
     }
 
     /// Tells the kernel the mapped pages wholly inside `range` are not needed

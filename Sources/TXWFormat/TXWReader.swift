@@ -1,7 +1,5 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import TXWThreads
 
 /// Reads a `.txw` file (Spec/txw-format.md).
 ///
@@ -11,6 +9,25 @@ import Glibc
 /// demand: each block's checksum is verified before it is decoded, and
 /// decoding never produces more than the block's declared raw length.
 public final class TXWReader: Sendable {
+    /// How a reader decodes: a value given at open, so readers with
+    /// different settings can work side by side.
+    public struct Options: Sendable, Equatable {
+        /// Threads that decode a tensor's blocks (below 1 counts as 1). The bytes never depend on it.
+        public var decodeThreads: Int
+        /// Advise large decode buffers to use transparent huge pages (Linux;
+        /// about 500 times fewer page faults, no change to what is read).
+        public var hugePages: Bool
+
+        /// The default thread count: the processors this process may run on, at most 8.
+        public static var defaultThreads: Int { ThreadPool.defaultThreads }
+
+        /// `decodeThreads` threads (default: `defaultThreads`), huge-page advice on unless `hugePages` is false.
+        public init(decodeThreads: Int = Options.defaultThreads, hugePages: Bool = true) {
+            self.decodeThreads = decodeThreads
+            self.hugePages = hugePages
+        }
+    }
+
     /// The path given to `init`, or the name given to `init(bytes:name:)`.
     public let path: String
     public let version: FormatVersion
@@ -19,6 +36,8 @@ public final class TXWReader: Sendable {
     /// The tensor index in file order.
     public let tensors: [TensorEntry]
     public let fileSize: Int
+    /// How this reader decodes.
+    public let options: Options
 
     let file: MappedFile
     private let decodedBlocks = Atomic<Int>(0)
@@ -28,17 +47,18 @@ public final class TXWReader: Sendable {
     private let metadataIndex: [[UInt8]: Int]
 
     /// Opens and validates the file at `path` (memory-mapped).
-    public convenience init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
+    public convenience init(path: String, options: Options = Options()) throws {
+        try self.init(file: MappedFile(path: path), options: options)
     }
 
     /// Validates `bytes` as a txw file held in memory; `name` stands for the path in messages.
-    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
-        try self.init(file: MappedFile(copying: bytes, name: name))
+    public convenience init(bytes: [UInt8], name: String = "<memory>", options: Options = Options()) throws {
+        try self.init(file: MappedFile(copying: bytes, name: name), options: options)
     }
 
-    init(file: MappedFile) throws {
+    init(file: MappedFile, options: Options = Options()) throws {
         self.file = file
+        self.options = options
         path = file.path
         fileSize = file.bytes.count
         let header = try FileHeader.parse(file.bytes)
@@ -78,20 +98,8 @@ public final class TXWReader: Sendable {
         return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
     }
 
-    /// Threads that decode a tensor's blocks (default: the active processor
-    /// count, at most 8). The bytes never depend on it.
-    public static var decodeThreads: Int {
-        get {
-            let n = threadSetting.load(ordering: .relaxed)
-            return n > 0 ? n : defaultThreads
-        }
-        set { threadSetting.store(max(newValue, 1), ordering: .relaxed) }
-    }
-    private static let threadSetting = Atomic<Int>(0)
-    private static let defaultThreads = min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 8)
-
     /// The raw bytes of `entry`, which must come from this reader's `tensors`.
-    /// Blocks are verified and decoded in parallel (`decodeThreads`); the
+    /// Blocks are verified and decoded in parallel (`options.decodeThreads`); the
     /// error of the lowest damaged block is thrown.
     public func readBytes(_ entry: TensorEntry) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
@@ -102,7 +110,7 @@ public final class TXWReader: Sendable {
 
     /// The raw bytes of every tensor in one buffer, `ranges[i]` holding
     /// tensor i (index order): all blocks of all tensors verified and decoded
-    /// in one parallel pass (`decodeThreads`), with no copy; the error of the
+    /// in one parallel pass (`options.decodeThreads`), with no copy; the error of the
     /// first damaged block in file order is thrown.
     public func readAllBytes() throws -> (bytes: [UInt8], ranges: [Range<Int>]) {
         var ranges: [Range<Int>] = []
@@ -123,36 +131,40 @@ public final class TXWReader: Sendable {
     }
 
     /// Decodes each (tensor, block, destination offset) into `base`, on up to
-    /// `decodeThreads` threads; throws the error of the first failing job.
+    /// `options.decodeThreads` threads of the shared `ThreadPool`; throws the
+    /// error of the first failing job.
     ///
-    /// Each thread claims jobs in order from a shared counter and keeps one
-    /// scratch buffer for the byte-shuffled planes, allocated once; a large
-    /// destination is first advised to use huge pages, which cuts its page
-    /// faults (each one zeroes and maps a page) about 500-fold.
+    /// Each part claims jobs in order from a shared counter and uses one
+    /// scratch buffer for the byte-shuffled planes; every part's state is
+    /// allocated here, on the calling thread, and freed on return, so the
+    /// pool's worker threads allocate nothing (their allocator arenas stay
+    /// empty, and a load's peak memory does not depend on which thread ran
+    /// what). A large destination is first advised to use huge pages, which
+    /// cuts its page faults (each one zeroes and maps a page) about 500-fold.
     private func decode(_ jobs: [(entry: TensorEntry, block: Int, start: Int)], into base: UnsafeMutableRawBufferPointer) throws {
-        HugePages.advise(base)
+        if options.hugePages { HugePages.advise(base) }
         let failures = Mutex<[(Int, any Error)]>([])
         let next = Atomic<Int>(0)
-        nonisolated(unsafe) let base = base
+        // UnsafeShared rule 1: each job's destination range is its own
+        // (blocks of a tensor, tensors in `readAllBytes`, never overlap).
+        let base = UnsafeShared(base)
         let scratchSize = jobs.reduce(0) { max($0, $1.entry.filter == .byteShuffle ? $1.entry.blocks[$1.block].rawLength : 0) }
-        let parts = max(1, min(Self.decodeThreads, jobs.count))
-        // Every part's state is made here, on the calling thread, and freed on return.
+        let parts = max(1, min(options.decodeThreads, jobs.count))
         let decoders = try (0..<parts).map { _ in try BlockDecoder(scratchBytes: scratchSize) }
-        let part: @Sendable (Int) -> Void = { p in
-            let decoder = decoders[p]
+        ThreadPool.shared.run(parts: parts, threads: parts) { p in
+            let decoder = decoders[p]  // part p's own (UnsafeShared rule 3)
             while true {
                 let j = next.add(1, ordering: .relaxed).oldValue
                 guard j < jobs.count else { return }
                 let (entry, index, start) = jobs[j]
                 do {
                     try self.decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(
-                        rebasing: base[start..<(start + entry.blocks[index].rawLength)]), with: decoder)
+                        rebasing: base.pointer[start..<(start + entry.blocks[index].rawLength)]), with: decoder)
                 } catch {
                     failures.withLock { $0.append((j, error)) }
                 }
             }
         }
-        ThreadTeam.run(parts: parts, part)
         if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
     }
 

@@ -1,11 +1,11 @@
-import Dispatch
-import Synchronization
+import TXWThreads
 
 /// Builds a `.txw` file: metadata and tensors in, deterministic bytes out.
 ///
 /// Every argument is checked when it is added (`addTensor`, `setMetadata`),
 /// so `encode()` only fails if compression itself does. Blocks are
-/// compressed in parallel; the bytes do not depend on the number of threads.
+/// compressed in parallel (`Options.threads` threads of the shared
+/// `ThreadPool`); the bytes do not depend on the number of threads.
 public struct TXWWriter: Sendable {
     /// Options that apply to every tensor unless `addTensor` overrides them.
     public struct Options: Sendable, Equatable {
@@ -16,13 +16,20 @@ public struct TXWWriter: Sendable {
         public var codec: Codec
         /// Byte-shuffle before the codec (default on: every dtype is floating point).
         public var shuffle: Bool
+        /// Threads that compress blocks (default: the processors this process
+        /// may run on, at most 8; below 1 counts as 1). The bytes never depend on it.
+        public var threads: Int
+
+        /// The default thread count: the processors this process may run on, at most 8.
+        public static var defaultThreads: Int { ThreadPool.defaultThreads }
 
         public init(level: Int = FormatLimits.defaultLevel, blockSize: Int = FormatLimits.defaultBlockSize,
-                    codec: Codec = .zstd, shuffle: Bool = true) {
+                    codec: Codec = .zstd, shuffle: Bool = true, threads: Int = Options.defaultThreads) {
             self.level = level
             self.blockSize = blockSize
             self.codec = codec
             self.shuffle = shuffle
+            self.threads = threads
         }
 
         public func validate() throws {
@@ -121,18 +128,18 @@ public struct TXWWriter: Sendable {
 
     /// The complete file.
     public func encode() throws -> [UInt8] {
-        // Encode every block (in parallel; results land in fixed slots).
+        // Encode every block (in parallel; each result lands in its block's slot).
         let jobs: [(tensor: Int, block: Int)] = pending.enumerated().flatMap { t, tensor in
             (0..<((tensor.bytes.count + tensor.blockSize - 1) / tensor.blockSize)).map { (t, $0) }
         }
-        let results = EncodedBlocks(count: jobs.count)
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
+        let pending = self.pending
+        let results = ThreadPool.shared.map(jobs.count, threads: options.threads) { j in
             let (t, b) = jobs[j]
-            results.set(j, Result { try Self.encodeBlock(pending[t], index: b) })
+            return Result { try Self.encodeBlock(pending[t], index: b) }
         }
         var encoded: [[UInt8]] = []
         encoded.reserveCapacity(jobs.count)
-        for j in 0..<jobs.count { encoded.append(try results.get(j).get()) }
+        for result in results { encoded.append(try result.get()) }
 
         // Lay out: manifest length does not depend on offsets (fixed-width fields).
         let entries = metadata.map { MetadataEntry(key: $0.key, value: $0.value) }
@@ -220,20 +227,5 @@ public struct TXWWriter: Sendable {
         guard s.utf8.count <= FormatLimits.maxStringLength else {
             throw TXWFormatError.invalidArgument(what: what, detail: "a string of \(s.utf8.count) bytes, limit \(FormatLimits.maxStringLength)")
         }
-    }
-}
-
-/// Slots that parallel block encoders fill, one each.
-final class EncodedBlocks: Sendable {
-    private let slots: Mutex<[Result<[UInt8], any Error>?]>
-
-    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
-
-    func set(_ i: Int, _ value: Result<[UInt8], any Error>) {
-        slots.withLock { $0[i] = value }
-    }
-
-    func get(_ i: Int) -> Result<[UInt8], any Error> {
-        slots.withLock { $0[i] } ?? .failure(TXWFormatError.invariant("block \(i) was not encoded"))
     }
 }

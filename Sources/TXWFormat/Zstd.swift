@@ -1,4 +1,5 @@
 import CZstd
+import TXWThreads
 
 /// Why libzstd, or the frame checks txw makes around it, refused a block.
 ///
@@ -79,17 +80,20 @@ enum Zstd {
         return out
     }
 
-    /// A decompression context, kept by a decoding thread for all its blocks
-    /// (libzstd otherwise allocates and frees one per frame).
-    final class Context {
-        let pointer: OpaquePointer
+    /// A decompression context, kept by a decoding part for all its blocks
+    /// (libzstd otherwise allocates and frees one per frame). Used by one
+    /// thread at a time (UnsafeShared rule 3: one per decoding part).
+    final class Context: Sendable {
+        private let context: UnsafeShared<OpaquePointer>
+
+        var pointer: OpaquePointer { context.pointer }
 
         init() throws(ZstdError) {
             guard let pointer = ZSTD_createDCtx() else { throw .contextAllocation }
-            self.pointer = pointer
+            context = UnsafeShared(pointer)
         }
 
-        deinit { ZSTD_freeDCtx(pointer) }
+        deinit { ZSTD_freeDCtx(context.pointer) }
     }
 
     /// Decodes `source`, which must be exactly one frame, into `destination`,

@@ -1,4 +1,5 @@
 import CTXWKernels
+import TXWThreads
 
 extension Kernels {
     /// Causal multi-head attention with the notebook's layouts: `x` (m, d_model),
@@ -75,7 +76,6 @@ extension Kernels {
         let rs = 3 * hd
         let q = UnsafeMutablePointer<T>.allocate(capacity: m * rs)
         defer { q.deallocate() }
-        let k = q + hd, v = q + 2 * hd
         let context = UnsafeMutablePointer<T>.allocate(capacity: m * hd)
         defer { context.deallocate() }
         let count = dModel * hd
@@ -88,7 +88,12 @@ extension Kernels {
             Gemm.multiply(m: m, n: rs, k: dModel, a: x, lda: dModel, b: f.baseAddress!, ldb: rs, c: q, ldc: rs)
         }
         let scale = T(Double(dHead).squareRoot())
+        // UnsafeShared: the projections are only read (rule 2); head h
+        // writes only its own columns h·d_head ..< (h+1)·d_head of the context (rule 1).
+        let (projections, sharedContext) = (UnsafeShared(q), UnsafeShared(context))
         KernelThreads.parallel(nHead) { h in
+            let (q, context) = (projections.pointer, sharedContext.pointer)
+            let k = q + hd, v = q + 2 * hd
             // Per head: Q_h (m, d_head), K_hᵀ (d_head, m), V_h (m, d_head), scores (m, m).
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: 3 * m * dHead + m * m)
             defer { buffer.deallocate() }

@@ -270,11 +270,19 @@ public enum Backward {
 extension TransformerWeights {
     /// The loss for `tokens` (at least 2) and its gradient with respect to
     /// every parameter, in the shape of the weights (`W_E` collects both the
-    /// embedding's and the tied unembedding's contributions).
+    /// embedding's and the tied unembedding's contributions), computed with
+    /// `configuration`'s threads and instruction set.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func lossAndGradients(for tokens: [Int]) throws -> (loss: Double, gradients: TransformerWeights<Scalar>) {
+    public func lossAndGradients(
+        for tokens: [Int], configuration: KernelConfiguration = .default
+    ) throws -> (loss: Double, gradients: TransformerWeights<Scalar>) {
         try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
+        return try configuration.applied { try lossAndGradientsRaw(for: tokens) }
+    }
+
+    /// `lossAndGradients` for checked tokens, with the calling thread's configuration.
+    private func lossAndGradientsRaw(for tokens: [Int]) throws -> (loss: Double, gradients: TransformerWeights<Scalar>) {
         let h = hyperparameters
         let (m, d, V) = (tokens.count, h.dModel, h.vocabSize)
         // Forward, keeping each block's input.

@@ -1,11 +1,12 @@
 import CTXWKernels
+import TXWThreads
 
 /// Row-major matrix products, the one place the kernels multiply matrices.
 ///
 /// The work goes to the C kernels (`txw_sgemm`/`txw_dgemm`: packed panels,
 /// AVX-512 / AVX2+FMA / baseline chosen at run time; Spec/kernels.md,
 /// "Performance"). Large products are split over output rows across
-/// `KernelThreads.count` threads; each element is one sum over k in
+/// `KernelThreads.count` threads (the computation's `KernelConfiguration`); each element is one sum over k in
 /// increasing order, so the split never changes a result.
 @usableFromInline
 enum Gemm {
@@ -39,13 +40,16 @@ enum Gemm {
         // Split over columns when there are enough: each thread then packs
         // only its own columns of B (splitting rows, every thread packs all of
         // B). Either way each element is one sum in the same order.
+        // UnsafeShared: A and B are only read (rule 2); each part writes its
+        // own columns or rows of C (rule 1).
+        let (a, b, c) = (UnsafeShared(a), UnsafeShared(b), UnsafeShared(c))
         if parts > 1 && n >= 64 * parts {
             let columns = ((n + parts - 1) / parts + 31) / 32 * 32
             KernelThreads.parallel(parts) { part in
                 let begin = min(part * columns, n)
                 let end = min(begin + columns, n)
                 guard begin < end else { return }
-                serial(m: m, n: end - begin, k: k, a: a, lda: lda, b: b + begin, ldb: ldb, c: c + begin, ldc: ldc)
+                serial(m: m, n: end - begin, k: k, a: a.pointer, lda: lda, b: b.pointer + begin, ldb: ldb, c: c.pointer + begin, ldc: ldc)
             }
             return
         }
@@ -53,7 +57,8 @@ enum Gemm {
             let begin = min(part * chunk, m)
             let end = min(begin + chunk, m)
             guard begin < end else { return }
-            serial(m: end - begin, n: n, k: k, a: a + begin * lda, lda: lda, b: b, ldb: ldb, c: c + begin * ldc, ldc: ldc)
+            serial(m: end - begin, n: n, k: k, a: a.pointer + begin * lda, lda: lda, b: b.pointer, ldb: ldb,
+                   c: c.pointer + begin * ldc, ldc: ldc)
         }
     }
 

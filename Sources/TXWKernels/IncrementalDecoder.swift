@@ -16,6 +16,8 @@
 /// sampler then recomputes the whole sequence, as the notebook does.
 public struct IncrementalDecoder<Scalar: KernelScalar> {
     public let weights: TransformerWeights<Scalar>
+    /// The threads and instruction set each step computes with.
+    public let configuration: KernelConfiguration
     /// Tokens fed so far.
     public private(set) var count = 0
     /// False once a fed row had a masked attention weight that is not 0
@@ -26,8 +28,9 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     private var keys: [[Scalar]]
     private var values: [[Scalar]]
 
-    public init(_ weights: TransformerWeights<Scalar>) {
+    public init(_ weights: TransformerWeights<Scalar>, configuration: KernelConfiguration = .default) {
         self.weights = weights
+        self.configuration = configuration
         keys = Array(repeating: [], count: weights.hyperparameters.nBlock)
         values = keys
     }
@@ -41,6 +44,15 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
             throw KernelError.tokenOutOfRange(position: count, token: token, vocabSize: h.vocabSize)
         }
         if count == capacity { grow() }
+        let logits = configuration.applied { feed(token) }
+        count += 1
+        return logits
+    }
+
+    /// The logits of `token` at position `count`, extending the cache, with
+    /// the calling thread's configuration.
+    private mutating func feed(_ token: Int) -> [Scalar] {
+        let h = weights.hyperparameters
         let d = h.dModel, position = count
         var x = Array(weights.W_E.scalars[(token * d)..<((token + 1) * d)])
         var logits = [Scalar](repeating: 0, count: h.vocabSize)
@@ -54,7 +66,6 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
                 }
             }
         }
-        count += 1
         return logits
     }
 

@@ -1,3 +1,5 @@
+import TXWThreads
+
 extension TransformerWeights {
     /// The notebook's `compute_loss`: the mean over the m−1 next-token
     /// predictions of `−log softmax(logits[i])[tokens[i+1]]`.
@@ -8,10 +10,12 @@ extension TransformerWeights {
     /// Needs at least 2 tokens.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func loss(for tokens: [Int]) throws -> Double {
+    public func loss(for tokens: [Int], configuration: KernelConfiguration = .default) throws -> Double {
         try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
-        let logits = try logits(for: tokens)
-        return Kernels.meanNextTokenLoss(logits: logits.scalars, vocabSize: hyperparameters.vocabSize, tokens: tokens)
+        return try configuration.applied {
+            let logits = try logits(for: tokens, configuration: configuration)
+            return Kernels.meanNextTokenLoss(logits: logits.scalars, vocabSize: hyperparameters.vocabSize, tokens: tokens)
+        }
     }
 }
 
@@ -29,7 +33,11 @@ extension Kernels {
         logits.withUnsafeBufferPointer { all in
             terms.withUnsafeMutableBufferPointer { out in
                 let per = (rows + parts - 1) / parts
+                // UnsafeShared: the logits are only read (rule 2); each part
+                // writes the terms of its own rows (rule 1).
+                let (all, out) = (UnsafeShared(all), UnsafeShared(out))
                 KernelThreads.parallel(parts) { part in
+                    let (all, out) = (all.pointer, out.pointer)
                     let r = UnsafeMutablePointer<Double>.allocate(capacity: V)
                     defer { r.deallocate() }
                     for i in (part * per)..<min((part + 1) * per, rows) {

@@ -1,3 +1,5 @@
+import TXWThreads
+
 /// The forward pass over a whole sequence (`TransformerWeights.logits(for:)`),
 /// scheduled so the kernel threads meet once per block.
 ///
@@ -44,120 +46,203 @@ enum SequenceForward {
         }
     }
 
-    /// Unchecked: m ≥ 1 tokens in the vocabulary, `logits` (m, V).
+    /// Unchecked: m ≥ 1 tokens in the vocabulary, `logits` (m, V). Runs with
+    /// the calling thread's `KernelConfiguration`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func run<T: KernelScalar>(_ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>) {
         let h = weights.hyperparameters
-        let m = tokens.count
-        let (d, dHead, nHead, dMLP, V, nBlock) = (h.dModel, h.dHead, h.nHead, h.dMLP, h.vocabSize, h.nBlock)
-        let hd = dHead * nHead, rs = 3 * hd
-        let C = chunkRows(h, scalarBytes: MemoryLayout<T>.size)
-        let chunkCount = (m + C - 1) / C
-        // Multiply-adds per block, saturating (m is the caller's sequence length).
-        let perRow = d * (rs + hd + 2 * dMLP)
-        let (workPerBlock, overflow) = m.multipliedReportingOverflow(by: perRow)
-        let parallel = overflow || workPerBlock >= parallelThreshold
-        let parts = parallel ? max(1, min(KernelThreads.count, chunkCount)) : 1
-        let assignment = (0..<parts).map { chunks(count: chunkCount, parts: parts, part: $0) }
-        let positions = PositionTable.rows(m, dModel: d, base: h.constants.positionalBase)
+        let plan = Plan(h, m: tokens.count, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
+        let pass = Pass(plan, h, tokens: tokens, logits: logits)
+        defer { pass.deallocate() }
+        // The weights each region reads are pinned for that region only (a
+        // fixed number of arrays whatever n_block is).
+        func nextWeights(_ b: Int) -> [T] { b < h.nBlock ? weights.fusedQKV[b] : weights.unembedding }
 
-        // Shared: x (m, d), two (m, 3·hd) projection buffers and two (hd, m)
-        // transposed-key buffers (row h·d_head + j: dimension j of head h's
-        // keys), each written by the part that projects the rows. Per part:
-        // a (C, d) row buffer, the context (C, hd), the MLP's hidden (C, d_mlp)
-        // and scores (C, m).
-        let shared = UnsafeMutablePointer<T>.allocate(capacity: m * d + 2 * m * rs + 2 * hd * m)
-        defer { shared.deallocate() }
-        let perPart = C * d + C * hd + C * dMLP + C * m
-        let scratch = UnsafeMutablePointer<T>.allocate(capacity: parts * perPart)
-        defer { scratch.deallocate() }
-        let flags = UnsafeMutablePointer<Bool>.allocate(capacity: parts * C)
-        defer { flags.deallocate() }
-        let x = shared
-        let projections = (shared + m * d, shared + m * d + m * rs)
-        let keyBuffers = (shared + m * d + 2 * m * rs, shared + m * d + 2 * m * rs + hd * m)
+        // Region 0: embedding, positions, block 0's projections.
+        withBaseAddresses([weights.W_E.scalars, nextWeights(0)]) { p in
+            // UnsafeShared rule 2: weights are only read.
+            let (embedding, next) = (UnsafeShared(p[0]), UnsafeShared(p[1]))
+            KernelThreads.parallel(plan.parts) { part in
+                pass.embed(part: part, embedding: embedding.pointer, next: next.pointer)
+            }
+        }
+        // One region per block.
+        for b in 0..<h.nBlock {
+            let block = weights.blocks[b]
+            let arrays = [block.W_O.scalars, block.W_1.scalars, block.b_1.scalars, block.W_2.scalars, block.b_2.scalars,
+                          nextWeights(b + 1)]
+            withBaseAddresses(arrays) { p in
+                let pinned = BlockPointers(p)
+                KernelThreads.parallel(plan.parts) { part in pass.block(b, part: part, pinned) }
+            }
+        }
+    }
 
-        let context = Context(
-            m: m, d: d, dHead: dHead, nHead: nHead, dMLP: dMLP, V: V,
-            epsilon: T(h.constants.rmsnormEpsilon), mask: T(h.constants.maskValue),
-            scale: T(Double(dHead).squareRoot()))
+    /// How one pass is cut: chunk size, chunk count, parts and which chunks each part computes.
+    struct Plan: Sendable {
+        let m, chunkRows, chunkCount, parts: Int
+        let assignment: [[Int]]
+
+        init(_ h: Hyperparameters, m: Int, scalarBytes: Int, threads: Int) {
+            let hd = h.dHead * h.nHead
+            self.m = m
+            chunkRows = SequenceForward.chunkRows(h, scalarBytes: scalarBytes)
+            chunkCount = (m + chunkRows - 1) / chunkRows
+            // Multiply-adds per block, saturating (m is the caller's sequence length).
+            let perRow = h.dModel * (3 * hd + hd + 2 * h.dMLP)
+            let (workPerBlock, overflow) = m.multipliedReportingOverflow(by: perRow)
+            let parallel = overflow || workPerBlock >= parallelThreshold
+            let (parts, chunkCount) = (parallel ? max(1, min(threads, chunkCount)) : 1, chunkCount)
+            self.parts = parts
+            assignment = (0..<parts).map { SequenceForward.chunks(count: chunkCount, parts: parts, part: $0) }
+        }
+
+        /// Rows r0..<r1 of chunk c.
+        func rows(_ c: Int) -> (Int, Int) { (c * chunkRows, min(c * chunkRows + chunkRows, m)) }
+    }
+
+    /// The six arrays a block's region reads, pinned for the region: W_O,
+    /// W_1, b_1, W_2, b_2 and the next block's fused Q/K/V weights (or W_Eᵀ
+    /// after the last block). UnsafeShared rule 2: only read.
+    struct BlockPointers<T: KernelScalar>: Sendable {
+        let W_O, W_1, b_1, W_2, b_2, next: UnsafeShared<UnsafePointer<T>>
+
+        init(_ p: [UnsafePointer<T>]) {
+            (W_O, W_1, b_1, W_2, b_2, next) = (UnsafeShared(p[0]), UnsafeShared(p[1]), UnsafeShared(p[2]),
+                                               UnsafeShared(p[3]), UnsafeShared(p[4]), UnsafeShared(p[5]))
+        }
+    }
+
+    /// The buffers of one pass and the steps each part runs on its chunks.
+    ///
+    /// Shared: x (m, d), two (m, 3·hd) projection buffers and two (hd, m)
+    /// transposed-key buffers (row h·d_head + j: dimension j of head h's
+    /// keys), and the logits. Per part: a (C, d) row buffer, the context
+    /// (C, hd), the MLP's hidden (C, d_mlp), scores (C, m) and C flags.
+    ///
+    /// UnsafeShared rule 1, across the regions: in a region each part writes
+    /// only the rows of its own chunks (of x, of the projection and key
+    /// buffers of the next block, of the logits) and its own scratch. The
+    /// projection and key buffers other parts' rows are read from were
+    /// written in the previous region (the buffers alternate), which ended
+    /// before this one started.
+    struct Pass<T: KernelScalar>: Sendable {
+        let plan: Plan
+        let context: Context<T>
+        let nBlock: Int
+        let tokens: [Int]
+        let positions: [Double]
+        let perPart: Int
+        let x, logits, scratch: UnsafeShared<UnsafeMutablePointer<T>>
+        let projections, keyBuffers: (UnsafeShared<UnsafeMutablePointer<T>>, UnsafeShared<UnsafeMutablePointer<T>>)
+        let flags: UnsafeShared<UnsafeMutablePointer<Bool>>
+
+        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>) {
+            let (m, d, C) = (plan.m, h.dModel, plan.chunkRows)
+            let hd = h.dHead * h.nHead, rs = 3 * hd
+            self.plan = plan
+            nBlock = h.nBlock
+            self.tokens = tokens
+            positions = PositionTable.rows(m, dModel: d, base: h.constants.positionalBase)
+            context = Context(
+                m: m, d: d, dHead: h.dHead, nHead: h.nHead, dMLP: h.dMLP, V: h.vocabSize,
+                epsilon: T(h.constants.rmsnormEpsilon), mask: T(h.constants.maskValue),
+                scale: T(Double(h.dHead).squareRoot()))
+            let shared = UnsafeMutablePointer<T>.allocate(capacity: m * d + 2 * m * rs + 2 * hd * m)
+            x = UnsafeShared(shared)
+            projections = (UnsafeShared(shared + m * d), UnsafeShared(shared + m * d + m * rs))
+            keyBuffers = (UnsafeShared(shared + m * d + 2 * m * rs), UnsafeShared(shared + m * d + 2 * m * rs + hd * m))
+            perPart = C * d + C * hd + C * h.dMLP + C * m
+            scratch = UnsafeShared(.allocate(capacity: plan.parts * perPart))
+            flags = UnsafeShared(.allocate(capacity: plan.parts * C))
+            self.logits = UnsafeShared(logits)
+        }
+
+        func deallocate() {
+            x.pointer.deallocate()
+            scratch.pointer.deallocate()
+            flags.pointer.deallocate()
+        }
+
+        /// Part `part`'s own buffers.
+        func scratch(_ part: Int) -> Scratch<T> {
+            Scratch(scratch.pointer + part * perPart, flags.pointer + part * plan.chunkRows, context, chunkRows: plan.chunkRows)
+        }
+
+        /// Region 0 for one part: embedding and positions of its rows, then block 0's projections.
+        func embed(part: Int, embedding: UnsafePointer<T>, next: UnsafePointer<T>) {
+            let s = scratch(part), d = context.d, x = x.pointer
+            for c in plan.assignment[part] {
+                let (r0, r1) = plan.rows(c)
+                for i in r0..<r1 {
+                    let row = x + i * d, source = embedding + tokens[i] * d
+                    for j in 0..<d { row[j] = T(Double(source[j]) + positions[i * d + j]) }
+                }
+                project(0, rows: r0, r1, next: next, normed: s.rows)
+            }
+        }
+
+        /// Block `b`'s region for one part: per chunk, attention, output
+        /// projection and residual, MLP and residual, then the next block's
+        /// projections (or the unembedding).
+        func block(_ b: Int, part: Int, _ w: BlockPointers<T>) {
+            let s = scratch(part)
+            let (current, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
+            for c in plan.assignment[part] {
+                let (r0, r1) = plan.rows(c)
+                s.attention(current.pointer, keys: keys.pointer, rows: r0, r1)
+                residual(s, rows: r0, r1, w)
+                project(b + 1, rows: r0, r1, next: w.next.pointer, normed: s.rows)
+            }
+        }
+
+        /// Rows r0..<r1 of x: x += context · W_O, then x += gelu(rmsnorm(x) · W_1 + b_1) · W_2 + b_2.
+        func residual(_ s: Scratch<T>, rows r0: Int, _ r1: Int, _ w: BlockPointers<T>) {
+            let (d, dMLP, n) = (context.d, context.dMLP, r1 - r0)
+            let hd = context.dHead * context.nHead
+            let x = x.pointer + r0 * d
+            let (b_1, b_2) = (w.b_1.pointer, w.b_2.pointer)
+            Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: w.W_O.pointer, ldb: d, c: s.rows, ldc: d)
+            s.addRows(into: x, n)
+            Kernels.rmsnormRows(rows: n, cols: d, x: x, epsilon: context.epsilon, out: s.rows)
+            Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: w.W_1.pointer, ldb: dMLP, c: s.hidden, ldc: dMLP)
+            for i in 0..<n {
+                let row = s.hidden + i * dMLP
+                for j in 0..<dMLP { row[j] += b_1[j] }
+            }
+            Gemm.geluInPlace(s.hidden, count: n * dMLP)
+            Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: w.W_2.pointer, ldb: d, c: s.rows, ldc: d)
+            for i in 0..<n {
+                let row = s.rows + i * d
+                for j in 0..<d { row[j] += b_2[j] }
+            }
+            s.addRows(into: x, n)
+        }
 
         /// rmsnorm of x's rows r0..<r1, then the projections and transposed
         /// keys for block `b` with its fused weights `next`, or, after the
         /// last block, the unembedding (`next` is then W_Eᵀ).
         func project(_ b: Int, rows r0: Int, _ r1: Int, next: UnsafePointer<T>, normed: UnsafeMutablePointer<T>) {
+            let (m, d) = (context.m, context.d)
+            let hd = context.dHead * context.nHead, rs = 3 * hd
             if b < nBlock {
-                let (buffer, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
-                Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: normed)
+                let (buffer, keys) = b % 2 == 0 ? (projections.0.pointer, keyBuffers.0.pointer) : (projections.1.pointer, keyBuffers.1.pointer)
+                Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x.pointer + r0 * d, epsilon: context.epsilon, out: normed)
                 Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, b: next, ldb: rs, c: buffer + r0 * rs, ldc: rs)
                 for j in 0..<hd {
                     let source = buffer + hd + j, row = keys + j * m
                     for i in r0..<r1 { row[i] = source[i * rs] }
                 }
             } else {
-                Gemm.serial(m: r1 - r0, n: V, k: d, a: x + r0 * d, lda: d, b: next, ldb: V, c: logits + r0 * V, ldc: V)
-            }
-        }
-
-        // The weights each region reads are pinned for that region only (a
-        // fixed number of arrays whatever n_block is).
-        func nextWeights(_ b: Int) -> [T] { b < nBlock ? weights.fusedQKV[b] : weights.unembedding }
-
-        // Region 0: embedding, positions, block 0's projections.
-        withBaseAddresses([weights.W_E.scalars, nextWeights(0)]) { p in
-            let (embedding, next) = (p[0], p[1])
-            KernelThreads.parallel(parts) { part in
-                let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
-                for c in assignment[part] {
-                    let r0 = c * C, r1 = min(r0 + C, m)
-                    for i in r0..<r1 {
-                        let row = x + i * d, source = embedding + tokens[i] * d
-                        for j in 0..<d { row[j] = T(Double(source[j]) + positions[i * d + j]) }
-                    }
-                    project(0, rows: r0, r1, next: next, normed: s.rows)
-                }
-            }
-        }
-        // One region per block.
-        for b in 0..<nBlock {
-            let (current, keys) = b % 2 == 0 ? (projections.0, keyBuffers.0) : (projections.1, keyBuffers.1)
-            let block = weights.blocks[b]
-            let arrays = [block.W_O.scalars, block.W_1.scalars, block.b_1.scalars, block.W_2.scalars, block.b_2.scalars,
-                          nextWeights(b + 1)]
-            withBaseAddresses(arrays) { p in
-                let (W_O, W_1, b_1, W_2, b_2, next) = (p[0], p[1], p[2], p[3], p[4], p[5])
-                KernelThreads.parallel(parts) { part in
-                    let s = Scratch(scratch + part * perPart, flags + part * C, context, chunkRows: C)
-                    for c in assignment[part] {
-                        let r0 = c * C, r1 = min(r0 + C, m), n = r1 - r0
-                        s.attention(current, keys: keys, rows: r0, r1)
-                        // x += context · W_O
-                        Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: W_O, ldb: d, c: s.rows, ldc: d)
-                        s.addRows(into: x + r0 * d, n)
-                        // x += gelu(rmsnorm(x) · W_1 + b_1) · W_2 + b_2
-                        Kernels.rmsnormRows(rows: n, cols: d, x: x + r0 * d, epsilon: context.epsilon, out: s.rows)
-                        Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: W_1, ldb: dMLP, c: s.hidden, ldc: dMLP)
-                        for i in 0..<n {
-                            let row = s.hidden + i * dMLP
-                            for j in 0..<dMLP { row[j] += b_1[j] }
-                        }
-                        Gemm.geluInPlace(s.hidden, count: n * dMLP)
-                        Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: W_2, ldb: d, c: s.rows, ldc: d)
-                        for i in 0..<n {
-                            let row = s.rows + i * d
-                            for j in 0..<d { row[j] += b_2[j] }
-                        }
-                        s.addRows(into: x + r0 * d, n)
-                        project(b + 1, rows: r0, r1, next: next, normed: s.rows)
-                    }
-                }
+                let V = context.V
+                Gemm.serial(m: r1 - r0, n: V, k: d, a: x.pointer + r0 * d, lda: d, b: next, ldb: V, c: logits.pointer + r0 * V, ldc: V)
             }
         }
     }
 
     /// Sizes and constants of one pass.
-    struct Context<T: KernelScalar> {
+    struct Context<T: KernelScalar>: Sendable {
         let m, d, dHead, nHead, dMLP, V: Int
         let epsilon, mask, scale: T
     }

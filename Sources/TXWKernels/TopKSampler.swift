@@ -27,13 +27,14 @@ public struct TopKSampler: Sendable, Equatable {
     }
 
     /// Samples `n` tokens after `prompt`, calling `onToken` with each as it is
-    /// chosen, and returns them. Throws for n < 0, an empty prompt, a token
-    /// outside the vocabulary, or NaN logits.
+    /// chosen, and returns them; the forward passes run with `configuration`
+    /// (the tokens do not depend on its thread count). Throws for n < 0, an
+    /// empty prompt, a token outside the vocabulary, or NaN logits.
     @discardableResult
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func sample<T>(
-        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int,
+        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, configuration: KernelConfiguration = .default,
         onToken: (Int) throws -> Void = { _ in }
     ) throws -> [Int] {
         guard n >= 0 else {
@@ -49,7 +50,7 @@ public struct TopKSampler: Sendable, Equatable {
         // sequence so far, as a full recomputation would (IncrementalDecoder);
         // when it cannot (masked weights that are not 0), the whole sequence
         // is recomputed for every token, as the notebook does.
-        var decoder = IncrementalDecoder(weights)
+        var decoder = IncrementalDecoder(weights, configuration: configuration)
         var sequence: [Int] = []
         var recompute = false
         func feed(_ token: Int) throws -> [T] {
@@ -59,7 +60,7 @@ public struct TopKSampler: Sendable, Equatable {
                 if decoder.matchesFullPass { return cached }
                 recompute = true
             }
-            let full = try weights.logits(for: sequence)
+            let full = try weights.logits(for: sequence, configuration: configuration)
             return Array(full.scalars[((sequence.count - 1) * V)...])
         }
         var logits: [T] = []

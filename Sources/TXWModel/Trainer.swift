@@ -1,4 +1,5 @@
 import TXWKernels
+import TXWThreads
 
 /// Trains a notebook transformer on a token sequence: random windows of
 /// `context + 1` tokens, the mean loss and gradient over a batch, AdamW
@@ -54,13 +55,18 @@ public struct Trainer<Scalar: KernelScalar> {
     public private(set) var weights: TransformerWeights<Scalar>
     public private(set) var optimizer = AdamW()
     public let options: Options
+    /// The threads and instruction set the steps compute with (the trained
+    /// model does not depend on the thread count).
+    public let configuration: KernelConfiguration
     public let trainingTokens: [Int]
     public let validationTokens: [Int]
     private var rng: NumpyRandom
 
     /// Splits `tokens` into training and validation parts and checks that a
     /// window fits in the training part.
-    public init(weights: TransformerWeights<Scalar>, tokens: [Int], options: Options) throws {
+    public init(
+        weights: TransformerWeights<Scalar>, tokens: [Int], options: Options, configuration: KernelConfiguration = .default
+    ) throws {
         try options.validate()
         let V = weights.hyperparameters.vocabSize
         for (i, t) in tokens.enumerated() where t < 0 || t >= V {
@@ -73,6 +79,7 @@ public struct Trainer<Scalar: KernelScalar> {
         }
         self.weights = weights
         self.options = options
+        self.configuration = configuration
         trainingTokens = Array(tokens[..<trainCount])
         validationTokens = Array(tokens[trainCount...])
         rng = NumpyRandom(seed: options.seed)
@@ -97,22 +104,21 @@ public struct Trainer<Scalar: KernelScalar> {
         var total = 0.0
         var sum: [[Double]] = []
         let starts = (0..<options.batch).map { _ in min(Int(rng.random() * Double(windows)), windows - 1) }
-        // The windows' gradients are computed in parallel, a wave of
-        // `KernelThreads.count` at a time, and added in window order: the
-        // same sums as one window after another, whatever the thread count.
-        let wave = max(1, KernelThreads.count)
+        // The windows' gradients are computed in parallel on the shared
+        // pool, a wave of `configuration.threads` at a time, and added in
+        // window order: the same sums as one window after another, whatever
+        // the thread count.
+        let wave = max(1, configuration.threads)
         for first in stride(from: 0, to: starts.count, by: wave) {
             let last = min(first + wave, starts.count)
-            var results = [Result<(Double, TransformerWeights<Scalar>), any Error>?](repeating: nil, count: last - first)
-            let (weights, context, tokens) = (self.weights, options.context, trainingTokens)
-            results.withUnsafeMutableBufferPointer { slots in
-                KernelThreads.parallel(last - first) { i in
-                    let start = starts[first + i]
-                    slots[i] = Result { try weights.lossAndGradients(for: Array(tokens[start..<(start + context + 1)])) }
+            let (weights, context, tokens, configuration) = (self.weights, options.context, trainingTokens, configuration)
+            let results = ThreadPool.shared.map(last - first, threads: wave) { i in
+                let start = starts[first + i]
+                return Result {
+                    try weights.lossAndGradients(for: Array(tokens[start..<(start + context + 1)]), configuration: configuration)
                 }
             }
             for result in results {
-                guard let result else { continue }
                 let (loss, gradients) = try result.get()
                 total += loss
                 let tensors = gradients.parameterTensors
@@ -145,7 +151,7 @@ public struct Trainer<Scalar: KernelScalar> {
         guard count > 0 else { return nil }
         var total = 0.0
         for w in 0..<count {
-            total += try weights.loss(for: Array(validationTokens[(w * length)..<((w + 1) * length)]))
+            total += try weights.loss(for: Array(validationTokens[(w * length)..<((w + 1) * length)]), configuration: configuration)
         }
         return total / Double(count)
     }

@@ -30,6 +30,9 @@ struct Common: ParsableArguments {
         guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup must be between 0 and 60 seconds.") }
     }
 
+    /// The kernels' configuration: `threads` threads, the CPU's best instruction set.
+    var kernels: KernelConfiguration { KernelConfiguration(threads: threads) }
+
     /// Runs `body` untimed until `warmup` seconds have passed (at least once).
     func warmUp(_ body: () throws -> Void) rethrows {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -75,7 +78,6 @@ protocol ModelMeasurement {
 
 extension ModelMeasurement {
     func runMeasurement() throws {
-        KernelThreads.count = common.threads
         switch common.precision {
         case .f32: try measure(ModelFile.load(path: common.model, as: Float.self))
         case .f64: try measure(ModelFile.load(path: common.model, as: Double.self))
@@ -93,9 +95,10 @@ struct Forward: ParsableCommand, ModelMeasurement {
 
     func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
-        try common.warmUp { _ = try loaded.weights.logits(for: input) }
+        let kernels = common.kernels
+        try common.warmUp { _ = try loaded.weights.logits(for: input, configuration: kernels) }
         var samples: [Double] = []
-        for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input) }) }
+        for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input, configuration: kernels) }) }
         try report([("m", .number(Double(m)))], samples: samples)
     }
 }
@@ -110,9 +113,10 @@ struct Loss: ParsableCommand, ModelMeasurement {
         let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
         var value = 0.0
         var samples: [Double] = []
-        try common.warmUp { value = try loaded.weights.loss(for: input) }
+        let kernels = common.kernels
+        try common.warmUp { value = try loaded.weights.loss(for: input, configuration: kernels) }
         for _ in 0..<common.repetitions {
-            samples.append(try time { value = try loaded.weights.loss(for: input) })
+            samples.append(try time { value = try loaded.weights.loss(for: input, configuration: kernels) })
         }
         try report([("m", .number(Double(m))), ("loss", .number(value))], samples: samples)
     }
@@ -132,9 +136,10 @@ struct Sample: ParsableCommand, ModelMeasurement {
         let sampler = try TopKSampler(k: k, temperature: t, seed: 42)
         var samples: [Double] = []
         var produced: [Int] = []
-        try common.warmUp { produced = try sampler.sample(loaded.weights, prompt: input, count: n) }
+        let kernels = common.kernels
+        try common.warmUp { produced = try sampler.sample(loaded.weights, prompt: input, count: n, configuration: kernels) }
         for _ in 0..<common.repetitions {
-            samples.append(try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n) })
+            samples.append(try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n, configuration: kernels) })
         }
         try report([("n", .number(Double(n))), ("tokens_per_s", .number(Double(n) / median(samples))), ("tokens", .list(produced.map(Double.init)))],
                    samples: samples)
@@ -147,13 +152,13 @@ struct Load: ParsableCommand {
     /// Opens the file and decodes every tensor, verifying every checksum,
     /// keeping all of them in memory (as a load would) until the end.
     func run() throws {
-        TXWReader.decodeThreads = common.threads
+        let options = TXWReader.Options(decodeThreads: common.threads)
         var samples: [Double] = []
         var bytes = 0
         for _ in 0..<common.repetitions {
             var all: [UInt8] = []
             samples.append(try time {
-                let reader = try TXWReader(path: common.model)
+                let reader = try TXWReader(path: common.model, options: options)
                 all = try reader.readAllBytes().bytes
             })
             bytes = all.count
@@ -182,7 +187,6 @@ struct TrainStep: ParsableCommand {
     @Option(help: "Tokens each window predicts.") var context: Int = 64
 
     func run() throws {
-        KernelThreads.count = common.threads
         let loaded = try ModelFile.load(path: common.model, as: Float.self)
         let V = loaded.hyperparameters.vocabSize
         var options = Trainer<Float>.Options()
@@ -190,7 +194,8 @@ struct TrainStep: ParsableCommand {
         options.batch = batch
         options.context = context
         options.validationFraction = 0
-        var trainer = try Trainer(weights: loaded.weights, tokens: tokens(4096, vocabulary: V), options: options)
+        var trainer = try Trainer(weights: loaded.weights, tokens: tokens(4096, vocabulary: V), options: options,
+                                  configuration: common.kernels)
         _ = try trainer.trainStep()
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try trainer.trainStep() }) }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 import TXWTestSupport
@@ -32,13 +35,21 @@ struct HugePagesTests {
         return nil
     }
 
+    func anonymousMapping(_ count: Int) throws -> UnsafeMutableRawBufferPointer {
+        let base = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        let mapped = try #require(base == MAP_FAILED ? nil : base)
+        return UnsafeMutableRawBufferPointer(start: mapped, count: count)
+    }
+
     @Test func largeBuffersAreAdvisedSmallOnesNot() throws {
         let thp = FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled")
         guard thp else { return }  // a kernel without transparent huge pages: nothing to advise
-        let large = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 20, alignment: 64)
-        defer { large.deallocate() }
-        let small = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { small.deallocate() }
+        // Mappings of their own: a heap buffer may share its mapping with
+        // memory another test (running in parallel) advised.
+        let large = try anonymousMapping(16 << 20)
+        defer { munmap(large.baseAddress, large.count) }
+        let small = try anonymousMapping(1 << 20)
+        defer { munmap(small.baseAddress, small.count) }
         HugePages.advise(large)
         HugePages.advise(small)
         let middle = UInt(bitPattern: large.baseAddress!) + UInt(8 << 20)
@@ -54,27 +65,43 @@ struct HugePagesTests {
         let values = testValues(3 << 20, seed: 11)
         try w.addTensor(name: "big", dtype: .f32, shape: [3 << 20], bytes: ElementCoding.encode(values, as: .f32))
         try w.write(to: dir.file("big.txw"))
-        let reader = try TXWReader(path: dir.file("big.txw"))
-        let saved = TXWReader.decodeThreads
-        defer { TXWReader.decodeThreads = saved }
         for threads in [1, 2] {
-            TXWReader.decodeThreads = threads
-            let all = try reader.readAllBytes()
-            #expect(all.bytes == ElementCoding.encode(values, as: .f32), "\(threads) threads")
+            for hugePages in [true, false] {
+                let reader = try TXWReader(path: dir.file("big.txw"), options: .init(decodeThreads: threads, hugePages: hugePages))
+                let all = try reader.readAllBytes()
+                #expect(all.bytes == ElementCoding.encode(values, as: .f32), "\(threads) threads, huge pages \(hugePages)")
+            }
+        }
+    }
+
+    /// `Options.hugePages` is per reader: off, the decoded buffer is not advised.
+    @Test func hugePageAdviceIsAnOption() throws {
+        guard FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled") else { return }
+        var w = try TXWWriter(options: .init(blockSize: 1 << 20))
+        // 36 MiB: above malloc's largest mmap threshold (32 MiB), so the
+        // decoded buffer is a mapping of its own, advised by this read only.
+        try w.addTensor(name: "big", dtype: .f32, shape: [9 << 20], bytes: [UInt8](repeating: 0, count: 36 << 20))
+        let file = try w.encode()
+        for hugePages in [true, false] {
+            let all = try TXWReader(bytes: file, options: .init(decodeThreads: 2, hugePages: hugePages)).readAllBytes()
+            let middle = all.bytes.withUnsafeBytes { UInt(bitPattern: $0.baseAddress!) + UInt(8 << 20) }
+            #expect(flags(at: middle)?.contains("hg") == hugePages, "hugePages \(hugePages)")
         }
     }
 }
 
-/// The reader's thread team runs every part exactly once and joins them all.
-struct ThreadTeamTests {
-    @Test func everyPartRunsOnceOnItsOwnThread() {
-        for parts in 0...5 {
-            let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(parts, 1))
-            defer { counts.deallocate() }
-            counts.initialize(repeating: 0, count: max(parts, 1))
-            nonisolated(unsafe) let slots = counts
-            ThreadTeam.run(parts: parts) { part in slots[part] += 1 }
-            #expect(Array(UnsafeBufferPointer(start: counts, count: parts)) == Array(repeating: 1, count: parts), "\(parts) parts")
+/// The writer's bytes do not depend on its thread count.
+struct ParallelEncodeTests {
+    @Test func threadCountChangesNothing() throws {
+        var encoded: [[UInt8]] = []
+        for threads in [1, 2, 3] {
+            var w = try TXWWriter(options: .init(blockSize: 512, threads: threads))
+            try w.setMetadata("k", .string("v"))
+            for i in 0..<3 {
+                try w.addTensor(name: "t\(i)", dtype: .f32, shape: [40, 33], bytes: ElementCoding.encode(testValues(1320, seed: UInt64(i)), as: .f32))
+            }
+            encoded.append(try w.encode())
         }
+        #expect(encoded[0] == encoded[1] && encoded[0] == encoded[2])
     }
 }

@@ -23,33 +23,29 @@ struct LazyReadTests {
 }
 
 /// Blocks decode in parallel; the bytes and the reported error do not depend on the thread count.
-@Suite(.serialized)
 struct ParallelDecodeTests {
     @Test func threadCountChangesNothing() throws {
         var w = try TXWWriter(options: .init(blockSize: 256))
         try w.addTensor(name: "t", dtype: .f32, shape: [64, 40], bytes: ElementCoding.encode(testValues(2560, seed: 4), as: .f32))
         var bytes = try w.encode()
-        let saved = TXWReader.decodeThreads
-        defer { TXWReader.decodeThreads = saved }
-        TXWReader.decodeThreads = 1
-        let one = try TXWReader(bytes: bytes).readBytes(named: "t")
-        TXWReader.decodeThreads = 4
-        #expect(try TXWReader(bytes: bytes).readBytes(named: "t") == one)
-        let all = try TXWReader(bytes: bytes).readAllBytes()
+        let one = try TXWReader(bytes: bytes, options: .init(decodeThreads: 1)).readBytes(named: "t")
+        let four = TXWReader.Options(decodeThreads: 4)
+        #expect(try TXWReader(bytes: bytes, options: four).readBytes(named: "t") == one)
+        let all = try TXWReader(bytes: bytes, options: four).readAllBytes()
         #expect(all.ranges == [0..<one.count] && all.bytes == one)
         // Damage blocks 7 and 30: the lowest, 7, is reported whatever the order of decoding.
         let entry = try #require(try TXWReader(bytes: bytes).tensor(named: "t"))
         bytes[entry.blocks[30].offset] ^= 1
         bytes[entry.blocks[7].offset] ^= 1
         for threads in [1, 4] {
-            TXWReader.decodeThreads = threads
-            let error = try #require(throws: TXWFormatError.self) { try TXWReader(bytes: bytes).readBytes(named: "t") }
+            let options = TXWReader.Options(decodeThreads: threads)
+            let error = try #require(throws: TXWFormatError.self) { try TXWReader(bytes: bytes, options: options).readBytes(named: "t") }
             guard case let .blockChecksum(_, block, _, _, _) = error else {
                 Issue.record("expected a block checksum error, got \(error)")
                 continue
             }
             #expect(block == 7)
-            let whole = try #require(throws: TXWFormatError.self) { try TXWReader(bytes: bytes).readAllBytes() }
+            let whole = try #require(throws: TXWFormatError.self) { try TXWReader(bytes: bytes, options: options).readAllBytes() }
             #expect(whole == error, "readAllBytes reports the same first damaged block")
         }
     }

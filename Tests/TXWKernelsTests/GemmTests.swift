@@ -8,7 +8,6 @@ import Testing
 /// blocks of 1024), column edges (n not a multiple of the panel
 /// width), tiles of 8 rows (AVX-512) and 6 (otherwise), panels packed (≥ 24 rows) and read in place, panel buffers on the
 /// stack and on the heap (large k), row ranges and leading dimensions.
-@Suite(.serialized)
 struct GemmTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 33, 7), (2, 16, 3), (3, 17, 5), (4, 32, 8), (5, 31, 9), (6, 64, 4),
@@ -39,28 +38,27 @@ struct GemmTests {
             let b = (0..<(k * ldb)).map { _ in T(rng.random() * 2 - 1) }
             let want = expected(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, fused: level > 0)
             var c = [T](repeating: .nan, count: m * n)
-            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                Gemm.serial(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: n)
-            }}}
+            KernelConfiguration(threads: 1, instructionSetLevel: level).applied {
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                    Gemm.serial(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: n)
+                }}}
+            }
             #expect(c.map(\.bitPattern64) == want.map(\.bitPattern64), "\(T.self) level \(level) m \(m) n \(n) k \(k)")
             // Split over rows (as the threads split it): the same bits.
             var split = [T](repeating: .nan, count: m * n)
-            KernelThreads.count = 3
-            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in split.withUnsafeMutableBufferPointer { cp in
-                Gemm.multiply(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: n)
-            }}}
-            KernelThreads.count = 2
+            KernelConfiguration(threads: 3, instructionSetLevel: level).applied {
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in split.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: n)
+                }}}
+            }
             #expect(split.map(\.bitPattern64) == want.map(\.bitPattern64), "threaded \(T.self) level \(level) m \(m) n \(n) k \(k)")
         }
     }
 
     @Test(arguments: [0, 1, 2])
     func everyElementIsOneOrderedSum(level: Int) {
-        let saved = KernelThreads.count
-        defer { KernelInstructionSet.level = -1; KernelThreads.count = saved }
-        KernelInstructionSet.level = level
         // A level this CPU lacks runs a lower one; check what actually ran.
-        let ran = KernelInstructionSet.level
+        let ran = KernelConfiguration(instructionSetLevel: level).effectiveLevel
         check(Float.self, level: ran)
         check(Double.self, level: ran)
     }

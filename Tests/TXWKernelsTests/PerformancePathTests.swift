@@ -4,7 +4,6 @@ import Testing
 /// The fast paths compute what the plain definitions compute: the key/value
 /// cache equals full recomputation, results do not depend on the thread
 /// count, and every instruction set meets the fixtures.
-@Suite(.serialized)
 struct PerformancePathTests {
     func randomModel<T: KernelScalar>(_ h: Hyperparameters, seed: UInt64, as: T.Type) throws -> TransformerWeights<T> {
         var rng = NumpyRandom(seed: seed)
@@ -68,21 +67,19 @@ struct PerformancePathTests {
 
     @Test func resultsDoNotDependOnTheThreadCount() throws {
         let h = Hyperparameters(vocabSize: 50, dModel: 64, nHead: 4, dHead: 16, dMLP: 256, nBlock: 2)
-        let saved = KernelThreads.count
-        defer { KernelThreads.count = saved }
         for precision in 0..<2 {
             let tokens = (0..<96).map { ($0 * 7 + 1) % 50 }
             func run(threads: Int) throws -> [Double] {
-                KernelThreads.count = threads
+                let configuration = KernelConfiguration(threads: threads)
                 if precision == 0 {
-                    return try randomModel(h, seed: 5, as: Double.self).logits(for: tokens).scalars
+                    return try randomModel(h, seed: 5, as: Double.self).logits(for: tokens, configuration: configuration).scalars
                 }
-                return try randomModel(h, seed: 5, as: Float.self).logits(for: tokens).scalars.map(Double.init)
+                return try randomModel(h, seed: 5, as: Float.self).logits(for: tokens, configuration: configuration).scalars.map(Double.init)
             }
             func loss(threads: Int) throws -> Double {
-                KernelThreads.count = threads
-                return precision == 0 ? try randomModel(h, seed: 5, as: Double.self).loss(for: tokens)
-                    : try randomModel(h, seed: 5, as: Float.self).loss(for: tokens)
+                let configuration = KernelConfiguration(threads: threads)
+                return precision == 0 ? try randomModel(h, seed: 5, as: Double.self).loss(for: tokens, configuration: configuration)
+                    : try randomModel(h, seed: 5, as: Float.self).loss(for: tokens, configuration: configuration)
             }
             let losses = try [1, 2, 3].map { try loss(threads: $0).bitPattern }
             #expect(losses[0] == losses[1] && losses[0] == losses[2], "loss, precision \(precision)")
@@ -145,11 +142,11 @@ struct PerformancePathTests {
 
     @Test(arguments: [0, 1, 2])
     func everyInstructionSetMeetsTheFixtures(level: Int) throws {
-        defer { KernelInstructionSet.level = -1 }
-        KernelInstructionSet.level = level
+        let configuration = KernelConfiguration(instructionSetLevel: level)
+        let ran = configuration.effectiveLevel
         for model in try ModelFixture.all() {
-            expectClose(try model.weights(Double.self).logits(for: model.tokens), model.logits, "logits \(model.name) level \(KernelInstructionSet.level)")
-            expectClose(try model.weights(Float.self).logits(for: model.tokens), model.logits, "logits \(model.name) level \(KernelInstructionSet.level)")
+            expectClose(try model.weights(Double.self).logits(for: model.tokens, configuration: configuration), model.logits, "logits \(model.name) level \(ran)")
+            expectClose(try model.weights(Float.self).logits(for: model.tokens, configuration: configuration), model.logits, "logits \(model.name) level \(ran)")
         }
     }
 }

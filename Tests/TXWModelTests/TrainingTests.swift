@@ -44,13 +44,11 @@ struct TrainingTests {
         options.steps = 4
         options.batch = 5
         options.context = 24
-        let saved = KernelThreads.count
-        defer { KernelThreads.count = saved }
         var models: [TransformerWeights<Float>] = []
         var losses: [[Double]] = []
         for threads in [1, 2, 3] {
-            KernelThreads.count = threads
-            var trainer = try Trainer(weights: weights, tokens: try vocabulary.encode(text), options: options)
+            var trainer = try Trainer(weights: weights, tokens: try vocabulary.encode(text), options: options,
+                                      configuration: KernelConfiguration(threads: threads))
             losses.append(try (0..<options.steps).map { _ in try trainer.trainStep() })
             models.append(trainer.weights)
         }

@@ -58,12 +58,6 @@ void txw_gelu_f64(double *x, size_t n);
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n);
 void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n);
 
-/// The processors this process may run on (its affinity mask), or 0 when unknown.
-int txw_allowed_processors(void);
-
-/// The CPU's spin-wait hint (x86 `pause`), for the kernel threads' polling loops.
-void txw_cpu_relax(void);
-
 #ifdef __cplusplus
 }
 #endif
