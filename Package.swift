@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -21,10 +22,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container: bytes, checksums, compression. Knows nothing of transformers.
         .target(name: "TXWFormat", dependencies: ["CZstd", "CXXHash"]),
-        // Hot loops in C, compiled per instruction set and dispatched at run time.
-        .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Hot loops in C, compiled per instruction set and dispatched at run time
+        // (x86-64; one portable set elsewhere). SwiftPM's own -O levels: no
+        // unsafeFlags, so packages can depend on txw's libraries by version.
+        .target(name: "CTXWKernels"),
         // Math on buffers. Knows nothing of files.
-        .target(name: "TXWKernels", dependencies: ["CTXWKernels"]),
+        .target(name: "TXWKernels", dependencies: [
+            "CTXWKernels", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: ["TXWFormat", "TXWKernels", "CZlib"]),
         // What the three tools share: option groups, JSON output, error reporting.

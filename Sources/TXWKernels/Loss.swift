@@ -1,3 +1,4 @@
+import RealModule
 extension TransformerWeights {
     /// The notebook's `compute_loss`: the mean over the m−1 next-token
     /// predictions of `−log softmax(logits[i])[tokens[i+1]]`.
@@ -49,7 +50,7 @@ extension Kernels {
                         Gemm.expInPlace(r, count: V)
                         var sum = 0.0
                         for v in 0..<V { sum += r[v] }
-                        let logSumExp = top + Math.log(sum)
+                        let logSumExp = top + Double.log(sum)
                         out[i] = logSumExp - Double(all[i * V + tokens[i + 1]])
                     }
                 }
