@@ -47,9 +47,11 @@ enum System {
     }
 }
 
-/// The instruction set of the C kernels: 2 = AVX-512, 1 = AVX2+FMA,
-/// 0 = baseline x86-64, detected at first use (the environment variable
-/// TXW_KERNEL_LEVEL can lower it). Setting it applies to the calling thread
+/// The instruction set of the C kernels: on x86-64, 2 = AVX-512,
+/// 1 = AVX2+FMA, 0 = baseline, detected at first use (the environment
+/// variable TXW_KERNEL_LEVEL can lower it); on any other CPU always 0, the
+/// portable set. Level 0 multiplies then adds (no fused multiply-add), so it
+/// gives the same bits on every CPU. Setting it applies to the calling thread
 /// and the kernel threads it starts (tests, benchmarks); a level the CPU
 /// lacks is lowered to one it has; -1 returns to the default.
 public enum KernelInstructionSet {
