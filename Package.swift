@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -27,10 +28,14 @@ let package = Package(
         .target(name: "TXWFormat", dependencies: [
             "TXWThreads", "CZstd", "CXXHash", .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        // Hot loops in C, compiled per instruction set and dispatched at run time.
-        .target(name: "CTXWKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Hot loops in C, compiled per instruction set and dispatched at run time
+        // (x86-64; one portable set elsewhere). SwiftPM's own -O levels: no
+        // unsafeFlags, so packages can depend on txw's libraries by version.
+        .target(name: "CTXWKernels"),
         // Math on buffers. Knows nothing of files.
-        .target(name: "TXWKernels", dependencies: ["TXWThreads", "CTXWKernels"]),
+        .target(name: "TXWKernels", dependencies: [
+            "TXWThreads", "CTXWKernels", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: [
             "TXWThreads", "TXWFormat", "TXWKernels", "CZlib", .product(name: "SystemPackage", package: "swift-system"),

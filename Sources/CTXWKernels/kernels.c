@@ -4,6 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Each instruction set's kernels: kernels_impl.h included once per set with
+// SUFFIX(name), VBYTES, GEMM_MR and the multiply-adds defined. On x86-64 three
+// sets, chosen at run time; on any other CPU only the portable one.
+#if defined(__x86_64__)
+#define TXW_X86_LEVELS 1
+
 // AVX-512 (F, VL, DQ, BW) with FMA.
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
 #define SUFFIX(name) name##_avx512
@@ -16,26 +22,31 @@
 #include "kernels_impl.h"
 #undef SUFFIX
 #undef VBYTES
+#undef GEMM_MR
 #pragma clang attribute pop
 
 // AVX2 with FMA.
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#undef GEMM_MR
 #define SUFFIX(name) name##_avx2
 #define VBYTES 32
-#define GEMM_MR 6  /* 12 of the 16 ymm registers; the baseline (16 xmm) keeps it */
+#define GEMM_MR 6  /* 12 of the 16 ymm registers */
 #include "kernels_impl.h"
 #undef SUFFIX
 #undef VBYTES
+#undef GEMM_MR
 #undef FMA32
 #undef FMA64
 #undef SFMA32
 #undef SFMA64
 #pragma clang attribute pop
+#endif
 
-// Baseline x86-64 (SSE2): multiply then add, each rounded.
+// The portable set (baseline x86-64 SSE2; NEON on arm64; plain C elsewhere):
+// 16-byte vectors, multiply then add, each rounded, and no contraction into
+// fused multiply-adds, so its results are the same bits on every CPU.
 #define SUFFIX(name) name##_base
 #define VBYTES 16
+#define GEMM_MR 6  /* 12 of the 16 xmm registers */
 #define FMA32(a, b, c) ((a) * (b) + (c))
 #define FMA64(a, b, c) ((a) * (b) + (c))
 #define SFMA32(a, b, c) ((a) * (b) + (c))
@@ -45,8 +56,9 @@
 #undef SUFFIX
 #undef VBYTES
 
+// The best set this CPU has: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable.
 static int detected_level(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef TXW_X86_LEVELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
@@ -82,38 +94,41 @@ void txw_set_kernel_level(int level) {
     thread_level = level > most ? most : level;
 }
 
+#ifdef TXW_X86_LEVELS
 #define DISPATCH(name, args)                       \
     switch (txw_kernel_level()) {                  \
     case 2: name##_avx512 args; break;             \
     case 1: name##_avx2 args; break;               \
     default: name##_base args; break;              \
     }
+#define DISPATCH_RETURN(name, args)                \
+    switch (txw_kernel_level()) {                  \
+    case 2: return name##_avx512 args;             \
+    case 1: return name##_avx2 args;               \
+    default: return name##_base args;              \
+    }
+#else
+#define DISPATCH(name, args) name##_base args;
+#define DISPATCH_RETURN(name, args) return name##_base args;
+#endif
 
 void txw_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-               float *c, size_t ldc, size_t row_begin, size_t row_end) {
-    DISPATCH(sgemm, (m, n, k, a, lda, b, ldb, c, ldc, row_begin, row_end))
+               float *c, size_t ldc) {
+    DISPATCH(sgemm, (m, n, k, a, lda, b, ldb, c, ldc))
 }
 
 void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b, size_t ldb,
-               double *c, size_t ldc, size_t row_begin, size_t row_end) {
-    DISPATCH(dgemm, (m, n, k, a, lda, b, ldb, c, ldc, row_begin, row_end))
+               double *c, size_t ldc) {
+    DISPATCH(dgemm, (m, n, k, a, lda, b, ldb, c, ldc))
 }
 
 void txw_exp_f32(float *x, size_t n) { DISPATCH(exp_f32, (x, n)) }
 void txw_exp_f64(double *x, size_t n) { DISPATCH(exp_f64, (x, n)) }
 float txw_attention_row_f32(float *row, size_t visible, size_t count, size_t width, float scale, float mask) {
-    switch (txw_kernel_level()) {
-    case 2: return attention_row_f32_avx512(row, visible, count, width, scale, mask);
-    case 1: return attention_row_f32_avx2(row, visible, count, width, scale, mask);
-    default: return attention_row_f32_base(row, visible, count, width, scale, mask);
-    }
+    DISPATCH_RETURN(attention_row_f32, (row, visible, count, width, scale, mask))
 }
 double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t width, double scale, double mask) {
-    switch (txw_kernel_level()) {
-    case 2: return attention_row_f64_avx512(row, visible, count, width, scale, mask);
-    case 1: return attention_row_f64_avx2(row, visible, count, width, scale, mask);
-    default: return attention_row_f64_base(row, visible, count, width, scale, mask);
-    }
+    DISPATCH_RETURN(attention_row_f64, (row, visible, count, width, scale, mask))
 }
 void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out) {
     DISPATCH(rmsnorm_f32, (rows, cols, x, epsilon, out))
@@ -123,9 +138,9 @@ void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, 
 }
 void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n) {
-    DISPATCH(gelu_backward_f32, (x, dy, out, n))
+    DISPATCH(gelu_f32_backward, (x, dy, out, n))
 }
 void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n) {
-    DISPATCH(gelu_backward_f64, (x, dy, out, n))
+    DISPATCH(gelu_f64_backward, (x, dy, out, n))
 }
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }

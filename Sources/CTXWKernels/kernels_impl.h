@@ -14,148 +14,34 @@ typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 // A single row of C is computed GEMM_STREAM_COLUMNS columns at a time.
 #define GEMM_STREAM_COLUMNS 1024
 
-// One GEMM per element type; T is the scalar, V the vector, L lanes per vector.
-// C is computed in column panels of NR = 2L columns and row tiles of up to
-// GEMM_MR rows; every element is one sum over k in increasing order
-// (fused multiply-add where the CPU has it), whichever tile or panel holds it.
-#define DEFINE_GEMM(NAME, T, V, L, FMA, SFMA)                                                            \
-/* R rows (a compile-time constant after inlining) × one panel: b points at the panel's */            \
-/* first column, row p of the panel at b + p·bstride; `cols` ≤ 2L of them are stored. */              \
-static inline __attribute__((always_inline)) void SUFFIX(NAME##_tile)(                                \
-    const size_t R, size_t k, const T *a, size_t lda, const T *b, size_t bstride,                    \
-    T *c, size_t ldc, size_t cols) {                                                                  \
-    V acc0[GEMM_MAX_MR], acc1[GEMM_MAX_MR];                                                           \
-    for (size_t r = 0; r < R; r++) { acc0[r] = (V){0}; acc1[r] = (V){0}; }                            \
-    for (size_t p = 0; p < k; p++) {                                                                  \
-        V b0, b1;                                                                                     \
-        __builtin_memcpy(&b0, b + p * bstride, sizeof(V));                                            \
-        __builtin_memcpy(&b1, b + p * bstride + L, sizeof(V));                                        \
-        for (size_t r = 0; r < R; r++) {                                                              \
-            V av = (V){0} + a[r * lda + p];                                                           \
-            acc0[r] = FMA(av, b0, acc0[r]);                                                           \
-            acc1[r] = FMA(av, b1, acc1[r]);                                                           \
-        }                                                                                             \
-    }                                                                                                 \
-    for (size_t r = 0; r < R; r++) {                                                                  \
-        T *dst = c + r * ldc;                                                                         \
-        if (cols == 2 * L) {                                                                          \
-            __builtin_memcpy(dst, &acc0[r], sizeof(V));                                               \
-            __builtin_memcpy(dst + L, &acc1[r], sizeof(V));                                           \
-        } else {                                                                                      \
-            T tmp[2 * L];                                                                             \
-            __builtin_memcpy(tmp, &acc0[r], sizeof(V));                                               \
-            __builtin_memcpy(tmp + L, &acc1[r], sizeof(V));                                           \
-            for (size_t j = 0; j < cols; j++) dst[j] = tmp[j];                                        \
-        }                                                                                             \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* Rows [row_begin, row_end) of C against one panel, GEMM_MR rows at a time. */                       \
-static void SUFFIX(NAME##_panel)(size_t k, const T *a, size_t lda, const T *b, size_t bstride,        \
-                                 T *c, size_t ldc, size_t cols, size_t row_begin, size_t row_end) {   \
-    size_t i = row_begin;                                                                             \
-    for (; i + GEMM_MR <= row_end; i += GEMM_MR)                                                      \
-        SUFFIX(NAME##_tile)(GEMM_MR, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols);        \
-    switch (row_end - i) {                                                                            \
-    case 7: SUFFIX(NAME##_tile)(7, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 6: SUFFIX(NAME##_tile)(6, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 5: SUFFIX(NAME##_tile)(5, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 4: SUFFIX(NAME##_tile)(4, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 3: SUFFIX(NAME##_tile)(3, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 2: SUFFIX(NAME##_tile)(2, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    case 1: SUFFIX(NAME##_tile)(1, k, a + i * lda, lda, b, bstride, c + i * ldc, ldc, cols); break;   \
-    default: break;                                                                                   \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* One row of C (a decoding step): B streamed row by row, the row of C kept in L1 */                \
-/* (blocks of GEMM_STREAM_COLUMNS) — the same sums in the same order as the tiles. */                \
-static void SUFFIX(NAME##_row)(size_t n, size_t k, const T *restrict a, const T *restrict b,          \
-                               size_t ldb, T *restrict c) {                                           \
-    for (size_t j0 = 0; j0 < n; j0 += GEMM_STREAM_COLUMNS) {                                          \
-        size_t width = n - j0 < GEMM_STREAM_COLUMNS ? n - j0 : GEMM_STREAM_COLUMNS;                   \
-        T *restrict out = c + j0;                                                                     \
-        for (size_t j = 0; j < width; j++) out[j] = 0;                                                \
-        size_t p = 0;                                                                                 \
-        /* Four rows of B per pass over `out` (four sequential streams), still added in order. */     \
-        for (; p + 4 <= k; p += 4) {                                                                  \
-            const T a0 = a[p], a1 = a[p + 1], a2 = a[p + 2], a3 = a[p + 3];                           \
-            const T *restrict r0 = b + p * ldb + j0, *restrict r1 = r0 + ldb;                         \
-            const T *restrict r2 = r1 + ldb, *restrict r3 = r2 + ldb;                                 \
-            for (size_t j = 0; j < width; j++)                                                        \
-                out[j] = SFMA(a3, r3[j], SFMA(a2, r2[j], SFMA(a1, r1[j], SFMA(a0, r0[j], out[j]))));  \
-        }                                                                                             \
-        for (; p < k; p++) {                                                                          \
-            const T av = a[p];                                                                        \
-            const T *restrict row = b + p * ldb + j0;                                                 \
-            for (size_t j = 0; j < width; j++) out[j] = SFMA(av, row[j], out[j]);                     \
-        }                                                                                             \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* Copies `cols` ≤ NR columns of k rows of B into a k × NR panel, zero-padded. */                     \
-static void SUFFIX(NAME##_pack)(size_t k, const T *b, size_t ldb, size_t cols, T *panel) {             \
-    const size_t NR = 2 * L;                                                                          \
-    for (size_t p = 0; p < k; p++) {                                                                  \
-        size_t j = 0;                                                                                 \
-        if (cols == NR) {                                                                             \
-            __builtin_memcpy(panel + p * NR, b + p * ldb, NR * sizeof(T));                            \
-            continue;                                                                                 \
-        }                                                                                             \
-        for (; j < cols; j++) panel[p * NR + j] = b[p * ldb + j];                                     \
-        for (; j < NR; j++) panel[p * NR + j] = 0;                                                    \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-static void SUFFIX(NAME)(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,            \
-                         size_t ldb, T *c, size_t ldc, size_t row_begin, size_t row_end) {            \
-    (void)m;                                                                                          \
-    const size_t NR = 2 * L;                                                                          \
-    if (row_end <= row_begin || n == 0) return;                                                       \
-    if (k == 0) {                                                                                     \
-        for (size_t i = row_begin; i < row_end; i++)                                                  \
-            for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0;                                        \
-        return;                                                                                       \
-    }                                                                                                 \
-    size_t rows = row_end - row_begin;                                                                \
-    if (rows == 1) {                                                                                  \
-        SUFFIX(NAME##_row)(n, k, a + row_begin * lda, b, ldb, c + row_begin * ldc);                   \
-        return;                                                                                       \
-    }                                                                                                 \
-    int pack_all = rows >= GEMM_PACK_ROWS;                                                            \
-    /* A panel buffer: on the stack when small, else from the heap; none if nothing needs it. */      \
-    T stack_panel[2048 / sizeof(T) * 8] __attribute__((aligned(64)));                                 \
-    T *panel = 0;                                                                                     \
-    int heap = 0;                                                                                     \
-    if (pack_all || n % NR != 0) {                                                                    \
-        if (k * NR <= sizeof(stack_panel) / sizeof(T)) panel = stack_panel;                           \
-        else { panel = (T *)malloc(k * NR * sizeof(T)); heap = 1; }                                   \
-    }                                                                                                 \
-    for (size_t q = 0; q < n; q += NR) {                                                              \
-        size_t cols = n - q < NR ? n - q : NR;                                                        \
-        const T *bp = b + q;                                                                          \
-        size_t bstride = ldb;                                                                         \
-        if (cols < NR || pack_all) {                                                                  \
-            if (!panel) { /* out of memory: one row at a time, the same sums */                        \
-                for (size_t i = row_begin; i < row_end; i++)                                          \
-                    for (size_t j = 0; j < cols; j++) {                                               \
-                        T s = 0;                                                                      \
-                        for (size_t p = 0; p < k; p++) s = SFMA(a[i * lda + p], b[p * ldb + q + j], s); \
-                        c[i * ldc + q + j] = s;                                                       \
-                    }                                                                                 \
-                continue;                                                                             \
-            }                                                                                         \
-            SUFFIX(NAME##_pack)(k, b + q, ldb, cols, panel);                                          \
-            bp = panel;                                                                               \
-            bstride = NR;                                                                             \
-        }                                                                                             \
-        SUFFIX(NAME##_panel)(k, a, lda, bp, bstride, c + q, ldc, cols, row_begin, row_end);           \
-    }                                                                                                 \
-    if (heap) free(panel);                                                                            \
-}
+// One GEMM per element type (gemm_impl.h).
+#define GEMM_NAME sgemm
+#define T float
+#define V SUFFIX(vf)
+#define L (VBYTES / 4)
+#define FMA FMA32
+#define SFMA SFMA32
+#include "gemm_impl.h"
+#undef GEMM_NAME
+#undef T
+#undef V
+#undef L
+#undef FMA
+#undef SFMA
 
-DEFINE_GEMM(sgemm, float, SUFFIX(vf), (VBYTES / 4), FMA32, SFMA32)
-DEFINE_GEMM(dgemm, double, SUFFIX(vd), (VBYTES / 8), FMA64, SFMA64)
+#define GEMM_NAME dgemm
+#define T double
+#define V SUFFIX(vd)
+#define L (VBYTES / 8)
+#define FMA FMA64
+#define SFMA SFMA64
+#include "gemm_impl.h"
+#undef GEMM_NAME
+#undef T
+#undef V
+#undef L
+#undef FMA
+#undef SFMA
 
 static inline uint64_t SUFFIX(bits64)(double x) { uint64_t u; __builtin_memcpy(&u, &x, 8); return u; }
 static inline double SUFFIX(from64)(uint64_t u) { double x; __builtin_memcpy(&x, &u, 8); return x; }
@@ -330,47 +216,36 @@ DEFINE_RMSNORM(rmsnorm_f64, double, __builtin_sqrt)
 DEFINE_ATTENTION_ROW(attention_row_f32, float, SUFFIX(exp32))
 DEFINE_ATTENTION_ROW(attention_row_f64, double, SUFFIX(exp64))
 
-// tanh(z) = sign(z)·(1 − 2/(e^{2|z|} + 1)).
-static void SUFFIX(gelu_f64)(double *x, size_t n) {
-    const double c = 0.79788456080286535588;  // sqrt(2/pi)
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i];
-        double z = c * (v + 0.044715 * (v * v * v));
-        double az = z < 0 ? -z : z;
-        double th = 1.0 - 2.0 / (SUFFIX(exp64)(2.0 * az) + 1.0);
-        th = z < 0 ? -th : th;
-        x[i] = 0.5 * v * (1.0 + th);
-    }
-}
-
-static void SUFFIX(gelu_f32)(float *x, size_t n) {
-    const float c = 0.797884560802865f;
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float z = c * (v + 0.044715f * (v * v * v));
-        float az = z < 0 ? -z : z;
-        float th = 1.0f - 2.0f / (SUFFIX(exp32)(2.0f * az) + 1.0f);
-        th = z < 0 ? -th : th;
-        x[i] = 0.5f * v * (1.0f + th);
-    }
-}
-
-// GELU's derivative times the upstream gradient: out = dy·gelu′(x),
-// gelu′(x) = 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³)),
-// tanh as in the forward GELU.
-#define DEFINE_GELU_BACKWARD(NAME, T, EXP, C)                                              \
-static void SUFFIX(NAME)(const T *x, const T *dy, T *out, size_t n) {                      \
+// GELU, the tanh approximation: one definition per precision, the forward
+// and the backward (and through them every GELU of TXWKernels).
+// t = tanh(z), z = c·(x + 0.044715·x³), c = √(2/π), tanh(z) = sign(z)·(1 − 2/(e^{2|z|} + 1));
+// gelu(x) = 0.5·x·(1 + t);
+// gelu′(x) = 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3·0.044715x²).
+#define DEFINE_GELU(NAME, T, EXP, C)                                                       \
+static inline T SUFFIX(NAME##_tanh)(T v) {                                                 \
+    const T c = C, a = (T)0.044715;                                                        \
+    T z = c * (v + a * (v * v * v));                                                       \
+    T az = z < 0 ? -z : z;                                                                 \
+    T th = (T)1 - (T)2 / (EXP((T)2 * az) + (T)1);                                          \
+    return z < 0 ? -th : th;                                                               \
+}                                                                                          \
+                                                                                           \
+static void SUFFIX(NAME)(T *x, size_t n) {                                                 \
+    for (size_t i = 0; i < n; i++) {                                                       \
+        T v = x[i];                                                                        \
+        x[i] = (T)0.5 * v * ((T)1 + SUFFIX(NAME##_tanh)(v));                               \
+    }                                                                                      \
+}                                                                                          \
+                                                                                           \
+static void SUFFIX(NAME##_backward)(const T *x, const T *dy, T *out, size_t n) {          \
     const T c = C, a = (T)0.044715;                                                        \
     for (size_t i = 0; i < n; i++) {                                                       \
         T v = x[i];                                                                        \
-        T z = c * (v + a * (v * v * v));                                                   \
-        T az = z < 0 ? -z : z;                                                             \
-        T th = (T)1 - (T)2 / (EXP((T)2 * az) + (T)1);                                      \
-        th = z < 0 ? -th : th;                                                             \
+        T th = SUFFIX(NAME##_tanh)(v);                                                     \
         T derivative = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
         out[i] = dy[i] * derivative;                                                       \
     }                                                                                      \
 }
 
-DEFINE_GELU_BACKWARD(gelu_backward_f32, float, SUFFIX(exp32), 0.797884560802865f)
-DEFINE_GELU_BACKWARD(gelu_backward_f64, double, SUFFIX(exp64), 0.79788456080286535588)
+DEFINE_GELU(gelu_f32, float, SUFFIX(exp32), 0.797884560802865f)
+DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)

@@ -1,3 +1,4 @@
+import RealModule
 /// AdamW (decoupled weight decay) over all of a model's parameters, in
 /// float64 moments whatever the weights' precision.
 ///
@@ -45,7 +46,7 @@ public struct AdamW: Sendable, Equatable {
             secondMoments = firstMoments
         }
         step += 1
-        let correction1 = 1 - pow(beta1, step), correction2 = 1 - pow(beta2, step)
+        let correction1 = 1 - Double.pow(beta1, step), correction2 = 1 - Double.pow(beta2, step)
         var updated: [Tensor<T>] = []
         for (i, (name, tensor)) in params.enumerated() {
             let decay = tensor.rank >= 2 ? weightDecay : 0
@@ -64,8 +65,6 @@ public struct AdamW: Sendable, Equatable {
         }
         return try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: updated)
     }
-
-    private func pow(_ x: Double, _ n: Int) -> Double { Math.pow(x, Double(n)) }
 }
 
 extension TransformerWeights {

@@ -1,3 +1,4 @@
+import RealModule
 import CTXWKernels
 
 /// The backward pass of the notebook's model: the gradient of the loss
@@ -40,7 +41,7 @@ public enum Backward {
     @_specialize(where T == Double)
     public static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
         if T.self == Float.self || T.self == Double.self {
-            // The C kernel: the same formula, tanh as in the forward GELU (vectorised exp).
+            // The C kernel: tanh as in the forward pass's GELU (vectorised exp).
             return [T](unsafeUninitializedCapacity: x.count) { out, initialized in
                 x.withUnsafeBufferPointer { xb in dy.withUnsafeBufferPointer { db in
                     guard let xp = xb.baseAddress, let dp = db.baseAddress, let op = out.baseAddress else { return }
@@ -57,13 +58,7 @@ public enum Backward {
                 initialized = x.count
             }
         }
-        let c = T((2 / Double.pi).squareRoot()), a = T(0.044715)
-        return (0..<x.count).map { i in
-            let v = x[i]
-            let t = T.tanh(c * (v + a * v * v * v))
-            let derivative = T(0.5) * (1 + t) + T(0.5) * v * (1 - t * t) * c * (1 + 3 * a * v * v)
-            return dy[i] * derivative
-        }
+        return (0..<x.count).map { i in dy[i] * Kernels.geluDerivative(x[i]) }
     }
 
     /// Softmax backward over rows of `p = softmax(s)`: ds = p ⊙ (dp − Σⱼ dpⱼ pⱼ).
@@ -257,9 +252,9 @@ public enum Backward {
             var top = -Double.infinity
             for v in 0..<V { top = max(top, Double(logits[i * V + v])) }
             var sum = 0.0
-            for v in 0..<V { sum += Math.exp(Double(logits[i * V + v]) - top) }
+            for v in 0..<V { sum += Double.exp(Double(logits[i * V + v]) - top) }
             for v in 0..<V {
-                let p = Math.exp(Double(logits[i * V + v]) - top) / sum
+                let p = Double.exp(Double(logits[i * V + v]) - top) / sum
                 dy[i * V + v] = T((p - (v == tokens[i + 1] ? 1 : 0)) / count)
             }
         }

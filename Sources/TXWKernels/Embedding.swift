@@ -1,3 +1,4 @@
+import RealModule
 import Synchronization
 
 extension Kernels {
@@ -82,13 +83,14 @@ enum PositionTable {
 
     static func compute(_ count: Int, dModel: Int, base: Double) -> [Double] {
         let half = dModel / 2
-        let divisors = (0..<half).map { Math.pow(base, Double(2 * $0) / Double(dModel)) }
+        // base > 1 (validated), so this is the C library's pow.
+        let divisors = (0..<half).map { Double.pow(base, Double(2 * $0) / Double(dModel)) }
         var table = [Double](repeating: 0, count: count * dModel)
         for p in 0..<count {
             for c in 0..<half {
                 let angle = Double(p) / divisors[c]
-                table[p * dModel + 2 * c] = Math.sin(angle)
-                table[p * dModel + 2 * c + 1] = Math.cos(angle)
+                table[p * dModel + 2 * c] = Double.sin(angle)
+                table[p * dModel + 2 * c + 1] = Double.cos(angle)
             }
         }
         return table

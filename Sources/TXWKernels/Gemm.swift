@@ -76,11 +76,11 @@ enum Gemm {
         if T.self == Float.self {
             txw_sgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
                       UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
-                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, 0, m)
+                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
         } else if T.self == Double.self {
             txw_dgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
                       UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
-                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, 0, m)
+                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
         } else {
             for i in 0..<m {
                 for j in 0..<n {
@@ -101,22 +101,6 @@ enum Gemm {
             txw_exp_f64(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self), count)
         } else {
             for i in 0..<count { x[i] = T.exp(x[i]) }
-        }
-    }
-
-    /// GELU (tanh approximation) in place.
-    @usableFromInline
-    static func geluInPlace<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {
-        if T.self == Float.self {
-            txw_gelu_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count)
-        } else if T.self == Double.self {
-            txw_gelu_f64(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self), count)
-        } else {
-            let c = T((2 / Double.pi).squareRoot())
-            for i in 0..<count {
-                let v = x[i]
-                x[i] = T(0.5) * v * (1 + T.tanh(c * (v + T(0.044715) * (v * v * v))))
-            }
         }
     }
 }

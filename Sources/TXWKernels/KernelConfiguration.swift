@@ -106,8 +106,11 @@ package enum KernelThreads {
     }
 }
 
-/// The instruction set of the C kernels on this thread: 2 = AVX-512,
-/// 1 = AVX2+FMA, 0 = baseline x86-64 (`KernelConfiguration.instructionSetLevel`).
+/// The instruction set of the C kernels on this thread
+/// (`KernelConfiguration.instructionSetLevel`): on x86-64, 2 = AVX-512,
+/// 1 = AVX2+FMA, 0 = baseline; on any other CPU always 0, the portable set.
+/// Level 0 multiplies then adds (no fused multiply-add), so it gives the
+/// same bits on every CPU; a level the CPU lacks is lowered to one it has.
 package enum KernelInstructionSet {
     package static var level: Int { Int(txw_kernel_level()) }
 }

@@ -1,3 +1,4 @@
+import RealModule
 import TXWThreads
 
 extension TransformerWeights {
@@ -52,7 +53,7 @@ extension Kernels {
                         Gemm.expInPlace(r, count: V)
                         var sum = 0.0
                         for v in 0..<V { sum += r[v] }
-                        let logSumExp = top + Math.log(sum)
+                        let logSumExp = top + Double.log(sum)
                         out[i] = logSumExp - Double(all[i * V + tokens[i + 1]])
                     }
                 }

@@ -1,3 +1,4 @@
+import RealModule
 extension Kernels {
     /// Softmax over the last axis with temperature `t` (any rank ≥ 1).
     ///

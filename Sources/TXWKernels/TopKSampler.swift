@@ -1,3 +1,4 @@
+import RealModule
 /// The notebook's `topk_sample`, made exact (Spec/kernels.md, "Sampling").
 ///
 /// Each step takes the last position's logits in float64, divides them by
@@ -106,7 +107,7 @@ public struct TopKSampler: Sendable, Equatable {
             let ties = Double(x.count(where: { $0 == top }))
             return x.map { $0 == top ? 1 / ties : 0 }
         }
-        let e = x.map { Math.exp($0 - top) }
+        let e = x.map { Double.exp($0 - top) }
         let total = e.withUnsafeBufferPointer(PairwiseSum.sum)
         return e.map { $0 / total }
     }

@@ -35,6 +35,12 @@ txw_system_deps() {
     txw_apt_install pkg-config libzstd-dev libxxhash-dev zlib1g-dev
 }
 
+# txw_cross_deps: what tools/ckernels/check needs to build the C kernels for
+# arm64 and run them: Debian's arm64 C library headers, qemu's user-mode emulator.
+txw_cross_deps() {
+    txw_apt_install libc6-dev-arm64-cross qemu-user
+}
+
 # txw_python MODULE=PIP_NAME ...: sets PY to a Python where each module imports.
 txw_python() {
     if ! command -v python3 >/dev/null 2>&1; then

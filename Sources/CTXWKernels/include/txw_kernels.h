@@ -1,8 +1,9 @@
 #ifndef TXW_KERNELS_H
 #define TXW_KERNELS_H
-// Hot loops of TXWKernels in C, compiled three times (AVX-512, AVX2+FMA,
-// baseline x86-64) and dispatched on the CPU at run time. Callers check
-// every size; these functions trust them.
+// Hot loops of TXWKernels in C. On x86-64 compiled three times (AVX-512,
+// AVX2+FMA, baseline SSE2) and dispatched on the CPU at run time; on other
+// CPUs (arm64, …) compiled once, the portable set. Callers check every size;
+// these functions trust them.
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -10,20 +11,22 @@ extern "C" {
 #endif
 
 /// The instruction set the kernels run with on this thread: 2 = AVX-512,
-/// 1 = AVX2+FMA, 0 = baseline (the CPU's best unless TXW_KERNEL_LEVEL lowers it).
+/// 1 = AVX2+FMA, 0 = portable (baseline x86-64, and the only set on other
+/// CPUs: multiply then add, no fused multiply-add, the same bits on every CPU).
+/// The CPU's best unless TXW_KERNEL_LEVEL lowers it.
 int txw_kernel_level(void);
 /// Forces a level on the calling thread (tests, benchmarks); a level the CPU
 /// lacks is lowered to one it has; a negative level returns to the default.
 void txw_set_kernel_level(int level);
 
-/// C[m×n] = A[m×k]·B[k×n] for rows [row_begin, row_end) of C, row-major with
-/// leading dimensions lda, ldb, ldc. Every element of C is one sum over k in
-/// increasing order (fused multiply-add where the CPU has it), whatever the
-/// row range, so splitting rows across threads never changes a result.
+/// C[m×n] = A[m×k]·B[k×n], row-major with leading dimensions lda, ldb, ldc.
+/// Every element of C is one sum over k in increasing order (fused
+/// multiply-add at levels 1 and 2), whatever m and n, so splitting C into
+/// blocks of rows or columns across threads never changes a result.
 void txw_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-               float *c, size_t ldc, size_t row_begin, size_t row_end);
+               float *c, size_t ldc);
 void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b, size_t ldb,
-               double *c, size_t ldc, size_t row_begin, size_t row_end);
+               double *c, size_t ldc);
 
 /// x[i] = exp(x[i]) for n values, in place (Taylor polynomial after range
 /// reduction, ~1e-16 relative in f64; 0 below underflow, +inf above
@@ -49,7 +52,8 @@ double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t w
 void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out);
 void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, double *out);
 
-/// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+/// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
+/// tanh(z) as sign(z)·(1 − 2/(e^{2|z|} + 1)) with the exp of txw_exp_*.
 void txw_gelu_f32(float *x, size_t n);
 void txw_gelu_f64(double *x, size_t n);
 
