@@ -50,11 +50,9 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
     case notRegularFile(path: String, operation: String, isDirectory: Bool)
     /// The destination exists and replacing it was not asked for (`overwrite`).
     case destinationExists(path: String)
-    /// An internal invariant of this library does not hold: a bug in txw, not a problem of the input.
-    case invariant(String)
 
-    /// The §1.9 category (`io`, `notFound`, `argument`, `exists`, `zstd`,
-    /// `internal` for the errors that are not about a file's bytes).
+    /// The §1.9 category (`io`, `notFound`, `argument`, `exists`, `zstd`
+    /// for the errors that are not about a file's bytes).
     public var category: String {
         switch self {
         case .truncated: "truncated"
@@ -75,12 +73,11 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidArgument: "argument"
         case .io, .notRegularFile: "io"
         case .destinationExists: "exists"
-        case .invariant: "internal"
         }
     }
 
-    /// `category: detail` for errors about a file's bytes, a zstd set-up
-    /// failure and a broken invariant; the detail alone for system, argument,
+    /// `category: detail` for errors about a file's bytes and a zstd set-up
+    /// failure; the detail alone for system, argument,
     /// lookup and compression errors, which carry their own context.
     public var description: String {
         switch self {
@@ -131,8 +128,6 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(path): \(operation) failed: is \(isDirectory ? "a directory" : "not a regular file")"
         case let .destinationExists(path):
             return "\(path) exists (pass overwrite: true to replace it)"
-        case let .invariant(detail):
-            return detail
         }
     }
 }

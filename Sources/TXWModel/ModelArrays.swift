@@ -3,6 +3,8 @@ import TXWKernels
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A model as named raw arrays in any stored dtype, checked against the

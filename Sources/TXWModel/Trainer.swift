@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TXWKernels
 import TXWThreads
 
@@ -156,7 +161,3 @@ public struct Trainer<Scalar: KernelScalar> {
         return total / Double(count)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -5,8 +5,8 @@ import Testing
 @testable import TXWFormat
 
 /// The error model of TXWFormat: io errors keep their `Errno`, zstd failures
-/// keep libzstd's code and the block they were met in, broken invariants and
-/// compression failures are not argument errors, and no message names a
+/// keep libzstd's code and the block they were met in, compression failures
+/// are not argument errors, and no message names a
 /// command-line flag.
 struct ErrorModelTests {
     static let malformed = repositoryRoot.appendingPathComponent("Tests/Fixtures/malformed")
@@ -66,12 +66,10 @@ struct ErrorModelTests {
         }
     }
 
-    @Test func compressionFailuresAndInvariantsAreNotArgumentErrors() {
+    @Test func compressionFailuresAreNotArgumentErrors() {
         let compression = TXWFormatError.compression(tensor: "t", block: 2, zstd: .library(code: 64, name: "Allocation error : not enough memory"))
         #expect(compression.category == "zstd")
         #expect(compression.description == "compressing tensor 't' block 2: Allocation error : not enough memory")
-        let invariant = TXWFormatError.invariant("block 3 was not encoded")
-        #expect(invariant.category == "internal")
         #expect(TXWFormatError.zstd(.contextAllocation).category == "zstd")
         #expect(TXWFormatError.zstd(.contextAllocation).description == "zstd: cannot allocate a decompression context")
     }

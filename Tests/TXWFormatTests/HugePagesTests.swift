@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+#if os(Linux)  // madvise(MADV_HUGEPAGE) and /proc/self/smaps are Linux-only
 import Glibc
-#endif
 import Foundation
 import Testing
 import TXWTestSupport
@@ -105,3 +104,4 @@ struct ParallelEncodeTests {
         #expect(encoded[0] == encoded[1] && encoded[0] == encoded[2])
     }
 }
+#endif
