@@ -6,7 +6,8 @@ public enum MetadataValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case strings([String])
 
-    public var typeCode: UInt8 {
+    /// The type code stored in the manifest (§1.3): 1 int … 5 strings.
+    package var typeCode: UInt8 {
         switch self {
         case .int: 1
         case .float: 2

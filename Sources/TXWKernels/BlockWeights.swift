@@ -44,7 +44,7 @@ public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
 
     /// Builds a block from its fields by name (`W_1`, `b_1`, …); `prefix` names
     /// the block in errors (e.g. `blocks.2.`).
-    public init(fields: [String: Tensor<Scalar>], prefix: String = "") throws {
+    package init(fields: [String: Tensor<Scalar>], prefix: String = "") throws {
         func take(_ name: String) throws -> Tensor<Scalar> {
             guard let t = fields[name] else {
                 throw KernelError.invalidArgument(name: prefix + name, value: "missing", requirement: "every block needs it")
@@ -68,7 +68,7 @@ public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
     }
 
     /// Checks every field's shape against `h`; errors name `prefix + field`.
-    public func validate(against h: Hyperparameters, prefix: String = "") throws {
+    package func validate(against h: Hyperparameters, prefix: String = "") throws {
         for ((name, tensor), (_, shape)) in zip(fields, h.blockShapes()) where tensor.shape != shape {
             throw KernelError.shapeMismatch(what: prefix + name, expected: shape, found: tensor.shape)
         }

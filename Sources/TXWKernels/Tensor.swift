@@ -42,7 +42,7 @@ public struct Tensor<Scalar: KernelScalar>: Sendable, Equatable {
 
     /// The product of `shape`, with every dimension checked to be ≥ 0 and the
     /// product checked for overflow.
-    public static func elementCount(of shape: [Int], what: String) throws -> Int {
+    package static func elementCount(of shape: [Int], what: String) throws -> Int {
         var count = 1
         for (axis, dim) in shape.enumerated() {
             guard dim >= 0 else {
