@@ -30,11 +30,13 @@ public final class TXWReader: Sendable {
 
     /// The path given to `init`, or the name given to `init(bytes:name:)`.
     public let path: String
+    /// The file's format version (major 1).
     public let version: FormatVersion
     /// Metadata in file order (ascending key bytes).
     public let metadata: [MetadataEntry]
     /// The tensor index in file order.
     public let tensors: [TensorEntry]
+    /// The file's size in bytes.
     public let fileSize: Int
     /// How this reader decodes.
     public let options: Options
@@ -264,8 +266,11 @@ public final class TXWReader: Sendable {
 
 /// The format version of a file.
 public struct FormatVersion: Sendable, Equatable, CustomStringConvertible {
+    /// The major version: a reader reads only the major versions it knows (1).
     public let major: UInt16
+    /// The minor version: additions a reader of the same major version may ignore.
     public let minor: UInt16
+    /// The version `major.minor`.
     public init(major: UInt16, minor: UInt16) {
         self.major = major
         self.minor = minor

@@ -14,8 +14,11 @@ import Darwin
 /// to within an ulp or two; Spec/kernels.md states the tolerances.
 public protocol KernelScalar: BinaryFloatingPoint, Sendable
 where Self.RawSignificand: FixedWidthInteger {
+    /// eˣ, from the platform's C math library.
     static func exp(_ x: Self) -> Self
+    /// The natural logarithm, from the platform's C math library.
     static func log(_ x: Self) -> Self
+    /// The hyperbolic tangent, from the platform's C math library.
     static func tanh(_ x: Self) -> Self
     /// A short name for messages: `f32` or `f64`.
     static var precisionName: String { get }
