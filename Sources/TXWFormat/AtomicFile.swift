@@ -13,8 +13,8 @@ import Darwin
 /// finally the directory is fsynced. On any failure the temporary file is
 /// removed and the destination is untouched. Temporary files left by a
 /// writer that was killed are removed by the next write to the same path.
-public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
+package enum AtomicFile {
+    package static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
         let (directory, name) = split(path)
         var existing = stat()
         let exists = lstat(path, &existing) == 0

@@ -1,5 +1,5 @@
-/// The format's checksum for callers' own data (e.g. a training set).
-public enum Checksum {
+/// The format's checksum for this package's own data (e.g. txw-train's record of its training set).
+package enum Checksum {
     /// XXH3-64 with seed 0, the checksum of Spec/txw-format.md.
-    public static func xxh3(_ bytes: [UInt8]) -> UInt64 { XXHash.xxh3(bytes) }
+    package static func xxh3(_ bytes: [UInt8]) -> UInt64 { XXHash.xxh3(bytes) }
 }

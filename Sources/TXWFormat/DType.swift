@@ -1,8 +1,12 @@
 /// The element types of Spec/txw-format.md §1.5, with their codes in the index.
 public enum DType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// IEEE 754 binary32, 4 bytes.
     case f32 = 1
+    /// IEEE 754 binary64, 8 bytes.
     case f64 = 2
+    /// IEEE 754 binary16, 2 bytes.
     case f16 = 3
+    /// bfloat16 (the upper half of a binary32), 2 bytes.
     case bf16 = 4
 
     /// Bytes per element.

@@ -59,7 +59,7 @@ public enum ElementCoding {
     }
 
     /// bf16 bits of a float32: the upper half rounded to nearest even on the lower 16 bits.
-    public static func bfloat16Bits(_ v: Float) -> UInt16 {
+    package static func bfloat16Bits(_ v: Float) -> UInt16 {
         let bits = v.bitPattern
         if v.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
         let rounding = 0x7FFF + ((bits >> 16) & 1)

@@ -1,36 +1,56 @@
-/// The normative limits and constants of Spec/txw-format.md §1.2 and §1.6.
+/// The normative limits of Spec/txw-format.md §1.6 that a writer's input
+/// must respect (a reader rejects a file beyond them), and the writer's
+/// defaults. The byte-layout constants of §1.2 are this package's own.
 public enum FormatLimits {
-    public static let magic: [UInt8] = [0x89, 0x54, 0x58, 0x57, 0x0D, 0x0A, 0x1A, 0x0A]
-    public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
-    public static let headerSize = 64
-    public static let alignment = 64
-    public static let maxManifestLength = 1 << 28
+    /// The file's first 8 bytes.
+    package static let magic: [UInt8] = [0x89, 0x54, 0x58, 0x57, 0x0D, 0x0A, 0x1A, 0x0A]
+    /// The major version written, and the only one read.
+    package static let majorVersion: UInt16 = 1
+    /// The minor version written.
+    package static let minorVersion: UInt16 = 0
+    /// The header's size in bytes.
+    package static let headerSize = 64
+    /// The alignment of the manifest and of every block, in bytes.
+    package static let alignment = 64
+    /// The largest manifest, in bytes.
+    package static let maxManifestLength = 1 << 28
+    /// The most metadata entries in a file.
     public static let maxMetadataEntries = 65536
+    /// The most tensors in a file.
     public static let maxTensors = 65536
+    /// The longest tensor name or metadata key, in UTF-8 bytes.
     public static let maxNameLength = 255
+    /// The longest metadata string, in UTF-8 bytes.
     public static let maxStringLength = 1 << 24
+    /// The most strings in a `.strings` metadata value.
     public static let maxStringsInList = 1 << 24
+    /// The highest tensor rank.
     public static let maxRank = 8
+    /// The largest tensor dimension.
     public static let maxDimension: UInt64 = 1 << 40
+    /// The most elements in one tensor.
     public static let maxElements: UInt64 = 1 << 40
+    /// The smallest block size, in bytes.
     public static let minBlockSize = 64
+    /// The largest block size, in bytes.
     public static let maxBlockSize = 1 << 26
+    /// The writer's default block size, in bytes (1 MiB).
     public static let defaultBlockSize = 1 << 20
+    /// The writer's default zstd compression level.
     public static let defaultLevel = 3
 
     /// The largest stored length a zstd block of `rawLength` bytes may have.
-    public static func maxZstdStoredLength(rawLength: Int) -> Int {
+    package static func maxZstdStoredLength(rawLength: Int) -> Int {
         rawLength + rawLength / 256 + (1 << 17)
     }
 
     /// The most a zstd block may expand: the densest zstd encoding, an RLE
     /// block, stores 128 KiB in 4 bytes. It bounds what a reader allocates by
     /// the file's size (§1.4).
-    public static let maxZstdExpansion = 32768
+    package static let maxZstdExpansion = 32768
 
     /// The smallest stored length a zstd block of `rawLength` bytes may have.
-    public static func minZstdStoredLength(rawLength: Int) -> Int {
+    package static func minZstdStoredLength(rawLength: Int) -> Int {
         max(1, (rawLength + maxZstdExpansion - 1) / maxZstdExpansion)
     }
 

@@ -15,15 +15,17 @@ import TXWThreads
 ///
 /// Sendable: the bytes are never written after `init` and stay mapped (or
 /// allocated) until `deinit` (UnsafeShared rule 2).
-public final class MappedFile: Sendable {
-    public let path: String
+package final class MappedFile: Sendable {
+    /// The file's path, or the name given to `init(copying:name:)`.
+    package let path: String
     private let storage: UnsafeShared<UnsafeRawBufferPointer>
-    public var bytes: UnsafeRawBufferPointer { storage.pointer }
+    /// The whole file; valid while this object lives.
+    package var bytes: UnsafeRawBufferPointer { storage.pointer }
     /// True when `bytes` is a heap copy (`init(copying:)`), false when mapped.
     private let owned: Bool
 
     /// A heap copy of `data`, read like a file (for in-memory checks and fuzzing).
-    public init(copying data: [UInt8], name: String) {
+    package init(copying data: [UInt8], name: String) {
         path = name
         owned = true
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
@@ -31,7 +33,7 @@ public final class MappedFile: Sendable {
         storage = UnsafeShared(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<data.count]))
     }
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         owned = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)

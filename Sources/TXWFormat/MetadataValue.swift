@@ -1,12 +1,18 @@
 /// A typed metadata value (Spec/txw-format.md §1.3), with its type code.
 public enum MetadataValue: Sendable, Equatable, CustomStringConvertible {
+    /// A signed 64-bit integer (type code 1).
     case int(Int64)
+    /// A binary64 float (type code 2).
     case float(Double)
+    /// A boolean (type code 3).
     case bool(Bool)
+    /// A UTF-8 string of at most `FormatLimits.maxStringLength` bytes (type code 4).
     case string(String)
+    /// A list of UTF-8 strings, at most `FormatLimits.maxStringsInList` of them (type code 5).
     case strings([String])
 
-    public var typeCode: UInt8 {
+    /// The type code stored in the manifest (§1.3): 1 int … 5 strings.
+    package var typeCode: UInt8 {
         switch self {
         case .int: 1
         case .float: 2

@@ -30,11 +30,13 @@ public final class TXWReader: Sendable {
 
     /// The path given to `init`, or the name given to `init(bytes:name:)`.
     public let path: String
+    /// The file's format version (major 1).
     public let version: FormatVersion
     /// Metadata in file order (ascending key bytes).
     public let metadata: [MetadataEntry]
     /// The tensor index in file order.
     public let tensors: [TensorEntry]
+    /// The file's size in bytes.
     public let fileSize: Int
     /// How this reader decodes.
     public let options: Options
@@ -83,25 +85,38 @@ public final class TXWReader: Sendable {
     }
 
     /// How many blocks this reader has decoded so far (for tests and tools).
-    public var blocksDecoded: Int { decodedBlocks.load(ordering: .relaxed) }
+    package var blocksDecoded: Int { decodedBlocks.load(ordering: .relaxed) }
 
     /// The raw little-endian bytes of tensor `name`, every block verified.
     public func readBytes(named name: String) throws -> [UInt8] {
         guard let entry = tensor(named: name) else { throw TXWFormatError.noSuchTensor(name: name) }
-        return try readBytes(entry)
+        return try decodeBytes(entry)
     }
 
     /// The values of tensor `name` converted to `T`.
     public func read<T: BinaryFloatingPoint>(named name: String, as type: T.Type = T.self) throws -> [T] {
         guard let entry = tensor(named: name) else { throw TXWFormatError.noSuchTensor(name: name) }
-        let bytes = try readBytes(entry)
+        let bytes = try decodeBytes(entry)
         return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
     }
 
-    /// The raw bytes of `entry`, which must come from this reader's `tensors`.
+    /// The raw bytes of `entry`, one of this reader's `tensors`.
     /// Blocks are verified and decoded in parallel (`options.decodeThreads`); the
     /// error of the lowest damaged block is thrown.
+    ///
+    /// - Throws: `TXWFormatError.noSuchTensor` when `entry` is not one of
+    ///   this reader's `tensors` (an entry of another file), or the error of
+    ///   the first damaged block.
     public func readBytes(_ entry: TensorEntry) throws -> [UInt8] {
+        // The blocks' offsets are trusted below: they must be this file's.
+        guard let own = tensor(named: entry.name), own == entry else {
+            throw TXWFormatError.noSuchTensor(name: entry.name)
+        }
+        return try decodeBytes(own)
+    }
+
+    /// `readBytes(_:)` for an entry of this reader's index, unchecked.
+    private func decodeBytes(_ entry: TensorEntry) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
             initialized = entry.rawSize
             try decode(entry.blocks.indices.map { (entry, $0, $0 * entry.blockSize) }, into: UnsafeMutableRawBufferPointer(buffer))
@@ -112,7 +127,7 @@ public final class TXWReader: Sendable {
     /// tensor i (index order): all blocks of all tensors verified and decoded
     /// in one parallel pass (`options.decodeThreads`), with no copy; the error of the
     /// first damaged block in file order is thrown.
-    public func readAllBytes() throws -> (bytes: [UInt8], ranges: [Range<Int>]) {
+    package func readAllBytes() throws -> (bytes: [UInt8], ranges: [Range<Int>]) {
         var ranges: [Range<Int>] = []
         var total = 0
         for entry in tensors {
@@ -251,8 +266,11 @@ public final class TXWReader: Sendable {
 
 /// The format version of a file.
 public struct FormatVersion: Sendable, Equatable, CustomStringConvertible {
+    /// The major version: a reader reads only the major versions it knows (1).
     public let major: UInt16
+    /// The minor version: additions a reader of the same major version may ignore.
     public let minor: UInt16
+    /// The version `major.minor`.
     public init(major: UInt16, minor: UInt16) {
         self.major = major
         self.minor = minor

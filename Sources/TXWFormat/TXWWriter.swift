@@ -13,6 +13,7 @@ public struct TXWWriter: Sendable {
         public var level: Int
         /// Raw bytes per block: 64…64 MiB, a multiple of 64 (default 1 MiB).
         public var blockSize: Int
+        /// How blocks are compressed (default `.zstd`).
         public var codec: Codec
         /// Byte-shuffle before the codec (default on: every dtype is floating point).
         public var shuffle: Bool
@@ -23,6 +24,7 @@ public struct TXWWriter: Sendable {
         /// The default thread count: the processors this process may run on, at most 8.
         public static var defaultThreads: Int { ThreadPool.defaultThreads }
 
+        /// Options with the given values; each default is the one its property names. Checked by `validate()`.
         public init(level: Int = FormatLimits.defaultLevel, blockSize: Int = FormatLimits.defaultBlockSize,
                     codec: Codec = .zstd, shuffle: Bool = true, threads: Int = Options.defaultThreads) {
             self.level = level
@@ -32,6 +34,9 @@ public struct TXWWriter: Sendable {
             self.threads = threads
         }
 
+        /// Checks the level (1 … 22) and the block size (`FormatLimits.minBlockSize` … `FormatLimits.maxBlockSize`, a multiple of 64).
+        ///
+        /// - Throws: `TXWFormatError.invalidArgument` naming the value out of its range.
         public func validate() throws {
             guard Zstd.levels.contains(level) else {
                 throw TXWFormatError.invalidArgument(what: "zstd level \(level)", detail: "must be in \(Zstd.levels.lowerBound)…\(Zstd.levels.upperBound)")
@@ -56,10 +61,14 @@ public struct TXWWriter: Sendable {
         var bytes: [UInt8]
     }
 
+    /// The options every tensor is written with unless `addTensor` overrides them.
     public let options: Options
     private(set) var metadata: [String: MetadataValue] = [:]
     private(set) var pending: [PendingTensor] = []
 
+    /// An empty writer with `options`.
+    ///
+    /// - Throws: `TXWFormatError.invalidArgument` when `options` do not validate.
     public init(options: Options = Options()) throws {
         try options.validate()
         self.options = options

@@ -7,16 +7,22 @@ import RealModule
 /// θ ← θ − lr·(m̂/(√v̂ + ε) + λθ), where λ applies to matrices only (biases
 /// and nothing else are not decayed). Defaults: β₁ 0.9, β₂ 0.95, ε 1e-8, λ 0.01.
 public struct AdamW: Sendable, Equatable {
+    /// β₁, the decay of the first moment.
     public var beta1 = 0.9
+    /// β₂, the decay of the second moment.
     public var beta2 = 0.95
+    /// ε, added to √v̂ in the denominator.
     public var epsilon = 1e-8
+    /// λ, the decoupled weight decay, applied to matrices only.
     public var weightDecay = 0.01
     /// Steps taken so far.
     public private(set) var step = 0
-    /// First and second moments, one array per tensor in canonical order.
+    /// First moments, one array per tensor in canonical order (empty before the first step).
     public private(set) var firstMoments: [[Double]] = []
+    /// Second moments, one array per tensor in canonical order (empty before the first step).
     public private(set) var secondMoments: [[Double]] = []
 
+    /// A fresh optimizer (step 0, no moments) with the given coefficients.
     public init(beta1: Double = 0.9, beta2: Double = 0.95, epsilon: Double = 1e-8, weightDecay: Double = 0.01) {
         self.beta1 = beta1
         self.beta2 = beta2
@@ -25,7 +31,7 @@ public struct AdamW: Sendable, Equatable {
     }
 
     /// Restores a saved state (moments in canonical tensor order).
-    public init(step: Int, firstMoments: [[Double]], secondMoments: [[Double]],
+    package init(step: Int, firstMoments: [[Double]], secondMoments: [[Double]],
                 beta1: Double = 0.9, beta2: Double = 0.95, epsilon: Double = 1e-8, weightDecay: Double = 0.01) {
         self.init(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
         self.step = step
@@ -33,14 +39,31 @@ public struct AdamW: Sendable, Equatable {
         self.secondMoments = secondMoments
     }
 
-    /// One update of `weights` by `gradients` (same shapes) at learning rate `lr`.
+    /// One update of `weights` by `gradients` at learning rate `lr`; returns
+    /// the updated weights and advances `step`.
+    ///
+    /// - Throws: `KernelError.invalidArgument` when `gradients` do not have
+    ///   the weights' hyperparameters (so their shapes), or when the moments
+    ///   this optimizer holds were made for another model.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public mutating func update<T: KernelScalar>(
         _ weights: TransformerWeights<T>, gradients: TransformerWeights<T>, learningRate lr: Double
     ) throws -> TransformerWeights<T> {
+        guard gradients.hyperparameters == weights.hyperparameters else {
+            throw KernelError.invalidArgument(
+                name: "gradients", value: "\(gradients.hyperparameters)", requirement: "must have the weights' hyperparameters")
+        }
         let params = weights.parameterTensors
         let grads = gradients.parameterTensors
+        if !firstMoments.isEmpty {
+            let counts = params.map { $0.tensor.count }
+            guard firstMoments.map(\.count) == counts, secondMoments.map(\.count) == counts else {
+                throw KernelError.invalidArgument(
+                    name: "optimizer state", value: "\(firstMoments.count) tensors",
+                    requirement: "must match the weights' \(counts.count) tensors and their sizes")
+            }
+        }
         if firstMoments.isEmpty {
             firstMoments = params.map { [Double](repeating: 0, count: $0.tensor.count) }
             secondMoments = firstMoments

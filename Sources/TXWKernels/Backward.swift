@@ -8,15 +8,17 @@ import CTXWKernels
 /// differences in the tests; `lossAndGradients` chains them.
 ///
 /// Plain loops on row-major arrays: this is the reference the fast training
-/// path will be measured against, not the fast path itself.
-public enum Backward {
+/// path will be measured against, not the fast path itself. The functions
+/// are unchecked (shapes are the caller's); the public entry point is the
+/// checked `TransformerWeights.lossAndGradients(for:configuration:)`.
+package enum Backward {
     // MARK: Elementwise and row kernels
 
     /// rmsnorm backward, row by row: y = x / s, s = √(mean(x²) + ε):
     /// dx = dy / s − x · (Σⱼ dyⱼ xⱼ) / (n · s³).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func rmsnorm<T: KernelScalar>(x: [T], dy: [T], cols: Int, epsilon: Double) -> [T] {
+    package static func rmsnorm<T: KernelScalar>(x: [T], dy: [T], cols: Int, epsilon: Double) -> [T] {
         var dx = [T](repeating: 0, count: x.count)
         let n = T(cols)
         for r in 0..<(x.count / cols) {
@@ -39,7 +41,7 @@ public enum Backward {
     /// gelu′(x) = 0.5(1 + tanh u) + 0.5x(1 − tanh² u)·c(1 + 3·0.044715x²), u = c(x + 0.044715x³).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
+    package static func gelu<T: KernelScalar>(x: [T], dy: [T]) -> [T] {
         if T.self == Float.self || T.self == Double.self {
             // The C kernel: tanh as in the forward pass's GELU (vectorised exp).
             return [T](unsafeUninitializedCapacity: x.count) { out, initialized in
@@ -64,7 +66,7 @@ public enum Backward {
     /// Softmax backward over rows of `p = softmax(s)`: ds = p ⊙ (dp − Σⱼ dpⱼ pⱼ).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func softmax<T: KernelScalar>(p: [T], dp: [T], cols: Int) -> [T] {
+    package static func softmax<T: KernelScalar>(p: [T], dp: [T], cols: Int) -> [T] {
         var ds = [T](repeating: 0, count: p.count)
         for r in 0..<(p.count / cols) {
             let row = r * cols
@@ -112,7 +114,7 @@ public enum Backward {
     /// The gradients of `mlp` (x·W_1 + b_1 → gelu → ·W_2 + b_2) for upstream `dout` (m×d).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func mlp<T: KernelScalar>(
+    package static func mlp<T: KernelScalar>(
         x: [T], m: Int, W_1: Tensor<T>, b_1: Tensor<T>, W_2: Tensor<T>, dout: [T]
     ) -> (dx: [T], dW_1: [T], db_1: [T], dW_2: [T], db_2: [T]) {
         let (d, f) = (W_1.shape[0], W_1.shape[1])
@@ -137,7 +139,7 @@ public enum Backward {
     /// The masked scores are the constant mask value: no gradient flows into them.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func attention<T: KernelScalar>(
+    package static func attention<T: KernelScalar>(
         x: [T], m: Int, W_Q: Tensor<T>, W_K: Tensor<T>, W_V: Tensor<T>, W_O: Tensor<T>, maskValue: Double, dout: [T]
     ) -> (dx: [T], dW_Q: [T], dW_K: [T], dW_V: [T], dW_O: [T]) {
         let (d, dh, nh) = (W_Q.shape[0], W_Q.shape[1], W_Q.shape[2])
@@ -216,7 +218,7 @@ public enum Backward {
     /// The gradients of one pre-norm block for upstream `dout` (m×d).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func block<T: KernelScalar>(
+    package static func block<T: KernelScalar>(
         x: [T], m: Int, weights w: BlockWeights<T>, constants: KernelConstants, dout: [T]
     ) throws -> (dx: [T], gradients: BlockWeights<T>) {
         let d = w.W_Q.shape[0]
@@ -244,7 +246,7 @@ public enum Backward {
     /// (softmax(yᵢ) − onehot(tokens[i+1])) / (m−1); the last row is 0.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func loss<T: KernelScalar>(logits: [T], vocabSize V: Int, tokens: [Int]) -> [T] {
+    package static func loss<T: KernelScalar>(logits: [T], vocabSize V: Int, tokens: [Int]) -> [T] {
         let m = tokens.count
         var dy = [T](repeating: 0, count: m * V)
         let count = Double(m - 1)

@@ -3,15 +3,24 @@
 /// `b_2 (d_model)`, `W_Q`/`W_K`/`W_V (d_model, d_head, n_head)` and
 /// `W_O (n_head·d_head, d_model)` with row index `h·d_head + j`.
 public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
+    /// The MLP's first matrix, (d_model, d_mlp).
     public var W_1: Tensor<Scalar>
+    /// The MLP's first bias, (d_mlp).
     public var b_1: Tensor<Scalar>
+    /// The MLP's second matrix, (d_mlp, d_model).
     public var W_2: Tensor<Scalar>
+    /// The MLP's second bias, (d_model).
     public var b_2: Tensor<Scalar>
+    /// The queries' projection, (d_model, d_head, n_head).
     public var W_Q: Tensor<Scalar>
+    /// The keys' projection, (d_model, d_head, n_head).
     public var W_K: Tensor<Scalar>
+    /// The values' projection, (d_model, d_head, n_head).
     public var W_V: Tensor<Scalar>
+    /// The output projection, (n_head·d_head, d_model), row `h·d_head + j` for head h.
     public var W_O: Tensor<Scalar>
 
+    /// A block from its eight tensors. Their shapes are checked against the hyperparameters when the block joins a `TransformerWeights`.
     public init(
         W_1: Tensor<Scalar>, b_1: Tensor<Scalar>, W_2: Tensor<Scalar>, b_2: Tensor<Scalar>,
         W_Q: Tensor<Scalar>, W_K: Tensor<Scalar>, W_V: Tensor<Scalar>, W_O: Tensor<Scalar>
@@ -44,7 +53,7 @@ public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
 
     /// Builds a block from its fields by name (`W_1`, `b_1`, …); `prefix` names
     /// the block in errors (e.g. `blocks.2.`).
-    public init(fields: [String: Tensor<Scalar>], prefix: String = "") throws {
+    package init(fields: [String: Tensor<Scalar>], prefix: String = "") throws {
         func take(_ name: String) throws -> Tensor<Scalar> {
             guard let t = fields[name] else {
                 throw KernelError.invalidArgument(name: prefix + name, value: "missing", requirement: "every block needs it")
@@ -68,12 +77,13 @@ public struct BlockWeights<Scalar: KernelScalar>: Sendable, Equatable {
     }
 
     /// Checks every field's shape against `h`; errors name `prefix + field`.
-    public func validate(against h: Hyperparameters, prefix: String = "") throws {
+    package func validate(against h: Hyperparameters, prefix: String = "") throws {
         for ((name, tensor), (_, shape)) in zip(fields, h.blockShapes()) where tensor.shape != shape {
             throw KernelError.shapeMismatch(what: prefix + name, expected: shape, found: tensor.shape)
         }
     }
 
+    /// The same block with every value converted to `Other` (rounded to nearest).
     public func converted<Other: KernelScalar>(to: Other.Type = Other.self) -> BlockWeights<Other> {
         BlockWeights<Other>(
             W_1: W_1.converted(), b_1: b_1.converted(), W_2: W_2.converted(), b_2: b_2.converted(),

@@ -1,13 +1,21 @@
 /// The shape of a notebook transformer: what `W_E` and every block must measure.
 public struct Hyperparameters: Sendable, Equatable {
+    /// V, the number of tokens: rows of `W_E`.
     public var vocabSize: Int
+    /// d_model, the width of the residual stream (even).
     public var dModel: Int
+    /// n_head, attention heads per block.
     public var nHead: Int
+    /// d_head, the width of each head.
     public var dHead: Int
+    /// d_mlp, the width of the MLP's hidden layer.
     public var dMLP: Int
+    /// n_block, the number of blocks (0 allowed).
     public var nBlock: Int
+    /// The ε, positional base and mask value the kernels use.
     public var constants: KernelConstants
 
+    /// The given values, unchecked until `validate()` (which every model initialiser calls).
     public init(
         vocabSize: Int, dModel: Int, nHead: Int, dHead: Int, dMLP: Int, nBlock: Int,
         constants: KernelConstants = .notebook

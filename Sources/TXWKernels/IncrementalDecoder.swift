@@ -15,6 +15,7 @@
 /// row of every block but the last) and clears `matchesFullPass`; the
 /// sampler then recomputes the whole sequence, as the notebook does.
 public struct IncrementalDecoder<Scalar: KernelScalar> {
+    /// The model being run.
     public let weights: TransformerWeights<Scalar>
     /// The threads and instruction set each step computes with.
     public let configuration: KernelConfiguration
@@ -28,6 +29,7 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     private var keys: [[Scalar]]
     private var values: [[Scalar]]
 
+    /// An empty cache for `weights`, computing with `configuration`'s threads and instruction set.
     public init(_ weights: TransformerWeights<Scalar>, configuration: KernelConfiguration = .default) {
         self.weights = weights
         self.configuration = configuration

@@ -11,6 +11,7 @@ public struct KernelConstants: Sendable, Equatable {
     /// The notebook's constants.
     public static let notebook = KernelConstants(rmsnormEpsilon: 1e-9, positionalBase: 10000, maskValue: -1e9)
 
+    /// The given constants, unchecked until `validate()`.
     public init(rmsnormEpsilon: Double, positionalBase: Double, maskValue: Double) {
         self.rmsnormEpsilon = rmsnormEpsilon
         self.positionalBase = positionalBase

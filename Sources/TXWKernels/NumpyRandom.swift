@@ -1,6 +1,7 @@
 /// The stream of `np.random.default_rng(seed)`: a `SeedSequence` seeding a
 /// `PCG64`, and `random()` as numpy's `Generator.random()`.
 public struct NumpyRandom: Sendable, Equatable {
+    /// The underlying bit generator, in the state numpy's would have.
     public private(set) var bitGenerator: PCG64
 
     /// The generator `np.random.default_rng(seed)` returns.

@@ -1,6 +1,8 @@
 /// numpy's `PCG64` bit generator (PCG XSL-RR 128/64), bit for bit.
 public struct PCG64: Sendable, Equatable {
+    /// The 128-bit LCG state.
     public private(set) var state: UInt128
+    /// The LCG increment (odd), fixed by the seed.
     public let increment: UInt128
 
     static let multiplier = UInt128(2_549_297_995_355_413_924) << 64 | UInt128(4_865_540_595_714_422_341)

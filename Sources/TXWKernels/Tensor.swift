@@ -4,7 +4,9 @@
 /// overflowing product) and that it matches the number of scalars, so every
 /// `Tensor` that exists is consistent and the kernels can index it unchecked.
 public struct Tensor<Scalar: KernelScalar>: Sendable, Equatable {
+    /// The dimensions, outermost first; `[]` for a scalar.
     public let shape: [Int]
+    /// The values in row-major (C) order: the product of `shape` of them.
     public private(set) var scalars: [Scalar]
 
     /// Creates a tensor; `what` names it in the error if the shape and the
@@ -32,7 +34,9 @@ public struct Tensor<Scalar: KernelScalar>: Sendable, Equatable {
         self.scalars = scalars
     }
 
+    /// The number of dimensions.
     public var rank: Int { shape.count }
+    /// The number of values: the product of `shape`.
     public var count: Int { scalars.count }
 
     /// The same scalars converted to another precision.
@@ -42,7 +46,7 @@ public struct Tensor<Scalar: KernelScalar>: Sendable, Equatable {
 
     /// The product of `shape`, with every dimension checked to be ≥ 0 and the
     /// product checked for overflow.
-    public static func elementCount(of shape: [Int], what: String) throws -> Int {
+    package static func elementCount(of shape: [Int], what: String) throws -> Int {
         var count = 1
         for (axis, dim) in shape.enumerated() {
             guard dim >= 0 else {

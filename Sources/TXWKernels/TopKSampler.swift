@@ -12,8 +12,11 @@ import RealModule
 /// random number; the notebook computes the argmax and then samples anyway, a
 /// bug this does not copy. `k` above V is clamped to V.
 public struct TopKSampler: Sendable, Equatable {
+    /// How many of the most likely tokens are kept at each step (≥ 1; 1 is greedy).
     public let k: Int
+    /// The softmax temperature applied to the kept logits (> 0).
     public let temperature: Double
+    /// The seed of the `NumpyRandom` the draws come from.
     public let seed: UInt64
 
     /// Checks `k ≥ 1` and `t ≥ 0` (not NaN).

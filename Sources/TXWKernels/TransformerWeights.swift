@@ -4,8 +4,11 @@
 /// The initialiser checks every shape against the hyperparameters, so a value
 /// of this type can be run by the kernels without further checks.
 public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
+    /// The shape every tensor was checked against.
     public let hyperparameters: Hyperparameters
+    /// The embedding, (V, d_model); tied: the unembedding is its transpose.
     public let W_E: Tensor<Scalar>
+    /// The n_block blocks, in order.
     public let blocks: [BlockWeights<Scalar>]
     /// `W_Eᵀ` (d_model, V), kept so the unembedding is a plain product.
     let unembedding: [Scalar]
@@ -56,6 +59,7 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
         try self.init(hyperparameters: h, W_E: W_E, blocks: blocks)
     }
 
+    /// The same model with every value converted to `Other` (rounded to nearest).
     public func converted<Other: KernelScalar>(to: Other.Type = Other.self) -> TransformerWeights<Other> {
         TransformerWeights<Other>(
             unchecked: hyperparameters, W_E: W_E.converted(), blocks: blocks.map { $0.converted() })

@@ -5,8 +5,12 @@ import TXWKernels
 /// vocabulary if the file has one, and the user metadata (every key outside
 /// the `model.` profile).
 public struct LoadedModel<Scalar: KernelScalar>: Sendable {
+    /// The weights, converted to the compute precision.
     public let weights: TransformerWeights<Scalar>
+    /// The vocabulary (`model.vocab`), when the file holds one.
     public let vocabulary: Vocabulary?
+    /// The user metadata: every entry whose key does not start with `model.`, in file order.
     public let metadata: [MetadataEntry]
+    /// The hyperparameters of `weights`.
     public var hyperparameters: Hyperparameters { weights.hyperparameters }
 }

@@ -11,12 +11,14 @@ import Darwin
 /// model profile (Spec/txw-format.md §2): what `txw-pack` packs. Values are
 /// kept as stored bytes, so re-packing without a dtype change is bit-exact.
 public struct ModelArrays: Sendable {
-    public var hyperparameters: Hyperparameters
+    /// The model's hyperparameters, inferred or read and then checked.
+    public package(set) var hyperparameters: Hyperparameters
     /// The profile's tensors in canonical order: `W_E`, then block by block.
-    public var arrays: [ImportedArray]
-    public var vocabulary: Vocabulary?
+    public package(set) var arrays: [ImportedArray]
+    /// The vocabulary, when the source holds one (`vocab_size` tokens).
+    public package(set) var vocabulary: Vocabulary?
     /// User metadata (no `model.` keys).
-    public var metadata: [String: MetadataValue]
+    public package(set) var metadata: [String: MetadataValue]
 
     /// From arrays named as the profile (`W_E`, `blocks.0.W_Q`, …) as an npz
     /// or safetensors file holds them. The hyperparameters are inferred —
@@ -85,7 +87,9 @@ public struct ModelArrays: Sendable {
         self.init(hyperparameters: h, arrays: arrays, vocabulary: vocabulary, metadata: metadata)
     }
 
-    public init(hyperparameters: Hyperparameters, arrays: [ImportedArray], vocabulary: Vocabulary?, metadata: [String: MetadataValue]) {
+    /// A model from checked parts, unchecked: `arrays` must be the profile's
+    /// tensors of `hyperparameters` in canonical order.
+    package init(hyperparameters: Hyperparameters, arrays: [ImportedArray], vocabulary: Vocabulary?, metadata: [String: MetadataValue]) {
         self.hyperparameters = hyperparameters
         self.arrays = arrays
         self.vocabulary = vocabulary

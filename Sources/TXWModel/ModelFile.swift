@@ -115,7 +115,7 @@ public enum ModelFile {
     }
 
     /// Sets the profile's keys (§2.1) for `h` and `vocabulary` in `writer`.
-    public static func setProfileMetadata(_ h: Hyperparameters, vocabulary: Vocabulary?, in writer: inout TXWWriter) throws {
+    package static func setProfileMetadata(_ h: Hyperparameters, vocabulary: Vocabulary?, in writer: inout TXWWriter) throws {
         try writer.setMetadata(ModelKeys.vocabSize, .int(Int64(h.vocabSize)))
         try writer.setMetadata(ModelKeys.dModel, .int(Int64(h.dModel)))
         try writer.setMetadata(ModelKeys.nHead, .int(Int64(h.nHead)))

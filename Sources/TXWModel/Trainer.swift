@@ -12,6 +12,7 @@ import TXWThreads
 /// the windows come from `NumpyRandom(seed)` and the kernels' results do not
 /// depend on the thread count.
 public struct Trainer<Scalar: KernelScalar> {
+    /// What a training run does: its length, batches, schedule and seed. Checked by `validate()`.
     public struct Options: Sendable, Equatable {
         /// Optimizer steps (default 1000).
         public var steps = 1000
@@ -30,8 +31,10 @@ public struct Trainer<Scalar: KernelScalar> {
         /// Fraction of the tokens held out for validation, from the end (default 0.1).
         public var validationFraction = 0.1
 
+        /// The defaults each property names.
         public init() {}
 
+        /// The warm-up steps in force: `warmupSteps`, or 5% of the steps (at least 1).
         public var warmup: Int { warmupSteps ?? max(1, steps / 20) }
 
         /// The learning rate of step `t` (1-based): t/warmup · peak during the
@@ -43,6 +46,9 @@ public struct Trainer<Scalar: KernelScalar> {
             return learningRate * (finalLearningRateFraction + (1 - finalLearningRateFraction) * cosine)
         }
 
+        /// Checks every option against its range.
+        ///
+        /// - Throws: `KernelError.invalidArgument` naming the first option out of range.
         public func validate() throws {
             func check(_ ok: Bool, _ name: String, _ value: String, _ requirement: String) throws {
                 guard ok else { throw KernelError.invalidArgument(name: name, value: value, requirement: requirement) }
@@ -57,13 +63,18 @@ public struct Trainer<Scalar: KernelScalar> {
         }
     }
 
+    /// The weights after the steps taken so far.
     public private(set) var weights: TransformerWeights<Scalar>
+    /// The optimizer's state (its step and moments), for a checkpoint.
     public private(set) var optimizer = AdamW()
+    /// The options the run was started with.
     public let options: Options
     /// The threads and instruction set the steps compute with (the trained
     /// model does not depend on the thread count).
     public let configuration: KernelConfiguration
+    /// The tokens the windows are drawn from: the first part of the sequence.
     public let trainingTokens: [Int]
+    /// The held-out tokens at the end of the sequence (maybe empty).
     public let validationTokens: [Int]
     private var rng: NumpyRandom
 

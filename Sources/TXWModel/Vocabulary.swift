@@ -4,6 +4,7 @@
 /// matches the text's next characters (compared as Unicode scalars, so
 /// combining marks are never split from or merged into a token silently).
 public struct Vocabulary: Sendable, Equatable {
+    /// The tokens, indexed by id.
     public let tokens: [String]
     private let ids: [[Unicode.Scalar]: Int]
     private let longest: Int
@@ -26,6 +27,7 @@ public struct Vocabulary: Sendable, Equatable {
         self.longest = longest
     }
 
+    /// The number of tokens: the model's V.
     public var count: Int { tokens.count }
 
     /// The character-level convention: the sorted distinct characters

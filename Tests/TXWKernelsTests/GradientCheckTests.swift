@@ -110,3 +110,30 @@ struct GradientCheckTests {
         }
     }
 }
+
+/// `AdamW.update` checks its inputs at the public boundary: gradients of
+/// another shape, or moments kept from another model, throw instead of trapping.
+struct AdamWBoundaryTests {
+    static func model(_ h: Hyperparameters, seed: UInt64) throws -> TransformerWeights<Double> {
+        var rng = NumpyRandom(seed: seed)
+        let tensors = try h.tensorShapes().map { _, shape in
+            try Tensor(shape: shape, scalars: GradientCheckTests.random(shape.reduce(1, *), &rng))
+        }
+        return try TransformerWeights(hyperparameters: h, parameterTensors: tensors)
+    }
+
+    @Test func mismatchedGradientsAndMomentsThrow() throws {
+        let small = Hyperparameters(vocabSize: 5, dModel: 4, nHead: 1, dHead: 2, dMLP: 3, nBlock: 1)
+        var large = small
+        large.nBlock = 2
+        let a = try Self.model(small, seed: 1), b = try Self.model(large, seed: 2)
+        var optimizer = AdamW()
+        #expect(throws: KernelError.self) { try optimizer.update(a, gradients: b, learningRate: 0.1) }
+        #expect(optimizer.step == 0 && optimizer.firstMoments.isEmpty, "a refused update changes nothing")
+        let updated = try optimizer.update(a, gradients: a, learningRate: 0.1)
+        #expect(updated != a && optimizer.step == 1)
+        // The moments are now a's: using the optimizer for b is refused.
+        #expect(throws: KernelError.self) { try optimizer.update(b, gradients: b, learningRate: 0.1) }
+        #expect(optimizer.step == 1)
+    }
+}
