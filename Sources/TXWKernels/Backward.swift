@@ -120,7 +120,10 @@ package enum Backward {
         let (d, f) = (W_1.shape[0], W_1.shape[1])
         var hidden = matmul(x, W_1.scalars, m: m, k: d, n: f)
         for i in 0..<m { for j in 0..<f { hidden[i * f + j] += b_1.scalars[j] } }
-        let activated = (try? Kernels.gelu(Tensor(shape: [m, f], scalars: hidden)).scalars) ?? hidden
+        var activated = hidden
+        activated.withUnsafeMutableBufferPointer { a in
+            if let base = a.baseAddress { Gemm.geluInPlace(base, count: a.count) }
+        }
         let dW_2 = matmul(transpose(activated, rows: m, cols: f), dout, m: f, k: m, n: d)
         var db_2 = [T](repeating: 0, count: d)
         for i in 0..<m { for j in 0..<d { db_2[j] += dout[i * d + j] } }

@@ -1,24 +1,25 @@
 import CTXWKernels
 import RealModule
 
-// GELU, the tanh approximation, in one place: the C kernels' (txw_gelu_*,
-// txw_gelu_backward_*: tanh from their vectorised exp) for Float and Double,
-// and one Swift definition (tanh from the C library) for the public
-// `Kernels.gelu`, the gradients' recomputed activations and any other scalar
-// type. The two differ by an ulp or so in about one value in ten.
+// GELU, the tanh approximation, in one place per precision: for Float and
+// Double the C kernels' (txw_gelu_*, txw_gelu_backward_*, tanh from their
+// vectorised exp), which the forward pass, the public `Kernels.gelu` and the
+// backward pass all call, so training differentiates exactly the function the
+// forward pass computes; the Swift definition below (tanh from the C math
+// library) only for another `KernelScalar` type, which has no C kernel.
 
 extension Kernels {
     /// The tanh approximation of GELU, elementwise:
-    /// `0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`, tanh from the C
-    /// math library (the forward pass's GELU uses the C kernels' tanh; both
-    /// agree with the notebook within Spec/kernels.md's tolerances).
+    /// `0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`, the forward pass's
+    /// own (the C kernel for `Float` and `Double`), within Spec/kernels.md's
+    /// tolerances of the notebook.
     public static func gelu<T>(_ x: Tensor<T>) -> Tensor<T> {
-        transform(x) { src, dst in
-            for i in 0..<x.count { dst[i] = geluScalar(src[i]) }
-        }
+        // `transform` hands over a copy of x to work on in place.
+        transform(x) { _, dst in Gemm.geluInPlace(dst, count: x.count) }
     }
 
-    /// `tanh(c·(x + 0.044715·x³))`, c = √(2/π), tanh from the C math library.
+    /// `tanh(c·(x + 0.044715·x³))`, c = √(2/π), tanh from the C math library
+    /// (types without a C kernel only).
     @inlinable
     static func geluTanh<T: KernelScalar>(_ v: T) -> T {
         let c = T((2 / Double.pi).squareRoot())
