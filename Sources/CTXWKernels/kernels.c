@@ -1,6 +1,4 @@
-#define _GNU_SOURCE
 #include "txw_kernels.h"
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 

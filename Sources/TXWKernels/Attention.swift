@@ -8,38 +8,41 @@ extension Kernels {
     /// Per head h: `Q = x·W_Q[:, :, h]` (and K, V alike), scores `Q·Kᵀ / sqrt(d_head)`,
     /// future positions set to `maskValue`, softmax over each row, context
     /// `weights·V` placed at columns `h·d_head ..< (h+1)·d_head`, output `context·W_O`.
+    /// Runs with `configuration` (threads, instruction set); the result does not depend on it.
     public static func attention<T>(
         _ x: Tensor<T>, W_Q: Tensor<T>, W_K: Tensor<T>, W_V: Tensor<T>, W_O: Tensor<T>,
-        maskValue: Double = KernelConstants.notebook.maskValue
+        maskValue: Double = KernelConstants.notebook.maskValue, configuration: KernelConfiguration = .default
     ) throws -> Tensor<T> {
-        guard W_Q.rank == 3 else {
-            throw KernelError.invalidDimension(what: "W_Q", detail: "rank is \(W_Q.rank), expected 3 (d_model, d_head, n_head)")
-        }
-        let (dModel, dHead, nHead) = (W_Q.shape[0], W_Q.shape[1], W_Q.shape[2])
-        guard dModel >= 1, dHead >= 1, nHead >= 1 else {
-            throw KernelError.invalidDimension(what: "W_Q", detail: "shape \(KernelError.shape(W_Q.shape)) has an empty axis")
-        }
-        let hd = try Tensor<T>.elementCount(of: [dHead, nHead], what: "W_Q")
-        guard x.rank == 2, x.shape[1] == dModel else {
-            throw KernelError.shapeMismatch(what: "attention input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
-        }
-        for (name, w) in [("W_K", W_K), ("W_V", W_V)] where w.shape != W_Q.shape {
-            throw KernelError.shapeMismatch(what: name, expected: W_Q.shape, found: w.shape)
-        }
-        guard W_O.shape == [hd, dModel] else {
-            throw KernelError.shapeMismatch(what: "W_O", expected: [hd, dModel], found: W_O.shape)
-        }
-        try KernelConstants(rmsnormEpsilon: 0, positionalBase: 2, maskValue: maskValue).validate()
-        let m = x.shape[0]
-        let shape = AttentionShape(m: m, dModel: dModel, dHead: dHead, nHead: nHead)
-        return transform(x) { src, dst in
-            W_Q.withUnsafeBufferPointer { q in
-                W_K.withUnsafeBufferPointer { k in
-                    W_V.withUnsafeBufferPointer { v in
-                        W_O.withUnsafeBufferPointer { o in
-                            guard let q = q.baseAddress, let k = k.baseAddress, let v = v.baseAddress, let o = o.baseAddress
-                            else { return }
-                            attentionRaw(shape, x: src, W_Q: q, W_K: k, W_V: v, W_O: o, mask: T(maskValue), out: dst)
+        try configuration.applied {
+            guard W_Q.rank == 3 else {
+                throw KernelError.invalidDimension(what: "W_Q", detail: "rank is \(W_Q.rank), expected 3 (d_model, d_head, n_head)")
+            }
+            let (dModel, dHead, nHead) = (W_Q.shape[0], W_Q.shape[1], W_Q.shape[2])
+            guard dModel >= 1, dHead >= 1, nHead >= 1 else {
+                throw KernelError.invalidDimension(what: "W_Q", detail: "shape \(KernelError.shape(W_Q.shape)) has an empty axis")
+            }
+            let hd = try Tensor<T>.elementCount(of: [dHead, nHead], what: "W_Q")
+            guard x.rank == 2, x.shape[1] == dModel else {
+                throw KernelError.shapeMismatch(what: "attention input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
+            }
+            for (name, w) in [("W_K", W_K), ("W_V", W_V)] where w.shape != W_Q.shape {
+                throw KernelError.shapeMismatch(what: name, expected: W_Q.shape, found: w.shape)
+            }
+            guard W_O.shape == [hd, dModel] else {
+                throw KernelError.shapeMismatch(what: "W_O", expected: [hd, dModel], found: W_O.shape)
+            }
+            try KernelConstants(rmsnormEpsilon: 0, positionalBase: 2, maskValue: maskValue).validate()
+            let m = x.shape[0]
+            let shape = AttentionShape(m: m, dModel: dModel, dHead: dHead, nHead: nHead)
+            return transform(x) { src, dst in
+                W_Q.withUnsafeBufferPointer { q in
+                    W_K.withUnsafeBufferPointer { k in
+                        W_V.withUnsafeBufferPointer { v in
+                            W_O.withUnsafeBufferPointer { o in
+                                guard let q = q.baseAddress, let k = k.baseAddress, let v = v.baseAddress, let o = o.baseAddress
+                                else { return }
+                                attentionRaw(shape, x: src, W_Q: q, W_K: k, W_V: v, W_O: o, mask: T(maskValue), out: dst)
+                            }
                         }
                     }
                 }

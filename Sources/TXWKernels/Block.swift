@@ -1,19 +1,22 @@
 extension Kernels {
     /// One pre-norm block: `r = x + attention(rmsnorm(x))`, then `r + mlp(rmsnorm(r))`.
+    /// Runs with `configuration` (threads, instruction set); the result does not depend on it.
     public static func block<T>(
-        _ x: Tensor<T>, weights: BlockWeights<T>, constants: KernelConstants = .notebook
+        _ x: Tensor<T>, weights: BlockWeights<T>, constants: KernelConstants = .notebook, configuration: KernelConfiguration = .default
     ) throws -> Tensor<T> {
-        try constants.validate()
-        let (dModel, dHead, nHead, dMLP) = try weights.inferredShape()
-        guard x.rank == 2, x.shape[1] == dModel else {
-            throw KernelError.shapeMismatch(what: "block input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
-        }
-        let h = Hyperparameters(vocabSize: 1, dModel: dModel, nHead: nHead, dHead: dHead, dMLP: dMLP, nBlock: 1, constants: constants)
-        try h.validate()
-        try weights.validate(against: h)
-        let m = x.shape[0]
-        return transform(x) { _, dst in
-            blockRaw(h, m: m, weights: weights, x: dst)
+        try configuration.applied {
+            try constants.validate()
+            let (dModel, dHead, nHead, dMLP) = try weights.inferredShape()
+            guard x.rank == 2, x.shape[1] == dModel else {
+                throw KernelError.shapeMismatch(what: "block input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
+            }
+            let h = Hyperparameters(vocabSize: 1, dModel: dModel, nHead: nHead, dHead: dHead, dMLP: dMLP, nBlock: 1, constants: constants)
+            try h.validate()
+            try weights.validate(against: h)
+            let m = x.shape[0]
+            return transform(x) { _, dst in
+                blockRaw(h, m: m, weights: weights, x: dst)
+            }
         }
     }
 

@@ -1,30 +1,33 @@
 extension Kernels {
     /// The two-layer MLP: `gelu(x·W_1 + b_1)·W_2 + b_2` with `x` (m, d_model),
     /// `W_1` (d_model, d_mlp), `b_1` (d_mlp), `W_2` (d_mlp, d_model), `b_2` (d_model).
+    /// Runs with `configuration` (threads, instruction set); the result does not depend on it.
     public static func mlp<T>(
-        _ x: Tensor<T>, W_1: Tensor<T>, b_1: Tensor<T>, W_2: Tensor<T>, b_2: Tensor<T>
+        _ x: Tensor<T>, W_1: Tensor<T>, b_1: Tensor<T>, W_2: Tensor<T>, b_2: Tensor<T>, configuration: KernelConfiguration = .default
     ) throws -> Tensor<T> {
-        guard W_1.rank == 2 else {
-            throw KernelError.invalidDimension(what: "W_1", detail: "rank is \(W_1.rank), expected 2 (d_model, d_mlp)")
-        }
-        let (dModel, dMLP) = (W_1.shape[0], W_1.shape[1])
-        guard dModel >= 1, dMLP >= 1 else {
-            throw KernelError.invalidDimension(what: "W_1", detail: "shape \(KernelError.shape(W_1.shape)) has an empty axis")
-        }
-        guard x.rank == 2, x.shape[1] == dModel else {
-            throw KernelError.shapeMismatch(what: "mlp input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
-        }
-        for (name, t, shape) in [("b_1", b_1, [dMLP]), ("W_2", W_2, [dMLP, dModel]), ("b_2", b_2, [dModel])]
-        where t.shape != shape {
-            throw KernelError.shapeMismatch(what: name, expected: shape, found: t.shape)
-        }
-        let m = x.shape[0]
-        return transform(x) { src, dst in
-            W_1.withUnsafeBufferPointer { w1 in b_1.withUnsafeBufferPointer { b1 in
-            W_2.withUnsafeBufferPointer { w2 in b_2.withUnsafeBufferPointer { b2 in
-                mlpRaw(m: m, dModel: dModel, dMLP: dMLP, x: src, W_1: w1.baseAddress!, b_1: b1.baseAddress!,
-                       W_2: w2.baseAddress!, b_2: b2.baseAddress!, out: dst)
-            }}}}
+        try configuration.applied {
+            guard W_1.rank == 2 else {
+                throw KernelError.invalidDimension(what: "W_1", detail: "rank is \(W_1.rank), expected 2 (d_model, d_mlp)")
+            }
+            let (dModel, dMLP) = (W_1.shape[0], W_1.shape[1])
+            guard dModel >= 1, dMLP >= 1 else {
+                throw KernelError.invalidDimension(what: "W_1", detail: "shape \(KernelError.shape(W_1.shape)) has an empty axis")
+            }
+            guard x.rank == 2, x.shape[1] == dModel else {
+                throw KernelError.shapeMismatch(what: "mlp input", expected: [x.shape.first ?? 0, dModel], found: x.shape)
+            }
+            for (name, t, shape) in [("b_1", b_1, [dMLP]), ("W_2", W_2, [dMLP, dModel]), ("b_2", b_2, [dModel])]
+            where t.shape != shape {
+                throw KernelError.shapeMismatch(what: name, expected: shape, found: t.shape)
+            }
+            let m = x.shape[0]
+            return transform(x) { src, dst in
+                W_1.withUnsafeBufferPointer { w1 in b_1.withUnsafeBufferPointer { b1 in
+                W_2.withUnsafeBufferPointer { w2 in b_2.withUnsafeBufferPointer { b2 in
+                    mlpRaw(m: m, dModel: dModel, dMLP: dMLP, x: src, W_1: w1.baseAddress!, b_1: b1.baseAddress!,
+                           W_2: w2.baseAddress!, b_2: b2.baseAddress!, out: dst)
+                }}}}
+            }
         }
     }
 

@@ -93,7 +93,9 @@ enum SequenceForward {
             let perRow = h.dModel * (3 * hd + hd + 2 * h.dMLP)
             let (workPerBlock, overflow) = m.multipliedReportingOverflow(by: perRow)
             let parallel = overflow || workPerBlock >= parallelThreshold
-            let (parts, chunkCount) = (parallel ? max(1, min(threads, chunkCount)) : 1, chunkCount)
+            // A local copy: the closure below may not capture `self` before init ends.
+            let chunkCount = chunkCount
+            let parts = parallel ? max(1, min(threads, chunkCount)) : 1
             self.parts = parts
             assignment = (0..<parts).map { SequenceForward.chunks(count: chunkCount, parts: parts, part: $0) }
         }

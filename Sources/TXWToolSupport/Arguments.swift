@@ -1,13 +1,14 @@
 import ArgumentParser
 import TXWFormat
 
+/// `--dtype f32`; public because both the type and the protocol are (TXWToolSupport is not a product).
 extension DType: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { allCases.map(\.description) }
 }
 
 /// The compute precision of `txw-run`.
-public enum Precision: String, ExpressibleByArgument, CaseIterable, Sendable {
+package enum Precision: String, ExpressibleByArgument, CaseIterable, Sendable {
     /// float32: fast.
     case f32
     /// float64: the notebook's numbers.
@@ -15,7 +16,7 @@ public enum Precision: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// Parses token ids written as `"3 1 4"` or `"3,1,4"`.
-public func parseTokens(_ text: String, option: String) throws -> [Int] {
+package func parseTokens(_ text: String, option: String) throws -> [Int] {
     let parts = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\n" })
     var tokens: [Int] = []
     for part in parts {

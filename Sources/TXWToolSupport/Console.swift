@@ -10,14 +10,14 @@ import Darwin
 /// Each call is written at once with write(2), unbuffered, so results and
 /// messages appear in the order the tool wrote them even when both streams
 /// go to the same file.
-public enum Console {
+package enum Console {
     /// A result line on stdout.
-    public static func out(_ text: String, terminator: String = "\n") {
+    package static func out(_ text: String, terminator: String = "\n") {
         writeAll(text + terminator, to: .standardOutput)
     }
 
     /// A progress, warning or error line on stderr.
-    public static func err(_ text: String, terminator: String = "\n") {
+    package static func err(_ text: String, terminator: String = "\n") {
         writeAll(text + terminator, to: .standardError)
     }
 
@@ -29,5 +29,5 @@ public enum Console {
     }
 
     /// True when stderr is a terminal (progress is shown only then).
-    public static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 }

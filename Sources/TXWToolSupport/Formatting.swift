@@ -5,9 +5,9 @@ import Darwin
 #endif
 
 /// Human formatting helpers shared by the tools.
-public enum Formatting {
+package enum Formatting {
     /// `1234567` → `1,234,567`.
-    public static func grouped(_ n: Int) -> String {
+    package static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -18,12 +18,12 @@ public enum Formatting {
     }
 
     /// `(3, 4)`.
-    public static func shape(_ dims: [Int]) -> String {
+    package static func shape(_ dims: [Int]) -> String {
         dims.count == 1 ? "(\(dims[0]),)" : "(" + dims.map(String.init).joined(separator: ", ") + ")"
     }
 
     /// A token for display: quoted, with control characters escaped.
-    public static func token(_ s: String) -> String {
+    package static func token(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -41,7 +41,7 @@ public enum Formatting {
     }
 
     /// Left-aligned columns; `rightAligned` lists the numeric columns.
-    public static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+    package static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
         guard let width = rows.map(\.count).max() else { return [] }
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -54,7 +54,7 @@ public enum Formatting {
     }
 
     /// A short rendering of a double for tables: 4 significant digits.
-    public static func short(_ v: Double) -> String {
+    package static func short(_ v: Double) -> String {
         if v.isNaN { return "nan" }
         if v.isInfinite { return v < 0 ? "-inf" : "inf" }
         return printf("%.4g", v)
@@ -64,14 +64,14 @@ public enum Formatting {
     /// the shortest text that reads back to the same value in its own
     /// precision (`description`: `1.0`, `0.1`); non-finite values quoted like
     /// in `--json` (`"NaN"`, `"Infinity"`, `"-Infinity"`).
-    public static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
+    package static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ v: F) -> String {
         if v.isFinite { return v.description }
         return v.isNaN ? "\"NaN\"" : (v < 0 ? "\"-Infinity\"" : "\"Infinity\"")
     }
 
     /// `format` with `arguments` as C's printf formats them (`%.4g`, `%.3f`, …),
     /// in the C locale: the decimal point is always `.`.
-    public static func printf(_ format: String, _ arguments: CVarArg...) -> String {
+    package static func printf(_ format: String, _ arguments: CVarArg...) -> String {
         var capacity = 64
         while true {
             var buffer = [CChar](repeating: 0, count: capacity)

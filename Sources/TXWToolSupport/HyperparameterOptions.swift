@@ -2,33 +2,33 @@ import ArgumentParser
 import TXWKernels
 
 /// The shape of a new model, shared by `txw-pack --random` (and later `txw-train --random`).
-public struct HyperparameterOptions: ParsableArguments {
+package struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Vocabulary size V (may be left out when --vocab or --char-vocab gives the tokens).")
-    public var vocabSize: Int?
+    package var vocabSize: Int?
 
     @Option(help: "Model width d_model (even).")
-    public var dModel: Int?
+    package var dModel: Int?
 
     @Option(help: "Number of attention heads n_head.")
-    public var nHead: Int?
+    package var nHead: Int?
 
     @Option(help: "Width of each head d_head (need not be d_model / n_head).")
-    public var dHead: Int?
+    package var dHead: Int?
 
     @Option(help: "Hidden width of the MLP d_mlp.")
-    public var dMLP: Int?
+    package var dMLP: Int?
 
     @Option(help: "Number of blocks n_block.")
-    public var nBlock: Int?
+    package var nBlock: Int?
 
-    public init() {}
+    package init() {}
 
     /// True when any of the flags was given.
-    public var anyGiven: Bool { [vocabSize, dModel, nHead, dHead, dMLP, nBlock].contains { $0 != nil } }
+    package var anyGiven: Bool { [vocabSize, dModel, nHead, dHead, dMLP, nBlock].contains { $0 != nil } }
 
     /// The hyperparameters, with V from `vocabularySize` when --vocab-size is absent;
     /// a missing or out-of-range value is a `ValidationError` naming the flag.
-    public func hyperparameters(vocabularySize: Int?) throws -> Hyperparameters {
+    package func hyperparameters(vocabularySize: Int?) throws -> Hyperparameters {
         func require(_ value: Int?, _ flag: String) throws -> Int {
             guard let value else { throw ValidationError("--random needs \(flag)") }
             return value

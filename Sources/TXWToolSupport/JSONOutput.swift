@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The tools' `--json` results (Spec/cli.md), written by Foundation's `JSONEncoder`.
 ///
@@ -10,9 +14,9 @@ import FoundationEssentials
 /// - Object keys are sorted, so the same result always gives the same bytes
 ///   (the encoder does not keep the order in which keys are encoded).
 /// - `/` is not escaped (paths stay readable).
-public enum JSONOutput {
+package enum JSONOutput {
     /// `value` as one line of compact JSON text.
-    public static func text(_ value: some Encodable) throws -> String {
+    package static func text(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
@@ -23,7 +27,7 @@ public enum JSONOutput {
     /// `head` (an object) with one more member, `key: rawValue`, at its end.
     /// `rawValue` is JSON text already rendered, such as `numbers(_:)`; `key`
     /// must sort after every key of `head`, so that the keys stay sorted.
-    public static func text(_ head: some Encodable, appending key: String, rawValue: String) throws -> String {
+    package static func text(_ head: some Encodable, appending key: String, rawValue: String) throws -> String {
         var text = try self.text(head)
         precondition(text.first == "{" && text.last == "}", "not an object: \(text.prefix(40))")
         text.removeLast()
@@ -36,7 +40,7 @@ public enum JSONOutput {
     /// (about 2 µs each), and a tensor dump or the logits of a long sequence
     /// hold millions of them. ToolTests checks the two agree on every kind of
     /// value.
-    public static func numbers<F: BinaryFloatingPoint & CustomStringConvertible>(_ values: some Sequence<F>) -> String {
+    package static func numbers<F: BinaryFloatingPoint & CustomStringConvertible>(_ values: some Sequence<F>) -> String {
         var out = "["
         var first = true
         for v in values {
@@ -59,15 +63,15 @@ public enum JSONOutput {
 
 /// A value whose key is always written: `null` when the value is absent.
 /// (A synthesized `Encodable` leaves out the key of an absent optional.)
-public struct JSONNullable<Wrapped: Encodable>: Encodable {
+package struct JSONNullable<Wrapped: Encodable>: Encodable {
     /// The value, or nil for `null`.
-    public var value: Wrapped?
+    package var value: Wrapped?
 
     /// `value`, or `null` when it is nil.
-    public init(_ value: Wrapped?) { self.value = value }
+    package init(_ value: Wrapped?) { self.value = value }
 
     /// Writes the value, or `null`.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if let value { try container.encode(value) } else { try container.encodeNil() }
     }
@@ -77,12 +81,12 @@ extension JSONNullable: Sendable where Wrapped: Sendable {}
 
 /// A JSON object whose keys are known only at run time (metadata keys), in
 /// the given order (the encoder then sorts them).
-public struct JSONDynamicObject<Value: Encodable>: Encodable {
+package struct JSONDynamicObject<Value: Encodable>: Encodable {
     /// The members; a key given twice keeps its last value.
-    public var members: [(key: String, value: Value)]
+    package var members: [(key: String, value: Value)]
 
     /// An object of `members`.
-    public init(_ members: [(key: String, value: Value)]) { self.members = members }
+    package init(_ members: [(key: String, value: Value)]) { self.members = members }
 
     struct Key: CodingKey {
         var stringValue: String
@@ -92,7 +96,7 @@ public struct JSONDynamicObject<Value: Encodable>: Encodable {
     }
 
     /// Writes the members as one object.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         for member in members { try container.encode(member.value, forKey: Key(stringValue: member.key)) }
     }

@@ -3,9 +3,9 @@ import TXWKernels
 import TXWModel
 
 /// Opening files for the tools, with the path in every message.
-public enum ModelInput {
+package enum ModelInput {
     /// Opens `path` as a txw container; errors about its bytes are prefixed with the path.
-    public static func open(_ path: String) throws -> TXWReader {
+    package static func open(_ path: String) throws -> TXWReader {
         do {
             return try TXWReader(path: path)
         } catch let error as TXWFormatError {
@@ -17,7 +17,7 @@ public enum ModelInput {
     }
 
     /// Loads the model at `path` in precision `T`.
-    public static func load<T: KernelScalar>(_ path: String, as: T.Type) throws -> LoadedModel<T> {
+    package static func load<T: KernelScalar>(_ path: String, as: T.Type) throws -> LoadedModel<T> {
         let reader = try open(path)
         do {
             return try ModelFile.load(reader, as: T.self)

@@ -1,16 +1,16 @@
 /// Summary statistics of a tensor's values, over the finite ones.
-public struct TensorStatistics: Sendable {
-    public var count = 0
-    public var nanCount = 0
-    public var infCount = 0
-    public var min = Double.nan
-    public var max = Double.nan
-    public var mean = Double.nan
-    public var std = Double.nan
+package struct TensorStatistics: Sendable {
+    package var count = 0
+    package var nanCount = 0
+    package var infCount = 0
+    package var min = Double.nan
+    package var max = Double.nan
+    package var mean = Double.nan
+    package var std = Double.nan
     /// Counts of the finite values in `bins` equal-width bins over [min, max].
-    public var histogram: [Int] = []
+    package var histogram: [Int] = []
 
-    public init(_ values: [Double], bins: Int = 16) {
+    package init(_ values: [Double], bins: Int = 16) {
         count = values.count
         var finite: [Double] = []
         finite.reserveCapacity(values.count)
@@ -33,7 +33,7 @@ public struct TensorStatistics: Sendable {
     }
 
     /// The histogram as block characters, tallest bin full height.
-    public var sparkline: String {
+    package var sparkline: String {
         let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
         guard let top = histogram.max(), top > 0 else { return "" }
         return String(histogram.map { $0 == 0 ? " " : bars[Swift.min(($0 * bars.count - 1) / top, bars.count - 1)] })

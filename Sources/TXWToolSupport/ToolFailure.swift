@@ -6,8 +6,8 @@ import TXWModel
 
 /// A one-line error of a tool: a message the tool phrased itself, or a
 /// library's error about a file, rendered `path: message` by `Diagnostics`.
-public struct ToolFailure: Error, CustomStringConvertible {
-    public enum Reason: Sendable {
+package struct ToolFailure: Error, CustomStringConvertible {
+    package enum Reason: Sendable {
         /// A message phrased by the tool.
         case message(String)
         /// A library's error about the file at `path`.
@@ -16,23 +16,23 @@ public struct ToolFailure: Error, CustomStringConvertible {
         case cannotOpen(path: String, errno: Errno)
     }
 
-    public let reason: Reason
+    package let reason: Reason
 
     /// A message phrased by the tool.
-    public init(_ message: String) { reason = .message(message) }
+    package init(_ message: String) { reason = .message(message) }
 
     /// A library's `error` about the file at `path`.
-    public init(path: String, _ error: any Error) { reason = .file(path: path, error: error) }
+    package init(path: String, _ error: any Error) { reason = .file(path: path, error: error) }
 
     /// The tool could not open `path`: open(2) failed with `errno`.
-    public init(path: String, cannotOpen errno: Errno) { reason = .cannotOpen(path: path, errno: errno) }
+    package init(path: String, cannotOpen errno: Errno) { reason = .cannotOpen(path: path, errno: errno) }
 
-    public var description: String { Diagnostics.message(for: self) }
+    package var description: String { Diagnostics.message(for: self) }
 }
 
 /// Runs `body`; any error becomes one line `TOOL: message` on stderr and
 /// exit status 1 (usage errors keep the argument parser's own status).
-public func reportingErrors(tool: String, _ body: () throws -> Void) throws {
+package func reportingErrors(tool: String, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let exit as ExitCode {
@@ -46,7 +46,7 @@ public func reportingErrors(tool: String, _ body: () throws -> Void) throws {
 }
 
 /// The message of any error the libraries or the tools throw (`Diagnostics.message(for:)`).
-public func describe(_ error: any Error) -> String {
+package func describe(_ error: any Error) -> String {
     Diagnostics.message(for: error)
 }
 
@@ -56,9 +56,9 @@ public func describe(_ error: any Error) -> String {
 /// where but no command-line flag; this is the one place that knows the
 /// tools' vocabulary: which flag a kernel argument came from, and that
 /// `--force` replaces an existing output.
-public enum Diagnostics {
+package enum Diagnostics {
     /// The one-line message for `error` (without the `TOOL: ` prefix).
-    public static func message(for error: any Error) -> String {
+    package static func message(for error: any Error) -> String {
         switch error {
         case let failure as ToolFailure:
             switch failure.reason {
@@ -99,7 +99,7 @@ public enum Diagnostics {
     /// command line: `FLAG: message`, the flag found from the kernel's
     /// argument name (`d_model` → `--d-model`); `fallback` when the error
     /// names no argument the tools take as a flag.
-    public static func usageError(_ error: KernelError, fallback: String) -> ValidationError {
+    package static func usageError(_ error: KernelError, fallback: String) -> ValidationError {
         let flag: String
         switch error {
         case let .invalidArgument(name, _, _): flag = Self.flag(forKernelArgument: name) ?? fallback
@@ -109,12 +109,12 @@ public enum Diagnostics {
     }
 
     /// The usage error for the container library's refusal of `flags`' values.
-    public static func usageError(_ error: TXWFormatError, flags: String) -> ValidationError {
+    package static func usageError(_ error: TXWFormatError, flags: String) -> ValidationError {
         ValidationError("\(flags): \(message(for: error))")
     }
 
     /// The command-line flag that sets the kernel argument `name`, if a tool has one.
-    public static func flag(forKernelArgument name: String) -> String? {
+    package static func flag(forKernelArgument name: String) -> String? {
         kernelArgumentFlags[name]
     }
 

@@ -7,7 +7,7 @@ import Testing
 /// (1…6 and their mixes), the one-row path (B streamed row by row, column
 /// blocks of 1024), column edges (n not a multiple of the panel
 /// width), tiles of 8 rows (AVX-512) and 6 (otherwise), panels packed (≥ 24 rows) and read in place, panel buffers on the
-/// stack and on the heap (large k), row ranges and leading dimensions.
+/// stack and on the heap (large k), and leading dimensions.
 struct GemmTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 33, 7), (2, 16, 3), (3, 17, 5), (4, 32, 8), (5, 31, 9), (6, 64, 4),

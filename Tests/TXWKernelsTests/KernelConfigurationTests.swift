@@ -80,4 +80,35 @@ struct KernelConfigurationTests {
         }
         #expect(triangle[0] == triangle[1])
     }
+
+    /// The public layer kernels take a configuration too: the result does
+    /// not depend on the thread count, and the instruction set is the one
+    /// asked for (level 0 rounds differently from the FMA levels).
+    @Test func layerKernelsTakeAConfiguration() throws {
+        var rng = NumpyRandom(seed: 11)
+        func tensor(_ shape: [Int]) throws -> Tensor<Double> {
+            try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.random() - 0.5 })
+        }
+        let (m, d, dh, h, f, V) = (40, 16, 8, 2, 32, 24)
+        let x = try tensor([m, d])
+        let block = try BlockWeights(
+            W_1: tensor([d, f]), b_1: tensor([f]), W_2: tensor([f, d]), b_2: tensor([d]),
+            W_Q: tensor([d, dh, h]), W_K: tensor([d, dh, h]), W_V: tensor([d, dh, h]), W_O: tensor([h * dh, d]))
+        let W_E = try tensor([V, d])
+        func all(_ c: KernelConfiguration) throws -> [[Double]] {
+            [
+                try Kernels.attention(x, W_Q: block.W_Q, W_K: block.W_K, W_V: block.W_V, W_O: block.W_O, configuration: c).scalars,
+                try Kernels.mlp(x, W_1: block.W_1, b_1: block.b_1, W_2: block.W_2, b_2: block.b_2, configuration: c).scalars,
+                try Kernels.block(x, weights: block, configuration: c).scalars,
+                try Kernels.unembed(x, W_E: W_E, configuration: c).scalars,
+            ]
+        }
+        #expect(try all(KernelConfiguration(threads: 1)) == all(KernelConfiguration(threads: 3)))
+        let baseline = KernelConfiguration(threads: 2, instructionSetLevel: 0)
+        #expect(try all(baseline) == all(KernelConfiguration(threads: 3, instructionSetLevel: 0)))
+        if KernelConfiguration.default.effectiveLevel > 0 {
+            // Multiply-then-add (level 0) and fused multiply-add round differently somewhere.
+            #expect(try all(baseline) != all(.default))
+        }
+    }
 }

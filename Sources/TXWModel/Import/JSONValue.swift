@@ -100,8 +100,8 @@ enum JSONNumber {
 /// nesting is limited to `maxDepth`, so hostile input cannot exhaust the stack.
 ///
 /// Hand-written on purpose, not Foundation's `JSONDecoder`/`JSONSerialization`:
-/// the conformance set (Tests/Fixtures/malformed, checked by ImportTests and
-/// the Python reader's tests) requires the file offset of every fault and of
+/// the importers' conformance set (Tests/Fixtures/import, made by
+/// tools/reference/make_import_fixtures.py and checked by ImportTests) requires the file offset of every fault and of
 /// every value the safetensors reader refuses, objects that keep repeated keys
 /// so that a tensor or field given twice is an error rather than a silent
 /// choice, and integers kept exactly (`4.0` is 4, `2^63` is not an `Int`).

@@ -6,9 +6,9 @@ import TXWFormat
 /// one disk, stored or deflated members, no encryption — and checks every
 /// size and offset against the file before use.
 ///
-/// Hand-written on purpose, not a zip library: the malformed-file conformance
-/// set (Tests/Fixtures/malformed, checked by ImportTests and the Python
-/// reader's tests) requires every error to give its category and the file
+/// Hand-written on purpose, not a zip library: the importers' conformance
+/// set (Tests/Fixtures/import, made by tools/reference/make_import_fixtures.py
+/// and checked by ImportTests) requires every error to give its category and the file
 /// offset of the fault, to refuse a name given twice in the directory, members
 /// that overlap each other or the directory, and sizes beyond what deflate can
 /// produce — before any member is inflated. General-purpose readers such as
