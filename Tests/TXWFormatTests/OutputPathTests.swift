@@ -44,12 +44,28 @@ struct OutputPathTests {
         #expect(Set(dir.contents()) == ["pipe.txw", "sub"], "no temporary file left")
     }
 
+    /// A character device made in the test's own directory (never a real
+    /// one in /dev: a regression would replace it); needs the privilege to
+    /// call mknod(2), so the test runs only where that works.
+    static func deviceNode(in dir: TemporaryDirectory) -> String? {
+        let path = dir.file("device.txw")
+        #if os(Linux)
+        let null: dev_t = (1 << 8) | 3  // makedev(1, 3), the null device
+        #else
+        let null: dev_t = (3 << 24) | 2  // makedev(3, 2)
+        #endif
+        return mknod(path, S_IFCHR | 0o600, null) == 0 ? path : nil
+    }
+
     @Test func aDeviceNodeIsRefusedEvenWithOverwrite() throws {
-        // /dev/null is a character device; the refusal comes before any
-        // temporary file would be created in /dev.
-        #expect(throws: TXWFormatError.notRegularFile(path: "/dev/null", operation: "write", isDirectory: false)) {
-            try Self.writer().write(to: "/dev/null", overwrite: true)
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        guard let device = Self.deviceNode(in: dir) else { return }  // no privilege to make one
+        #expect(throws: TXWFormatError.notRegularFile(path: device, operation: "write", isDirectory: false)) {
+            try Self.writer().write(to: device, overwrite: true)
         }
+        #expect(Self.mode(device) & S_IFMT == S_IFCHR, "the device node is left in place")
+        #expect(dir.contents() == ["device.txw"], "no temporary file")
     }
 
     @Test func aSymbolicLinkIsReplacedByARegularFileAndItsTargetIsUntouched() throws {

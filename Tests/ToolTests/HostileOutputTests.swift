@@ -116,7 +116,7 @@ struct HostileOutputTests {
             ("txw-pack", ["--from", fifo, "-o", dir.file("out.txw")]),
         ]
         for (name, arguments) in runs {
-            let r = try tool(name, arguments, timeout: 60)
+            let r = try tool(name, arguments, timeout: 30)
             #expect(r.status == 1, "\(name) \(arguments): \(r.status) \(r.stderr)")
             // The container reader says "open failed:", the importer "open:"; the path is named once.
             #expect(r.stderr.hasPrefix("\(name): \(fifo): open") && r.stderr.hasSuffix(": is not a regular file\n")
@@ -134,8 +134,15 @@ struct HostileOutputTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         let sub = dir.file("sub.txw")
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
-        for (path, what) in [(fifo, "is not a regular file"), (sub, "is a directory"), ("/dev/null", "is not a regular file")] {
-            let r = try tool("txw-pack", Self.packShape + ["-o", path, "--force"], timeout: 60)
+        var targets = [(fifo, "is not a regular file"), (sub, "is a directory")]
+        // A device node of the test's own (never one in /dev: a regression would replace it), where mknod is allowed.
+        #if os(Linux)
+        if mknod(dir.file("device.txw"), S_IFCHR | 0o600, (1 << 8) | 3) == 0 {
+            targets.append((dir.file("device.txw"), "is not a regular file"))
+        }
+        #endif
+        for (path, what) in targets {
+            let r = try tool("txw-pack", Self.packShape + ["-o", path, "--force"], timeout: 30)
             #expect(r.status == 1 && r.stderr == "txw-pack: \(path): write failed: \(what)\n", "\(path): \(r.stderr)")
         }
         let target = dir.file("target.bin"), link = dir.file("link.txw")
