@@ -10,7 +10,11 @@ import Darwin
 /// The bytes go to `.NAME.txw-tmp.PID.RANDOM` beside the destination, are
 /// fsynced, then renamed over it (`overwrite`) or hard-linked to it (which
 /// fails if it exists, so an existing file is never replaced by accident);
-/// finally the directory is fsynced. On any failure the temporary file is
+/// finally the directory is fsynced. An existing destination that is not a
+/// regular file or a symbolic link (a directory, FIFO, device, socket) is
+/// refused even with `overwrite`. A symbolic link is replaced itself by the
+/// new regular file; its target is never written. The new file's mode is
+/// 0644 minus the umask, narrowed to the replaced regular file's mode. On any failure the temporary file is
 /// removed and the destination is untouched. Temporary files left by a
 /// writer that was killed are removed by the next write to the same path.
 package enum AtomicFile {
@@ -18,10 +22,14 @@ package enum AtomicFile {
         let (directory, name) = split(path)
         var existing = stat()
         let exists = lstat(path, &existing) == 0
-        if exists && !overwrite { throw TXWFormatError.destinationExists(path: path) }
-        if exists && (existing.st_mode & S_IFMT) == S_IFDIR {
-            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: true)
+        let kind = existing.st_mode & S_IFMT
+        // Only a regular file or a symbolic link is ever replaced: a
+        // directory, FIFO, device node or socket is refused, even with
+        // `overwrite`, before anything is written.
+        if exists && kind != S_IFREG && kind != S_IFLNK {
+            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: kind == S_IFDIR)
         }
+        if exists && !overwrite { throw TXWFormatError.destinationExists(path: path) }
         removeStaleTemporaries(directory: directory, name: name)
         let temporary = "\(directory)/.\(name).txw-tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = try SystemCall.run(path: path, operation: "create a temporary file in \(directory)") {
@@ -33,7 +41,16 @@ package enum AtomicFile {
         defer { if !committed { unlink(temporary) } }
         do {
             defer { _ = try? fd.close() }
-            if exists { _ = fchmod(fd.rawValue, existing.st_mode & 0o7777) }
+            // The new file has 0644 minus the umask (open's `permissions`).
+            // Replacing a regular file keeps only the bits both allow, so
+            // permissions never widen; a symbolic link's own mode (0777) is
+            // not a file's and is ignored.
+            var created = stat()
+            if exists && kind == S_IFREG && fstat(fd.rawValue, &created) == 0 {
+                let creation = created.st_mode & 0o777
+                let narrowed = creation & existing.st_mode
+                if narrowed != creation { _ = fchmod(fd.rawValue, narrowed) }
+            }
             try SystemCall.run(path: path, operation: "write") { try fd.writeAll(bytes) }
             guard fsync(fd.rawValue) == 0 else { throw SystemCall.error(path: path, operation: "fsync") }
         }
@@ -78,3 +95,4 @@ package enum AtomicFile {
         }
     }
 }
+

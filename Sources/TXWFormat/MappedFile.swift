@@ -36,7 +36,10 @@ package final class MappedFile: Sendable {
     package init(path: String) throws {
         self.path = path
         owned = false
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO nobody writes to (or a device that
+        // waits for a carrier) returns at once instead of blocking, so the
+        // regular-file check below refuses it; a regular file ignores the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw SystemCall.error(path: path, operation: "open") }
         defer { close(fd) }
         var info = stat()

@@ -9,11 +9,19 @@ import Darwin
 ///
 /// Each call is written at once with write(2), unbuffered, so results and
 /// messages appear in the order the tool wrote them even when both streams
-/// go to the same file.
+/// go to the same file. Nothing is buffered, so there is nothing to flush at
+/// exit: a result either reached stdout or `out` threw.
 package enum Console {
-    /// A result line on stdout.
-    package static func out(_ text: String, terminator: String = "\n") {
-        writeAll(text + terminator, to: .standardOutput)
+    /// A result line on stdout. Throws when it cannot be written (a full
+    /// disk, /dev/full, an I/O error): the tool then ends with one line on
+    /// stderr and exit status 1 (`reportingErrors`), never with exit 0 and a
+    /// lost result. (A closed pipe raises SIGPIPE first, as for any tool.)
+    package static func out(_ text: String, terminator: String = "\n") throws {
+        do {
+            _ = try FileDescriptor.standardOutput.writeAll((text + terminator).utf8)
+        } catch let errno as Errno {
+            throw ToolFailure("cannot write to standard output (\(errno.description))")
+        }
     }
 
     /// A progress, warning or error line on stderr.
@@ -22,8 +30,8 @@ package enum Console {
     }
 
     /// All of `text` to the file descriptor `fd`, resuming after partial writes
-    /// and interruptions (swift-system's `writeAll`). A failed write (a closed
-    /// pipe, a full disk) drops the rest: there is nowhere left to report it.
+    /// and interruptions (swift-system's `writeAll`). A failed write to stderr
+    /// drops the rest: there is nowhere left to report it.
     static func writeAll(_ text: String, to fd: FileDescriptor) {
         _ = try? fd.writeAll(text.utf8)
     }

@@ -71,7 +71,7 @@ enum Measured: Encodable {
 
 func report(_ fields: [(key: String, value: Measured)], samples: [Double]) throws {
     let timing: [(key: String, value: Measured)] = [("median_s", .number(median(samples))), ("samples_s", .list(samples))]
-    Console.out(try JSONOutput.text(JSONDynamicObject(fields + timing)))
+    try Console.out(try JSONOutput.text(JSONDynamicObject(fields + timing)))
 }
 
 /// A measurement on a model loaded in the precision and thread count of `common`.

@@ -79,41 +79,41 @@ struct Inspect: ParsableCommand {
     func describe(_ reader: TXWReader) throws {
         let summary = try Summary(reader, stats: stats)
         if json {
-            Console.out(try JSONOutput.text(SummaryJSON(path: model, reader: reader, summary: summary)))
+            try Console.out(try JSONOutput.text(SummaryJSON(path: model, reader: reader, summary: summary)))
         } else {
-            printHeader(reader, summary)
-            printTensors(reader, summary)
-            if stats { printStatistics(reader, summary) }
+            try printHeader(reader, summary)
+            try printTensors(reader, summary)
+            if stats { try printStatistics(reader, summary) }
         }
     }
 
     /// The file, the model, the vocabulary and the metadata.
-    func printHeader(_ reader: TXWReader, _ summary: Summary) {
-        Console.out("file:        \(model) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
+    func printHeader(_ reader: TXWReader, _ summary: Summary) throws {
+        try Console.out("file:        \(model) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
         switch summary.profile {
         case let .success((h, vocabulary)):
-            Console.out("model:       vocab_size \(h.vocabSize), d_model \(h.dModel), n_head \(h.nHead), d_head \(h.dHead), d_mlp \(h.dMLP), n_block \(h.nBlock)")
-            Console.out("parameters:  \(Formatting.grouped(h.parameterCount))")
-            Console.out("constants:   rmsnorm_epsilon \(h.constants.rmsnormEpsilon), positional_base \(h.constants.positionalBase), mask_value \(h.constants.maskValue)")
+            try Console.out("model:       vocab_size \(h.vocabSize), d_model \(h.dModel), n_head \(h.nHead), d_head \(h.dHead), d_mlp \(h.dMLP), n_block \(h.nBlock)")
+            try Console.out("parameters:  \(Formatting.grouped(h.parameterCount))")
+            try Console.out("constants:   rmsnorm_epsilon \(h.constants.rmsnormEpsilon), positional_base \(h.constants.positionalBase), mask_value \(h.constants.maskValue)")
             if let vocabulary {
                 let preview = vocabulary.tokens.prefix(16).map(Formatting.token).joined(separator: " ")
-                Console.out("vocabulary:  \(vocabulary.count) tokens: \(preview)\(vocabulary.count > 16 ? " …" : "")")
+                try Console.out("vocabulary:  \(vocabulary.count) tokens: \(preview)\(vocabulary.count > 16 ? " …" : "")")
             } else {
-                Console.out("vocabulary:  none (token ids only)")
+                try Console.out("vocabulary:  none (token ids only)")
             }
         case let .failure(error):
-            Console.out("model:       not a txw model: \(TXWToolSupport.describe(error))")
+            try Console.out("model:       not a txw model: \(TXWToolSupport.describe(error))")
         }
         if summary.userMetadata.isEmpty {
-            Console.out("metadata:    none")
+            try Console.out("metadata:    none")
         } else {
-            Console.out("metadata:")
-            for entry in summary.userMetadata { Console.out("  \(entry.key) = \(metadataText(entry.value))") }
+            try Console.out("metadata:")
+            for entry in summary.userMetadata { try Console.out("  \(entry.key) = \(metadataText(entry.value))") }
         }
     }
 
     /// The table of tensors with a totals row.
-    func printTensors(_ reader: TXWReader, _ summary: Summary) {
+    func printTensors(_ reader: TXWReader, _ summary: Summary) throws {
         var rows: [[String]] = [["tensor", "dtype", "shape", "codec", "raw", "stored", "ratio", "blocks"]]
         for t in reader.tensors {
             rows.append([t.name, t.dtype.description, Formatting.shape(t.shape),
@@ -124,18 +124,18 @@ struct Inspect: ParsableCommand {
         rows.append(["total (\(reader.tensors.count) tensors)", "", "", "", Formatting.grouped(summary.rawTotal),
                      Formatting.grouped(summary.storedTotal), format2(compressionRatio(summary.storedTotal, summary.rawTotal)),
                      "\(summary.blockTotal)"])
-        for line in Formatting.table(rows, rightAligned: [4, 5, 6, 7]) { Console.out(line) }
+        for line in Formatting.table(rows, rightAligned: [4, 5, 6, 7]) { try Console.out(line) }
     }
 
     /// The --stats table, after a blank line.
-    func printStatistics(_ reader: TXWReader, _ summary: Summary) {
-        Console.out("")
+    func printStatistics(_ reader: TXWReader, _ summary: Summary) throws {
+        try Console.out("")
         var rows: [[String]] = [["tensor", "min", "max", "mean", "std", "nan", "inf", "histogram"]]
         for (t, s) in zip(reader.tensors, summary.statistics) {
             rows.append([t.name, Formatting.short(s.min), Formatting.short(s.max), Formatting.short(s.mean),
                          Formatting.short(s.std), "\(s.nanCount)", "\(s.infCount)", s.sparkline])
         }
-        for line in Formatting.table(rows, rightAligned: [1, 2, 3, 4, 5, 6]) { Console.out(line) }
+        for line in Formatting.table(rows, rightAligned: [1, 2, 3, 4, 5, 6]) { try Console.out(line) }
     }
 
     // MARK: Verify
@@ -144,13 +144,13 @@ struct Inspect: ParsableCommand {
         let problems = reader.verify()
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
         if json {
-            Console.out(try JSONOutput.text(VerifyJSON(
+            try Console.out(try JSONOutput.text(VerifyJSON(
                 path: model, ok: problems.isEmpty, tensors: reader.tensors.count, blocks: blocks,
                 problems: problems.map(ProblemJSON.init))))
         } else if problems.isEmpty {
-            Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
+            try Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
         } else {
-            for problem in problems { Console.out("DAMAGED \(Diagnostics.message(for: problem))") }
+            for problem in problems { try Console.out("DAMAGED \(Diagnostics.message(for: problem))") }
         }
         if !problems.isEmpty {
             Console.err("txw-inspect: \(model): \(problems.count) damaged block\(problems.count == 1 ? "" : "s")")
@@ -174,13 +174,13 @@ struct Inspect: ParsableCommand {
 
     func dump<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ entry: TensorEntry, _ values: [F]) throws {
         if json {
-            Console.out(try JSONOutput.text(DumpJSON(name: entry.name, dtype: entry.dtype.description, shape: entry.shape),
+            try Console.out(try JSONOutput.text(DumpJSON(name: entry.name, dtype: entry.dtype.description, shape: entry.shape),
                                             appending: "values", rawValue: JSONOutput.numbers(values)))
             return
         }
         let columns = max(entry.shape.last ?? 1, 1)
         for row in stride(from: 0, to: values.count, by: columns) {
-            Console.out(values[row..<min(row + columns, values.count)].map(Formatting.number).joined(separator: " "))
+            try Console.out(values[row..<min(row + columns, values.count)].map(Formatting.number).joined(separator: " "))
         }
     }
 

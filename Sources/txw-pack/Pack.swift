@@ -174,7 +174,10 @@ struct Pack: ParsableCommand {
         } catch let error as TXWFormatError {
             throw ToolFailure(path: path, error)
         } catch let error as ImportError {
-            throw ToolFailure(path: path, error)
+            switch error {
+            case .io, .notRegularFile: throw error  // the message names the path already
+            default: throw ToolFailure(path: path, error)
+            }
         }
     }
 
@@ -184,7 +187,8 @@ struct Pack: ParsableCommand {
     func firstBytes(_ path: String) throws -> [UInt8] {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+            // Non-blocking: a FIFO opens (and reads nothing) at once; the importer then refuses it.
+            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
         } catch let errno as Errno {
             throw ToolFailure(path: path, cannotOpen: errno)
         }
@@ -219,13 +223,13 @@ struct Pack: ParsableCommand {
     func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) throws {
         let h = model.hyperparameters
         if json {
-            Console.out(try JSONOutput.text(Report(
+            try Console.out(try JSONOutput.text(Report(
                 path: output, fileSize: fileSize, rawBytes: rawBytes, tensors: model.arrays.count,
                 parameters: h.parameterCount, vocabSize: h.vocabSize, dModel: h.dModel, nHead: h.nHead,
                 dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil)))
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
-            Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
+            try Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
         }
     }
 }

@@ -115,17 +115,17 @@ struct Run: ParsableCommand {
         let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
             guard !json else { return }
             if let vocabulary {
-                Console.out(vocabulary.tokens[token], terminator: "")
+                try Console.out(vocabulary.tokens[token], terminator: "")
             } else {
-                Console.out((first ? "" : " ") + String(token), terminator: "")
+                try Console.out((first ? "" : " ") + String(token), terminator: "")
             }
             first = false
         }
         if json {
-            Console.out(try JSONOutput.text(SampleJSON(
+            try Console.out(try JSONOutput.text(SampleJSON(
                 promptTokens: prompt, tokens: produced, text: try vocabulary.map { try $0.decode(produced) })))
         } else {
-            Console.out("")
+            try Console.out("")
         }
     }
 
@@ -134,9 +134,9 @@ struct Run: ParsableCommand {
         let value = try loaded.weights.loss(for: tokens)
         let perplexity = exp(value)
         if json {
-            Console.out(try JSONOutput.text(LossJSON(loss: value, perplexity: perplexity, tokens: tokens.count)))
+            try Console.out(try JSONOutput.text(LossJSON(loss: value, perplexity: perplexity, tokens: tokens.count)))
         } else {
-            Console.out("loss \(value)  perplexity \(perplexity)  tokens \(tokens.count)")
+            try Console.out("loss \(value)  perplexity \(perplexity)  tokens \(tokens.count)")
         }
     }
 
@@ -156,9 +156,9 @@ struct Run: ParsableCommand {
     func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ rows: [[F]]) throws {
         if json {
             let logits = "[" + rows.map { JSONOutput.numbers($0) }.joined(separator: ",") + "]"
-            Console.out(try JSONOutput.text([String: Int](), appending: "logits", rawValue: logits))
+            try Console.out(try JSONOutput.text([String: Int](), appending: "logits", rawValue: logits))
         } else {
-            for row in rows { Console.out(row.map(Formatting.number).joined(separator: " ")) }
+            for row in rows { try Console.out(row.map(Formatting.number).joined(separator: " ")) }
         }
     }
 }

@@ -188,7 +188,7 @@ struct Train: ParsableCommand {
         let elapsed = Date().timeIntervalSince(start)
         let tokensPerSecond = Double((step - firstStep) * batch * context) / max(elapsed, 1e-9)
         if json {
-            Console.out(try JSONOutput.text(Evaluation(
+            try Console.out(try JSONOutput.text(Evaluation(
                 step: step, trainLoss: train, valLoss: JSONNullable(validation), tokensPerS: tokensPerSecond)))
         }
         let line = status(step: step, train: train, validation: validation, elapsed: elapsed, firstStep: firstStep)

@@ -27,8 +27,10 @@ let binDirectory: URL = {
 }()
 
 /// Runs a built tool with `arguments`; stdin is empty.
-func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
-    try runProcess(binDirectory.appendingPathComponent(name), arguments, environment: environment)
+func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil,
+          stdoutPath: String? = nil, timeout: Double? = nil) throws -> ProcessResult {
+    try runProcess(binDirectory.appendingPathComponent(name), arguments, environment: environment,
+                   stdoutPath: stdoutPath, timeout: timeout)
 }
 
 /// Parses a tool's JSON output.
