@@ -6,26 +6,45 @@
 public struct Vocabulary: Sendable, Equatable {
     /// The tokens, indexed by id.
     public let tokens: [String]
-    private let ids: [[Unicode.Scalar]: Int]
-    private let longest: Int
+    /// A trie over the tokens' Unicode scalars, flattened: the child of node
+    /// `n` along scalar `c` is `children[n << 21 | c]` (a scalar fits in 21
+    /// bits); node 0 is the root. `tokenAt[n]` is the id of the token that
+    /// ends at node `n`, or -1. One entry per scalar of the tokens.
+    private let children: [UInt64: Int32]
+    private let tokenAt: [Int32]
 
     /// Checks that the tokens are non-empty and distinct.
     public init(_ tokens: [String]) throws {
-        var ids: [[Unicode.Scalar]: Int] = [:]
-        var longest = 0
+        var children: [UInt64: Int32] = [:]
+        var tokenAt: [Int32] = [-1]
         for (i, token) in tokens.enumerated() {
-            let scalars = Array(token.unicodeScalars)
-            guard !scalars.isEmpty else { throw ModelError.vocabulary("token \(i) is empty") }
-            if let first = ids[scalars] {
-                throw ModelError.vocabulary("token \(i) \(Self.quote(token)) repeats token \(first)")
+            var node = 0
+            for scalar in token.unicodeScalars {
+                let key = UInt64(node) << 21 | UInt64(scalar.value)
+                if let child = children[key] {
+                    node = Int(child)
+                } else {
+                    guard tokenAt.count < Int(Int32.max) else {
+                        throw ModelError.vocabulary("token \(i): the tokens hold more than \(Int32.max - 1) scalars")
+                    }
+                    children[key] = Int32(tokenAt.count)
+                    node = tokenAt.count
+                    tokenAt.append(-1)
+                }
             }
-            ids[scalars] = i
-            longest = max(longest, scalars.count)
+            guard node != 0 else { throw ModelError.vocabulary("token \(i) is empty") }
+            if tokenAt[node] >= 0 {
+                throw ModelError.vocabulary("token \(i) \(Self.quote(token)) repeats token \(tokenAt[node])")
+            }
+            tokenAt[node] = Int32(i)
         }
         self.tokens = tokens
-        self.ids = ids
-        self.longest = longest
+        self.children = children
+        self.tokenAt = tokenAt
     }
+
+    /// Two vocabularies are equal when they hold the same tokens in the same order.
+    public static func == (lhs: Vocabulary, rhs: Vocabulary) -> Bool { lhs.tokens == rhs.tokens }
 
     /// The number of tokens: the model's V.
     public var count: Int { tokens.count }
@@ -39,24 +58,43 @@ public struct Vocabulary: Sendable, Equatable {
 
     /// Greedy longest-match token ids of `text`; an error names the first
     /// position (in Unicode scalars) no token matches.
+    ///
+    /// Cost: from each position the trie is walked only as far as some token
+    /// continues to match the text, one hash lookup per scalar, so encoding n
+    /// scalars is O(n · m) where m is the longest walk (at most the longest
+    /// token, at most n): linear for any vocabulary whose tokens do not
+    /// overlap the text far beyond the matches taken, and never the
+    /// O(n · L²) of trying every length up to the longest token L.
     public func encode(_ text: String) throws -> [Int] {
+        var steps = 0
+        return try encode(text, steps: &steps)
+    }
+
+    /// `encode(_:)`, adding to `steps` the trie steps taken (for tests that count work).
+    func encode(_ text: String, steps: inout Int) throws -> [Int] {
         let scalars = Array(text.unicodeScalars)
         var out: [Int] = []
         var i = 0
         while i < scalars.count {
-            var matched = false
-            for length in stride(from: min(longest, scalars.count - i), through: 1, by: -1) {
-                if let id = ids[Array(scalars[i..<(i + length)])] {
-                    out.append(id)
-                    i += length
-                    matched = true
-                    break
+            var node = 0
+            var match = -1
+            var matchLength = 0
+            var j = i
+            while j < scalars.count, let child = children[UInt64(node) << 21 | UInt64(scalars[j].value)] {
+                steps += 1
+                node = Int(child)
+                j += 1
+                if tokenAt[node] >= 0 {
+                    match = Int(tokenAt[node])
+                    matchLength = j - i
                 }
             }
-            guard matched else {
+            guard match >= 0 else {
                 throw ModelError.vocabulary(
                     "no token matches \(Self.quote(String(scalars[i]))) at character \(i) of the text")
             }
+            out.append(match)
+            i += matchLength
         }
         return out
     }
