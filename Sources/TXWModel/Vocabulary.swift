@@ -6,20 +6,32 @@
 public struct Vocabulary: Sendable, Equatable {
     /// The tokens, indexed by id.
     public let tokens: [String]
-    /// A trie over the tokens' Unicode scalars, flattened: the child of node
-    /// `n` along scalar `c` is `children[n << 21 | c]` (a scalar fits in 21
-    /// bits); node 0 is the root. `tokenAt[n]` is the id of the token that
-    /// ends at node `n`, or -1. One entry per scalar of the tokens.
+    /// An Aho–Corasick automaton over the tokens' Unicode scalars in reverse
+    /// order, flattened: the child of node `n` along scalar `c` is
+    /// `children[n << 21 | c]` (a scalar fits in 21 bits); node 0 is the root.
+    /// Per node: `tokenAt` (the id of the token ending there, or -1), `depth`,
+    /// `fail` (the longest proper suffix that is also a node) and `longest`
+    /// (the deepest node on the fail chain, itself included, where a token
+    /// ends, or -1). One entry per distinct reversed-token prefix.
     private let children: [UInt64: Int32]
     private let tokenAt: [Int32]
+    private let depth: [Int32]
+    private let fail: [Int32]
+    private let longest: [Int32]
 
     /// Checks that the tokens are non-empty and distinct.
+    ///
+    /// Cost: O(S) for S scalars in all the tokens (amortized; one hash lookup
+    /// per step), and about 20 bytes of memory per distinct reversed prefix.
     public init(_ tokens: [String]) throws {
         var children: [UInt64: Int32] = [:]
         var tokenAt: [Int32] = [-1]
+        var depth: [Int32] = [0]
+        var parent: [Int32] = [-1]
+        var via: [UInt32] = [0]
         for (i, token) in tokens.enumerated() {
             var node = 0
-            for scalar in token.unicodeScalars {
+            for scalar in token.unicodeScalars.reversed() {
                 let key = UInt64(node) << 21 | UInt64(scalar.value)
                 if let child = children[key] {
                     node = Int(child)
@@ -28,8 +40,11 @@ public struct Vocabulary: Sendable, Equatable {
                         throw ModelError.vocabulary("token \(i): the tokens hold more than \(Int32.max - 1) scalars")
                     }
                     children[key] = Int32(tokenAt.count)
-                    node = tokenAt.count
                     tokenAt.append(-1)
+                    depth.append(depth[node] + 1)
+                    parent.append(Int32(node))
+                    via.append(scalar.value)
+                    node = tokenAt.count - 1
                 }
             }
             guard node != 0 else { throw ModelError.vocabulary("token \(i) is empty") }
@@ -38,9 +53,41 @@ public struct Vocabulary: Sendable, Equatable {
             }
             tokenAt[node] = Int32(i)
         }
+        // Nodes in breadth-first order (a counting sort by depth), so a node's
+        // fail link is known before its children's.
+        let nodes = tokenAt.count
+        let maxDepth = Int(depth.max() ?? 0)
+        var start = [Int](repeating: 0, count: maxDepth + 2)
+        for d in depth { start[Int(d) + 1] += 1 }
+        for d in 0...maxDepth { start[d + 1] += start[d] }
+        var order = [Int32](repeating: 0, count: nodes)
+        for n in 0..<nodes {
+            order[start[Int(depth[n])]] = Int32(n)
+            start[Int(depth[n])] += 1
+        }
+        var fail = [Int32](repeating: 0, count: nodes)
+        var longest = [Int32](repeating: -1, count: nodes)
+        for n in order.map(Int.init) where n != 0 {
+            let u = Int(parent[n])
+            if u != 0 {
+                var w = Int(fail[u])
+                while true {
+                    if let child = children[UInt64(w) << 21 | UInt64(via[n])] {
+                        fail[n] = child
+                        break
+                    }
+                    if w == 0 { break }
+                    w = Int(fail[w])
+                }
+            }
+            longest[n] = tokenAt[n] >= 0 ? Int32(n) : longest[Int(fail[n])]
+        }
         self.tokens = tokens
         self.children = children
         self.tokenAt = tokenAt
+        self.depth = depth
+        self.fail = fail
+        self.longest = longest
     }
 
     /// Two vocabularies are equal when they hold the same tokens in the same order.
@@ -59,42 +106,45 @@ public struct Vocabulary: Sendable, Equatable {
     /// Greedy longest-match token ids of `text`; an error names the first
     /// position (in Unicode scalars) no token matches.
     ///
-    /// Cost: from each position the trie is walked only as far as some token
-    /// continues to match the text, one hash lookup per scalar, so encoding n
-    /// scalars is O(n · m) where m is the longest walk (at most the longest
-    /// token, at most n): linear for any vocabulary whose tokens do not
-    /// overlap the text far beyond the matches taken, and never the
-    /// O(n · L²) of trying every length up to the longest token L.
+    /// Cost: O(n) for n scalars of text, whatever the vocabulary (even with
+    /// very long tokens): one pass of the automaton over the reversed text
+    /// finds the longest token starting at every position (at most 2n steps:
+    /// n transitions and at most n fail links, amortized), then the greedy
+    /// walk jumps from match to match.
     public func encode(_ text: String) throws -> [Int] {
         var steps = 0
         return try encode(text, steps: &steps)
     }
 
-    /// `encode(_:)`, adding to `steps` the trie steps taken (for tests that count work).
+    /// `encode(_:)`, adding to `steps` the automaton steps taken (for tests that count work).
     func encode(_ text: String, steps: inout Int) throws -> [Int] {
         let scalars = Array(text.unicodeScalars)
+        // matchAt[i]: the automaton node of the longest token starting at i, or -1.
+        var matchAt = [Int32](repeating: -1, count: scalars.count)
+        var state = 0
+        for i in stride(from: scalars.count - 1, through: 0, by: -1) {
+            let c = UInt64(scalars[i].value)
+            while true {
+                steps += 1
+                if let child = children[UInt64(state) << 21 | c] {
+                    state = Int(child)
+                    break
+                }
+                if state == 0 { break }
+                state = Int(fail[state])
+            }
+            matchAt[i] = longest[state]
+        }
         var out: [Int] = []
         var i = 0
         while i < scalars.count {
-            var node = 0
-            var match = -1
-            var matchLength = 0
-            var j = i
-            while j < scalars.count, let child = children[UInt64(node) << 21 | UInt64(scalars[j].value)] {
-                steps += 1
-                node = Int(child)
-                j += 1
-                if tokenAt[node] >= 0 {
-                    match = Int(tokenAt[node])
-                    matchLength = j - i
-                }
-            }
-            guard match >= 0 else {
+            let node = Int(matchAt[i])
+            guard node >= 0 else {
                 throw ModelError.vocabulary(
                     "no token matches \(Self.quote(String(scalars[i]))) at character \(i) of the text")
             }
-            out.append(match)
-            i += matchLength
+            out.append(Int(tokenAt[node]))
+            i += Int(depth[node])
         }
         return out
     }

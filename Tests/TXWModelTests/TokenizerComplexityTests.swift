@@ -1,9 +1,9 @@
 import Testing
 @testable import TXWModel
 
-/// Greedy tokenization walks a trie as far as a token still matches, so its
-/// work grows with the text, not with the longest token (issue 12, class 4),
-/// and it gives the ids the definition gives.
+/// Greedy tokenization runs an automaton once over the text, so its work
+/// grows linearly with the text whatever the tokens (issue 12, class 4), and
+/// it gives the ids the definition gives.
 struct TokenizerComplexityTests {
     /// The definition: at each position, the longest token matching the next scalars.
     static func reference(_ tokens: [String], _ text: String) -> [Int]? {
@@ -32,9 +32,23 @@ struct TokenizerComplexityTests {
         let double = try v.encode(String(repeating: "ab", count: 4000), steps: &steps.1)
         #expect(short == Array(repeating: 2, count: 2000))
         #expect(double == Array(repeating: 2, count: 4000))
-        // Two trie steps per "ab" (the walk stops where the long token needs a "b").
-        #expect(steps == (4000, 8000))
+        // At most two automaton steps per scalar: N and 2N scalars, not N² or N³.
+        #expect(steps.0 <= 2 * 4000 && steps.1 <= 2 * 8000)
         #expect(try v.encode(long + "a") == [3, 0])
+    }
+
+    @Test func workIsLinearWhenALongTokenKeepsMatching() throws {
+        // The text is a prefix of the long token at every position: walking
+        // forward from each position would cost n²/2 steps.
+        let v = try Vocabulary(["a", String(repeating: "a", count: 1 << 16)])
+        for n in [3000, 6000] {
+            var steps = 0
+            #expect(try v.encode(String(repeating: "a", count: n), steps: &steps) == Array(repeating: 0, count: n))
+            #expect(steps <= 2 * n)
+        }
+        var steps = 0
+        #expect(try v.encode(String(repeating: "a", count: (1 << 16) + 5), steps: &steps) == [1, 0, 0, 0, 0, 0])
+        #expect(steps <= 2 * ((1 << 16) + 5))
     }
 
     @Test func sameIdsAsTheDefinition() throws {
