@@ -49,21 +49,46 @@ extension Kernels {
 
     /// Adds the positions `firstPosition ..< firstPosition + rows` to `x` (rows, d_model)
     /// in float64: `x = T(Double(x) + pe)`; adding to zeros gives `T(pe)`.
-    /// The float64 table is computed once per (d_model, base) and reused.
+    /// Positions below `PositionTable.keptRows` come from the float64 table kept
+    /// per (d_model, base), grown geometrically; later positions are computed
+    /// for the call, row by row, so each call costs O(rows · d_model) at any position.
     @usableFromInline
     static func addPositions<T: KernelScalar>(
         rows: Int, firstPosition: Int, dModel: Int, base: Double, into x: UnsafeMutablePointer<T>
     ) {
-        let table = PositionTable.rows(firstPosition + rows, dModel: dModel, base: base)
-        table.withUnsafeBufferPointer { pe in
-            let start = firstPosition * dModel
-            for i in 0..<(rows * dModel) { x[i] = T(Double(x[i]) + pe[start + i]) }
+        var rowsComputed = 0
+        addPositions(rows: rows, firstPosition: firstPosition, dModel: dModel, base: base, into: x, rowsComputed: &rowsComputed)
+    }
+
+    /// `addPositions`, adding to `rowsComputed` the table rows computed for the call (for tests that count work).
+    static func addPositions<T: KernelScalar>(
+        rows: Int, firstPosition: Int, dModel: Int, base: Double, into x: UnsafeMutablePointer<T>, rowsComputed: inout Int
+    ) {
+        guard rows > 0 else { return }
+        let end = firstPosition + rows
+        let tabled = max(0, min(end, PositionTable.keptRows) - firstPosition)
+        if tabled > 0 {
+            let table = PositionTable.rows(firstPosition + tabled, dModel: dModel, base: base, rowsComputed: &rowsComputed)
+            table.withUnsafeBufferPointer { pe in
+                let start = firstPosition * dModel
+                for i in 0..<(tabled * dModel) { x[i] = T(Double(x[i]) + pe[start + i]) }
+            }
+        }
+        if tabled < rows {
+            let first = firstPosition + tabled
+            let pe = PositionTable.compute(from: first, count: rows - tabled, dModel: dModel, base: base)
+            rowsComputed += rows - tabled
+            let offset = tabled * dModel
+            for i in 0..<((rows - tabled) * dModel) { x[offset + i] = T(Double(x[offset + i]) + pe[i]) }
         }
     }
 }
 
-/// The sinusoidal positions in float64, grown on demand and shared:
-/// row p, column 2c is `sin(p / base^(2c/d_model))`, column 2c+1 its cosine.
+/// The sinusoidal positions in float64: row p, column 2c is
+/// `sin(p / base^(2c/d_model))`, column 2c+1 its cosine. The first
+/// `keptRows` rows are kept per (d_model, base), shared and grown
+/// geometrically (so feeding positions one by one costs O(1) rows each,
+/// amortized); rows beyond are computed on demand and not kept.
 enum PositionTable {
     private struct Key: Hashable { let dModel: Int; let base: UInt64 }
     private static let tables = Mutex<[Key: [Double]]>([:])
@@ -72,25 +97,35 @@ enum PositionTable {
 
     /// A table holding at least `count` rows for `dModel` and `base`.
     static func rows(_ count: Int, dModel: Int, base: Double) -> [Double] {
+        var rowsComputed = 0
+        return rows(count, dModel: dModel, base: base, rowsComputed: &rowsComputed)
+    }
+
+    /// `rows(_:dModel:base:)`, adding to `rowsComputed` the rows computed.
+    static func rows(_ count: Int, dModel: Int, base: Double, rowsComputed: inout Int) -> [Double] {
         let key = Key(dModel: dModel, base: base.bitPattern)
         let existing = tables.withLock { $0[key] }
         if let existing, existing.count >= count * dModel { return existing }
-        // Grow geometrically, so feeding positions one by one stays linear.
-        let table = compute(max(count, 2 * (existing?.count ?? 0) / dModel, 64), dModel: dModel, base: base)
+        // Grow geometrically up to keptRows, so feeding positions one by one stays linear.
+        let grown = count > keptRows ? count : min(max(count, 2 * (existing?.count ?? 0) / dModel, 64), keptRows)
+        let table = compute(from: 0, count: grown, dModel: dModel, base: base)
+        rowsComputed += grown
         if count <= keptRows { tables.withLock { $0[key] = table } }
         return table
     }
 
-    static func compute(_ count: Int, dModel: Int, base: Double) -> [Double] {
+    /// Rows `first ..< first + count` of the table, (count, d_model).
+    static func compute(from first: Int, count: Int, dModel: Int, base: Double) -> [Double] {
         let half = dModel / 2
         // base > 1 (validated), so this is the C library's pow.
         let divisors = (0..<half).map { Double.pow(base, Double(2 * $0) / Double(dModel)) }
         var table = [Double](repeating: 0, count: count * dModel)
-        for p in 0..<count {
+        for r in 0..<count {
+            let p = first + r
             for c in 0..<half {
                 let angle = Double(p) / divisors[c]
-                table[p * dModel + 2 * c] = Double.sin(angle)
-                table[p * dModel + 2 * c + 1] = Double.cos(angle)
+                table[r * dModel + 2 * c] = Double.sin(angle)
+                table[r * dModel + 2 * c + 1] = Double.cos(angle)
             }
         }
         return table
