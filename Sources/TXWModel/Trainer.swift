@@ -34,6 +34,17 @@ public struct Trainer<Scalar: KernelScalar> {
         /// The defaults each property names.
         public init() {}
 
+        /// The most optimizer steps a run may have (2^40): the window sampler
+        /// is advanced `steps · batch` draws on resume, which stays far from
+        /// overflow.
+        public static var maximumSteps: Int { 1 << 40 }
+        /// The most windows per step (65,536).
+        public static var maximumBatch: Int { 1 << 16 }
+        /// The most tokens a window predicts (65,536).
+        public static var maximumContext: Int { 1 << 16 }
+        /// The most tokens one step reads, `batch · (context + 1)` (2^24).
+        public static var maximumBatchTokens: Int { 1 << 24 }
+
         /// The warm-up steps in force: `warmupSteps`, or 5% of the steps (at least 1).
         public var warmup: Int { warmupSteps ?? max(1, steps / 20) }
 
@@ -53,11 +64,14 @@ public struct Trainer<Scalar: KernelScalar> {
             func check(_ ok: Bool, _ name: String, _ value: String, _ requirement: String) throws {
                 guard ok else { throw KernelError.invalidArgument(name: name, value: value, requirement: requirement) }
             }
-            try check(steps >= 1, "steps", "\(steps)", "must be ≥ 1")
-            try check(batch >= 1, "batch", "\(batch)", "must be ≥ 1")
-            try check(context >= 1, "context", "\(context)", "must be ≥ 1")
+            try check(steps >= 1 && steps <= Self.maximumSteps, "steps", "\(steps)", "must be in 1...\(Self.maximumSteps)")
+            try check(batch >= 1 && batch <= Self.maximumBatch, "batch", "\(batch)", "must be in 1...\(Self.maximumBatch)")
+            try check(context >= 1 && context <= Self.maximumContext, "context", "\(context)", "must be in 1...\(Self.maximumContext)")
+            // Both are bounded above, so the product cannot overflow.
+            try check(batch * (context + 1) <= Self.maximumBatchTokens, "batch · (context + 1)", "\(batch * (context + 1))",
+                      "must be ≤ \(Self.maximumBatchTokens) tokens a step")
             try check(learningRate.isFinite && learningRate > 0, "learning rate", "\(learningRate)", "must be > 0")
-            try check(warmup >= 1, "warm-up", "\(warmup)", "must be ≥ 1")
+            try check(warmup >= 1 && warmup <= Self.maximumSteps, "warm-up", "\(warmup)", "must be in 1...\(Self.maximumSteps)")
             try check(finalLearningRateFraction >= 0 && finalLearningRateFraction <= 1, "final fraction", "\(finalLearningRateFraction)", "must be in 0…1")
             try check(validationFraction >= 0 && validationFraction < 1, "validation fraction", "\(validationFraction)", "must be in [0, 1)")
         }
@@ -107,9 +121,52 @@ public struct Trainer<Scalar: KernelScalar> {
     /// Continues from a saved optimizer state (and the weights it was saved
     /// with): the window sampler skips the windows of the steps already
     /// taken, so the run goes on as if it had never stopped.
-    public mutating func restore(_ saved: AdamW) {
+    ///
+    /// The state is checked first, as a value read from a file: its step in
+    /// 0...`Options.maximumSteps`, one first and one second moment per
+    /// weight tensor with the tensor's element count (none only at step 0),
+    /// every moment finite and every second moment ≥ 0. A saved step at or
+    /// past `options.steps` leaves nothing to train, and the sampler is not
+    /// advanced: the cost of a resume is bounded by `steps · batch` draws,
+    /// never by the saved step.
+    ///
+    /// - Throws: `KernelError.invalidArgument` naming the first value out of
+    ///   range (the step, or the moment tensor and its index).
+    public mutating func restore(_ saved: AdamW) throws {
+        try Self.validate(saved, for: weights)
         optimizer = saved
+        guard saved.step < options.steps else { return }
         for _ in 0..<(saved.step * options.batch) { _ = rng.random() }
+    }
+
+    /// Checks a saved optimizer state against `weights` (see `restore(_:)`).
+    static func validate(_ saved: AdamW, for weights: TransformerWeights<Scalar>) throws {
+        guard saved.step >= 0, saved.step <= Options.maximumSteps else {
+            throw KernelError.invalidArgument(
+                name: "optimizer step", value: "\(saved.step)", requirement: "must be in 0...\(Options.maximumSteps)")
+        }
+        let params = weights.parameterTensors
+        if saved.firstMoments.isEmpty && saved.secondMoments.isEmpty && saved.step == 0 { return }
+        guard saved.firstMoments.count == params.count, saved.secondMoments.count == params.count else {
+            throw KernelError.invalidArgument(
+                name: "optimizer state", value: "\(saved.firstMoments.count) first and \(saved.secondMoments.count) second moments",
+                requirement: "must have one of each for the model's \(params.count) tensors")
+        }
+        for (i, (name, tensor)) in params.enumerated() {
+            for (kind, moments) in [("first moment", saved.firstMoments[i]), ("second moment", saved.secondMoments[i])] {
+                guard moments.count == tensor.count else {
+                    throw KernelError.invalidArgument(
+                        name: "\(kind) of \(name)", value: "\(moments.count) values",
+                        requirement: "must have the tensor's \(tensor.count) (shape \(tensor.shape))")
+                }
+                let second = kind == "second moment"
+                if let j = moments.firstIndex(where: { !$0.isFinite || (second && $0 < 0) }) {
+                    throw KernelError.invalidArgument(
+                        name: "\(kind) of \(name)[\(j)]", value: "\(moments[j])",
+                        requirement: second ? "must be finite and ≥ 0" : "must be finite")
+                }
+            }
+        }
     }
 
     /// One optimizer step; returns the batch's mean training loss.
