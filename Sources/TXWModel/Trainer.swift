@@ -34,6 +34,25 @@ public struct Trainer<Scalar: KernelScalar> {
         /// The defaults each property names.
         public init() {}
 
+        /// The most memory the windows computed at once may use for their
+        /// activations, by `activationBytes(_:threads:)`'s estimate (4 GiB).
+        public static var maximumActivationBytes: Double { 4 * 1024 * 1024 * 1024 }
+
+        /// An estimate of the bytes of activations (forward values kept for
+        /// the backward pass, and their gradients) of the windows a step
+        /// computes at once, `min(batch, threads)` of them, for a model of
+        /// `h`: per window of m = context + 1 tokens, per block 2·n_head·m²
+        /// (scores and probabilities) + m·(6·d_model + 4·n_head·d_head +
+        /// 2·d_mlp), and 2·m·V + m·d_model for the embedding and logits,
+        /// times 8 bytes. In Double, so no count overflows.
+        public func activationBytes(_ h: Hyperparameters, threads: Int) -> Double {
+            let m = Double(context) + 1
+            let perBlock = 2 * Double(h.nHead) * m * m
+                + m * (6 * Double(h.dModel) + 4 * Double(h.nHead) * Double(h.dHead) + 2 * Double(h.dMLP))
+            let perWindow = Double(h.nBlock) * perBlock + 2 * m * Double(h.vocabSize) + m * Double(h.dModel)
+            return perWindow * 8 * Double(max(1, min(batch, threads)))
+        }
+
         /// The most optimizer steps a run may have (2^40): the window sampler
         /// is advanced `steps · batch` draws on resume, which stays far from
         /// overflow.
@@ -93,11 +112,18 @@ public struct Trainer<Scalar: KernelScalar> {
     private var rng: NumpyRandom
 
     /// Splits `tokens` into training and validation parts and checks that a
-    /// window fits in the training part.
+    /// window fits in the training part and that the windows computed at
+    /// once fit `Options.maximumActivationBytes`.
     public init(
         weights: TransformerWeights<Scalar>, tokens: [Int], options: Options, configuration: KernelConfiguration = .default
     ) throws {
         try options.validate()
+        let activations = options.activationBytes(weights.hyperparameters, threads: configuration.threads)
+        guard activations <= Options.maximumActivationBytes else {
+            throw KernelError.invalidArgument(
+                name: "activations", value: "\(Int(activations)) bytes (context \(options.context), batch \(options.batch))",
+                requirement: "must be ≤ \(Int(Options.maximumActivationBytes)) bytes for this model")
+        }
         let V = weights.hyperparameters.vocabSize
         for (i, t) in tokens.enumerated() where t < 0 || t >= V {
             throw KernelError.tokenOutOfRange(position: i, token: t, vocabSize: V)

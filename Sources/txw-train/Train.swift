@@ -122,7 +122,13 @@ struct Train: ParsableCommand {
         var options = Trainer<Float>.Options()
         (options.steps, options.batch, options.context, options.learningRate, options.seed, options.validationFraction) =
             (steps, batch, context, lr, seed, valFraction)
-        var trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
+        var trainer: Trainer<Float>
+        do {
+            trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
+        } catch let KernelError.invalidArgument(name, value, requirement) where name == "activations" {
+            // What the flags ask of this model: a usage error.
+            throw ValidationError("--batch/--context: the activations of a step, \(value), \(requirement)")
+        }
         if let saved {
             do {
                 try trainer.restore(saved)

@@ -23,6 +23,7 @@ struct TrainHostileInputTests {
         (["--batch", "1000000000000"], "--batch"),
         (["--steps", "9223372036854775807"], "--steps"),
         (["--batch", "65536", "--context", "65536"], "--batch × (--context + 1)"),
+        (["--batch", "1", "--context", "65536"], "activations"),
     ])
     func hugeTrainFlagsAreUsageErrors(flags: [String], named: String) throws {
         let dir = try TemporaryDirectory()
