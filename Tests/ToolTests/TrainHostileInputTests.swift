@@ -3,7 +3,7 @@ import Testing
 import TXWFormat
 import TXWModel
 import TXWTestSupport
-@testable import TXWToolSupport
+import TXWToolSupport
 
 /// txw-train against hostile flags and a hostile OUT.adam (issue 12, classes
 /// 2 and 10): every case is refused with one line, never a trap, a hang or a
