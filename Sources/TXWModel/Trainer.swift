@@ -34,6 +34,36 @@ public struct Trainer<Scalar: KernelScalar> {
         /// The defaults each property names.
         public init() {}
 
+        /// The most memory the windows computed at once may use for their
+        /// activations, by `activationBytes(_:threads:)`'s estimate (4 GiB).
+        public static var maximumActivationBytes: Double { 4 * 1024 * 1024 * 1024 }
+
+        /// An estimate of the bytes of activations (forward values kept for
+        /// the backward pass, and their gradients) of the windows a step
+        /// computes at once, `min(batch, threads)` of them, for a model of
+        /// `h`: per window of m = context + 1 tokens, per block 2·n_head·m²
+        /// (scores and probabilities) + m·(6·d_model + 4·n_head·d_head +
+        /// 2·d_mlp), and 2·m·V + m·d_model for the embedding and logits,
+        /// times 8 bytes. In Double, so no count overflows.
+        public func activationBytes(_ h: Hyperparameters, threads: Int) -> Double {
+            let m = Double(context) + 1
+            let perBlock = 2 * Double(h.nHead) * m * m
+                + m * (6 * Double(h.dModel) + 4 * Double(h.nHead) * Double(h.dHead) + 2 * Double(h.dMLP))
+            let perWindow = Double(h.nBlock) * perBlock + 2 * m * Double(h.vocabSize) + m * Double(h.dModel)
+            return perWindow * 8 * Double(max(1, min(batch, threads)))
+        }
+
+        /// The most optimizer steps a run may have (2^40): the window sampler
+        /// is advanced `steps · batch` draws on resume, which stays far from
+        /// overflow.
+        public static var maximumSteps: Int { 1 << 40 }
+        /// The most windows per step (65,536).
+        public static var maximumBatch: Int { 1 << 16 }
+        /// The most tokens a window predicts (65,536).
+        public static var maximumContext: Int { 1 << 16 }
+        /// The most tokens one step reads, `batch · (context + 1)` (2^24).
+        public static var maximumBatchTokens: Int { 1 << 24 }
+
         /// The warm-up steps in force: `warmupSteps`, or 5% of the steps (at least 1).
         public var warmup: Int { warmupSteps ?? max(1, steps / 20) }
 
@@ -53,11 +83,14 @@ public struct Trainer<Scalar: KernelScalar> {
             func check(_ ok: Bool, _ name: String, _ value: String, _ requirement: String) throws {
                 guard ok else { throw KernelError.invalidArgument(name: name, value: value, requirement: requirement) }
             }
-            try check(steps >= 1, "steps", "\(steps)", "must be ≥ 1")
-            try check(batch >= 1, "batch", "\(batch)", "must be ≥ 1")
-            try check(context >= 1, "context", "\(context)", "must be ≥ 1")
+            try check(steps >= 1 && steps <= Self.maximumSteps, "steps", "\(steps)", "must be in 1...\(Self.maximumSteps)")
+            try check(batch >= 1 && batch <= Self.maximumBatch, "batch", "\(batch)", "must be in 1...\(Self.maximumBatch)")
+            try check(context >= 1 && context <= Self.maximumContext, "context", "\(context)", "must be in 1...\(Self.maximumContext)")
+            // Both are bounded above, so the product cannot overflow.
+            try check(batch * (context + 1) <= Self.maximumBatchTokens, "batch · (context + 1)", "\(batch * (context + 1))",
+                      "must be ≤ \(Self.maximumBatchTokens) tokens a step")
             try check(learningRate.isFinite && learningRate > 0, "learning rate", "\(learningRate)", "must be > 0")
-            try check(warmup >= 1, "warm-up", "\(warmup)", "must be ≥ 1")
+            try check(warmup >= 1 && warmup <= Self.maximumSteps, "warm-up", "\(warmup)", "must be in 1...\(Self.maximumSteps)")
             try check(finalLearningRateFraction >= 0 && finalLearningRateFraction <= 1, "final fraction", "\(finalLearningRateFraction)", "must be in 0…1")
             try check(validationFraction >= 0 && validationFraction < 1, "validation fraction", "\(validationFraction)", "must be in [0, 1)")
         }
@@ -79,11 +112,18 @@ public struct Trainer<Scalar: KernelScalar> {
     private var rng: NumpyRandom
 
     /// Splits `tokens` into training and validation parts and checks that a
-    /// window fits in the training part.
+    /// window fits in the training part and that the windows computed at
+    /// once fit `Options.maximumActivationBytes`.
     public init(
         weights: TransformerWeights<Scalar>, tokens: [Int], options: Options, configuration: KernelConfiguration = .default
     ) throws {
         try options.validate()
+        let activations = options.activationBytes(weights.hyperparameters, threads: configuration.threads)
+        guard activations <= Options.maximumActivationBytes else {
+            throw KernelError.invalidArgument(
+                name: "activations", value: "\(Int(activations)) bytes (context \(options.context), batch \(options.batch))",
+                requirement: "must be ≤ \(Int(Options.maximumActivationBytes)) bytes for this model")
+        }
         let V = weights.hyperparameters.vocabSize
         for (i, t) in tokens.enumerated() where t < 0 || t >= V {
             throw KernelError.tokenOutOfRange(position: i, token: t, vocabSize: V)
@@ -107,9 +147,52 @@ public struct Trainer<Scalar: KernelScalar> {
     /// Continues from a saved optimizer state (and the weights it was saved
     /// with): the window sampler skips the windows of the steps already
     /// taken, so the run goes on as if it had never stopped.
-    public mutating func restore(_ saved: AdamW) {
+    ///
+    /// The state is checked first, as a value read from a file: its step in
+    /// 0...`Options.maximumSteps`, one first and one second moment per
+    /// weight tensor with the tensor's element count (none only at step 0),
+    /// every moment finite and every second moment ≥ 0. A saved step at or
+    /// past `options.steps` leaves nothing to train, and the sampler is not
+    /// advanced: the cost of a resume is bounded by `steps · batch` draws,
+    /// never by the saved step.
+    ///
+    /// - Throws: `KernelError.invalidArgument` naming the first value out of
+    ///   range (the step, or the moment tensor and its index).
+    public mutating func restore(_ saved: AdamW) throws {
+        try Self.validate(saved, for: weights)
         optimizer = saved
+        guard saved.step < options.steps else { return }
         for _ in 0..<(saved.step * options.batch) { _ = rng.random() }
+    }
+
+    /// Checks a saved optimizer state against `weights` (see `restore(_:)`).
+    static func validate(_ saved: AdamW, for weights: TransformerWeights<Scalar>) throws {
+        guard saved.step >= 0, saved.step <= Options.maximumSteps else {
+            throw KernelError.invalidArgument(
+                name: "optimizer step", value: "\(saved.step)", requirement: "must be in 0...\(Options.maximumSteps)")
+        }
+        let params = weights.parameterTensors
+        if saved.firstMoments.isEmpty && saved.secondMoments.isEmpty && saved.step == 0 { return }
+        guard saved.firstMoments.count == params.count, saved.secondMoments.count == params.count else {
+            throw KernelError.invalidArgument(
+                name: "optimizer state", value: "\(saved.firstMoments.count) first and \(saved.secondMoments.count) second moments",
+                requirement: "must have one of each for the model's \(params.count) tensors")
+        }
+        for (i, (name, tensor)) in params.enumerated() {
+            for (kind, moments) in [("first moment", saved.firstMoments[i]), ("second moment", saved.secondMoments[i])] {
+                guard moments.count == tensor.count else {
+                    throw KernelError.invalidArgument(
+                        name: "\(kind) of \(name)", value: "\(moments.count) values",
+                        requirement: "must have the tensor's \(tensor.count) (shape \(tensor.shape))")
+                }
+                let second = kind == "second moment"
+                if let j = moments.firstIndex(where: { !$0.isFinite || (second && $0 < 0) }) {
+                    throw KernelError.invalidArgument(
+                        name: "\(kind) of \(name)[\(j)]", value: "\(moments[j])",
+                        requirement: second ? "must be finite and ≥ 0" : "must be finite")
+                }
+            }
+        }
     }
 
     /// One optimizer step; returns the batch's mean training loss.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TXWFormat
 import TXWKernels
 
 /// The shape of a new model, shared by `txw-pack --random` (and later `txw-train --random`).
@@ -52,6 +53,31 @@ package struct HyperparameterOptions: ParsableArguments {
         } catch let error as KernelError {
             throw Diagnostics.usageError(error, fallback: "hyperparameters")
         }
+        try Self.checkSize(h)
         return h
+    }
+
+    /// The most parameters a new model may have (2^30, 4 GiB as f32): larger
+    /// models are imported (`txw-pack --from`), not generated.
+    package static let maximumParameters = 1 << 30
+
+    /// Refuses, before anything is allocated, a model whose tensors the
+    /// format cannot hold (more than `FormatLimits.maxElements` elements in
+    /// one tensor) or that has more than `maximumParameters` parameters.
+    /// `h` has passed `Hyperparameters.validate()`, so its counts fit in Int.
+    package static func checkSize(_ h: Hyperparameters) throws {
+        var perBlock = 0
+        let tensors = [("W_E", [h.vocabSize, h.dModel])] + h.blockShapes().map { ("blocks.i.\($0.field)", $0.shape) }
+        for (name, shape) in tensors {
+            let count = shape.reduce(1, *)
+            guard UInt64(count) <= FormatLimits.maxElements else {
+                throw ValidationError("hyperparameters: \(name) of shape \(shape) has \(count) elements; a .txw tensor holds at most \(FormatLimits.maxElements)")
+            }
+            if name != "W_E" { perBlock += count }
+        }
+        let total = h.vocabSize * h.dModel + perBlock * h.nBlock
+        guard total <= maximumParameters else {
+            throw ValidationError("hyperparameters: the model has \(total) parameters; a new model may have at most \(maximumParameters)")
+        }
     }
 }

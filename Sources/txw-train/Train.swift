@@ -78,6 +78,16 @@ struct Train: ParsableCommand {
         guard steps >= 1, batch >= 1, context >= 1, evalEvery >= 1, checkpointEvery >= 0 else {
             throw ValidationError("--steps, --batch, --context, --eval-every must be ≥ 1 and --checkpoint-every ≥ 0")
         }
+        typealias Limits = Trainer<Float>.Options
+        guard steps <= Limits.maximumSteps else { throw ValidationError("--steps must be at most \(Limits.maximumSteps), got \(steps)") }
+        guard batch <= Limits.maximumBatch else { throw ValidationError("--batch must be at most \(Limits.maximumBatch), got \(batch)") }
+        guard context <= Limits.maximumContext else {
+            throw ValidationError("--context must be at most \(Limits.maximumContext), got \(context)")
+        }
+        // Both are bounded above, so the product cannot overflow.
+        guard batch * (context + 1) <= Limits.maximumBatchTokens else {
+            throw ValidationError("--batch × (--context + 1) must be at most \(Limits.maximumBatchTokens) tokens a step, got \(batch * (context + 1))")
+        }
         guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number") }
         guard valFraction >= 0, valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") }
     }
@@ -112,8 +122,20 @@ struct Train: ParsableCommand {
         var options = Trainer<Float>.Options()
         (options.steps, options.batch, options.context, options.learningRate, options.seed, options.validationFraction) =
             (steps, batch, context, lr, seed, valFraction)
-        var trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
-        if let saved { trainer.restore(saved) }
+        var trainer: Trainer<Float>
+        do {
+            trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
+        } catch let KernelError.invalidArgument(name, value, requirement) where name == "activations" {
+            // What the flags ask of this model: a usage error.
+            throw ValidationError("--batch/--context: the activations of a step, \(value), \(requirement)")
+        }
+        if let saved {
+            do {
+                try trainer.restore(saved)
+            } catch let error as KernelError {
+                throw ToolFailure("\(output).adam: \(error.description): cannot resume")
+            }
+        }
         let start = Date()
         let firstStep = trainer.step
         var lastLoss = Double.nan
@@ -121,6 +143,9 @@ struct Train: ParsableCommand {
         while trainer.step < steps {
             lastLoss = try trainer.trainStep()
             let step = trainer.step
+            guard lastLoss.isFinite else {
+                throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(output) not written")
+            }
             if step % evalEvery == 0 || step == steps {
                 let validation = try trainer.validationLoss()
                 lastValidation = validation
@@ -186,7 +211,7 @@ struct Train: ParsableCommand {
 
     func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) throws {
         let elapsed = Date().timeIntervalSince(start)
-        let tokensPerSecond = Double((step - firstStep) * batch * context) / max(elapsed, 1e-9)
+        let tokensPerSecond = Double(step - firstStep) * Double(batch) * Double(context) / max(elapsed, 1e-9)
         if json {
             try Console.out(try JSONOutput.text(Evaluation(
                 step: step, trainLoss: train, valLoss: JSONNullable(validation), tokensPerS: tokensPerSecond)))
@@ -204,23 +229,31 @@ struct Train: ParsableCommand {
 
     /// `step S/N  train L  val L  T tok/s  ETA Ns`.
     func status(step: Int, train: Double, validation: Double?, elapsed: Double, firstStep: Int) -> String {
-        let done = Double(step - firstStep)
-        let rate = done / max(elapsed, 1e-9)
-        let eta = rate > 0 ? Int((Double(steps - step) / rate).rounded()) : 0
-        return "step \(step)/\(steps)  train \(format(train))  val \(validation.map(format) ?? "-")  "
-            + "\(Int(rate * Double(batch * context))) tok/s  ETA \(eta)s"
+        TrainingStatus.line(step: step, steps: steps, train: train, validation: validation, elapsed: elapsed,
+                            firstStep: firstStep, tokensPerStep: Double(batch) * Double(context))
     }
 
-    func format(_ v: Double) -> String { Formatting.printf("%.4f", v) }
 
     func checkpoint(_ trainer: Trainer<Float>, model: ModelArrays, metadata: [String: MetadataValue],
                     train: Double, validation: Double?, checksum: String) throws {
+        // A diverged run (an overflowing learning rate or state) is refused,
+        // never written as a checkpoint.
+        for (name, tensor) in trainer.weights.parameterTensors {
+            if let j = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw ToolFailure("training diverged by step \(trainer.step): \(name)[\(j)] = \(tensor.scalars[j]); \(output) not written")
+            }
+        }
+        let o = trainer.optimizer
+        for (i, (name, _)) in trainer.weights.parameterTensors.enumerated() {
+            for (kind, moments) in [("m", o.firstMoments[i]), ("v", o.secondMoments[i])] where moments.contains(where: { !$0.isFinite }) {
+                throw ToolFailure("training diverged by step \(trainer.step): the optimizer state \(kind).\(name) is not finite; \(output) not written")
+            }
+        }
         var out = model
         out.arrays = trainer.weights.parameterTensors.map { name, tensor in
             ImportedArray(name: name, dtype: .f32, shape: tensor.shape, bytes: ElementCoding.encode(tensor.scalars, as: .f32))
         }
         out.metadata = metadata
-        let o = trainer.optimizer
         out.metadata["training.steps"] = .int(Int64(trainer.step))
         out.metadata["training.train_loss"] = .float(train)
         if let validation { out.metadata["training.val_loss"] = .float(validation) }
@@ -248,11 +281,30 @@ struct Train: ParsableCommand {
               step == modelSteps else {
             throw ToolFailure("\(output).adam does not match \(output) (steps differ): cannot resume")
         }
+        let limit = Trainer<Float>.Options.maximumSteps
+        guard step >= 0, step <= limit else {
+            throw ToolFailure("\(output).adam: adamw.step = \(step): must be in 0...\(limit): cannot resume")
+        }
+        // Shapes before reading: a moment of another shape is refused by name.
         var first: [[Double]] = [], second: [[Double]] = []
         for array in model.arrays {
-            first.append(try reader.read(named: "m." + array.name, as: Double.self))
-            second.append(try reader.read(named: "v." + array.name, as: Double.self))
+            for name in ["m." + array.name, "v." + array.name] {
+                guard let entry = reader.tensor(named: name) else {
+                    throw ToolFailure("\(output).adam: no tensor \(name): cannot resume")
+                }
+                guard entry.shape == array.shape else {
+                    throw ToolFailure("\(output).adam: \(name) has shape \(shapeText(entry.shape)), expected \(shapeText(array.shape)) (the model's \(array.name)): cannot resume")
+                }
+            }
+            do {
+                first.append(try reader.read(named: "m." + array.name, as: Double.self))
+                second.append(try reader.read(named: "v." + array.name, as: Double.self))
+            } catch let error as TXWFormatError {
+                throw ToolFailure(path: output + ".adam", error)
+            }
         }
         return AdamW(step: Int(step), firstMoments: first, secondMoments: second)
     }
+
+    func shapeText(_ shape: [Int]) -> String { "(" + shape.map(String.init).joined(separator: ", ") + ")" }
 }

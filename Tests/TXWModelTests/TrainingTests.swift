@@ -73,10 +73,50 @@ struct TrainingTests {
         for _ in 0..<10 { _ = try first.trainStep() }
         // A new process: the checkpoint's weights and the saved optimizer state.
         var second = try Trainer(weights: first.weights, tokens: tokens, options: options)
-        second.restore(first.optimizer)
+        try second.restore(first.optimizer)
         for _ in 0..<10 { _ = try second.trainStep() }
         #expect(second.weights == straight.weights)
         #expect(second.step == 20)
+    }
+
+    @Test func restoreChecksTheSavedState() throws {
+        let text = String(repeating: "abcabd abcabe ", count: 20)
+        let vocabulary = try Vocabulary.characters(of: text)
+        let h = Hyperparameters(vocabSize: vocabulary.count, dModel: 8, nHead: 2, dHead: 4, dMLP: 16, nBlock: 1)
+        let weights: TransformerWeights<Float> = try ModelArrays.random(h, seed: 3).weights()
+        var options = Trainer<Float>.Options()
+        (options.steps, options.batch, options.context) = (4, 2, 8)
+        let tokens = try vocabulary.encode(text)
+        var trained = try Trainer(weights: weights, tokens: tokens, options: options)
+        _ = try trained.trainStep()
+        let good = trained.optimizer
+        func refused(_ state: AdamW, _ expected: String) throws {
+            var trainer = try Trainer(weights: trained.weights, tokens: tokens, options: options)
+            #expect(throws: KernelError.self) { try trainer.restore(state) }
+            do { try trainer.restore(state) } catch let error as KernelError {
+                #expect(error.description.contains(expected), "\(error)")
+            }
+            #expect(trainer.step == 0)
+        }
+        var m = good.firstMoments, v = good.secondMoments
+        try refused(AdamW(step: -1, firstMoments: m, secondMoments: v), "optimizer step")
+        try refused(AdamW(step: 1 << 62, firstMoments: m, secondMoments: v), "optimizer step")
+        try refused(AdamW(step: 1, firstMoments: Array(m.dropLast()), secondMoments: v), "optimizer state")
+        try refused(AdamW(step: 1, firstMoments: [], secondMoments: []), "optimizer state")
+        m[1].removeLast()
+        try refused(AdamW(step: 1, firstMoments: m, secondMoments: v), "first moment of blocks.0.W_1")
+        m = good.firstMoments
+        v[0][5] = -1e-30
+        try refused(AdamW(step: 1, firstMoments: m, secondMoments: v), "second moment of W_E[5]")
+        v = good.secondMoments
+        m[1][0] = .nan
+        try refused(AdamW(step: 1, firstMoments: m, secondMoments: v), "first moment of blocks.0.W_1[0]")
+        // The saved state itself, and a step past the run (nothing left to train), are accepted.
+        var resumed = try Trainer(weights: trained.weights, tokens: tokens, options: options)
+        try resumed.restore(good)
+        #expect(resumed.step == 1)
+        try resumed.restore(AdamW(step: 1 << 40, firstMoments: good.firstMoments, secondMoments: good.secondMoments))
+        #expect(resumed.step == 1 << 40)
     }
 
     @Test func scheduleWarmsUpThenDecays() {
