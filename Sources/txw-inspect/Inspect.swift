@@ -149,6 +149,8 @@ struct Inspect: ParsableCommand {
 
     func verifyFile(_ reader: TXWReader) throws {
         let problems = reader.verify()
+        // Not damage: the budget refused decoding before any block was read.
+        if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: model, refusal) }
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(
