@@ -51,12 +51,16 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingErrors(tool: "txw-inspect") {
             let reader = try ModelInput.open(model, budget: memory.budget)
-            if let name = dumpName {
-                try dump(reader, name)
-            } else if verify {
-                try verifyFile(reader)
-            } else {
-                try describe(reader)
+            do {
+                if let name = dumpName {
+                    try dump(reader, name)
+                } else if verify {
+                    try verifyFile(reader)
+                } else {
+                    try describe(reader)
+                }
+            } catch let error as TXWFormatError where error.category == "memory" {
+                throw ToolFailure(path: model, error)
             }
         }
     }

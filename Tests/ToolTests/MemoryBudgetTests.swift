@@ -110,7 +110,7 @@ struct MemoryBudgetTests {
         try Data(bytes).write(to: URL(fileURLWithPath: dir.file("big.txw")))
         for flags in [["--stats"], ["--dump", "big", "--json"], ["--dump", "big"]] {
             let result = try tool("txw-inspect", [dir.file("big.txw"), "--max-memory", "64M"] + flags)
-            expectRefused(result, naming: "tensor 'big' decoded as")
+            expectRefused(result, naming: "big.txw: tensor 'big' decoded as")
             #expect(result.stderr.contains("needs \(flags[0] == "--stats" ? "1,610,612,736" : "536,870,912") bytes"), "\(result.stderr)")
             #expect(result.stderr.contains("67,108,864 bytes (--max-memory)"), "\(result.stderr)")
         }
