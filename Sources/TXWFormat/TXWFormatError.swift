@@ -50,9 +50,12 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
     case notRegularFile(path: String, operation: String, isDirectory: Bool)
     /// The destination exists and replacing it was not asked for (`overwrite`).
     case destinationExists(path: String)
+    /// `what` needs `need` bytes of memory, more than the `budget` in bytes
+    /// (`MemoryBudget`); a need of `Int.max` means its computation overflowed.
+    case overMemoryBudget(what: String, need: Int, budget: Int)
 
-    /// The §1.9 category (`io`, `notFound`, `argument`, `exists`, `zstd`
-    /// for the errors that are not about a file's bytes).
+    /// The §1.9 category (`io`, `notFound`, `argument`, `exists`, `zstd`,
+    /// `memory` for the errors that are not about a file's bytes).
     public var category: String {
         switch self {
         case .truncated: "truncated"
@@ -73,6 +76,7 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidArgument: "argument"
         case .io, .notRegularFile: "io"
         case .destinationExists: "exists"
+        case .overMemoryBudget: "memory"
         }
     }
 
@@ -81,7 +85,7 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
     /// lookup and compression errors, which carry their own context.
     public var description: String {
         switch self {
-        case .io, .notRegularFile, .invalidArgument, .destinationExists, .noSuchTensor, .compression: detail
+        case .io, .notRegularFile, .invalidArgument, .destinationExists, .noSuchTensor, .compression, .overMemoryBudget: detail
         default: "\(category): " + detail
         }
     }
@@ -128,6 +132,9 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(path): \(operation) failed: is \(isDirectory ? "a directory" : "not a regular file")"
         case let .destinationExists(path):
             return "\(path) exists (pass overwrite: true to replace it)"
+        case let .overMemoryBudget(what, need, budget):
+            let amount = need == .max ? "more than \(Int.max)" : "\(need)"
+            return "\(what) needs \(amount) bytes, over the memory budget of \(budget) bytes"
         }
     }
 }

@@ -17,14 +17,23 @@ public final class TXWReader: Sendable {
         /// Advise large decode buffers to use transparent huge pages (Linux;
         /// about 500 times fewer page faults, no change to what is read).
         public var hugePages: Bool
+        /// The most memory one read may allocate: a tensor's decoded bytes
+        /// and values (`read(named:as:)`, `readBytes`), all tensors at once,
+        /// or `verify()`'s scratch. A read that needs more throws
+        /// `TXWFormatError.overMemoryBudget` before allocating anything.
+        public var memoryBudget: MemoryBudget
 
         /// The default thread count: the processors this process may run on, at most 8.
         public static var defaultThreads: Int { ThreadPool.defaultThreads }
 
-        /// `decodeThreads` threads (default: `defaultThreads`), huge-page advice on unless `hugePages` is false.
-        public init(decodeThreads: Int = Options.defaultThreads, hugePages: Bool = true) {
+        /// `decodeThreads` threads (default: `defaultThreads`), huge-page
+        /// advice on unless `hugePages` is false, reads bounded by
+        /// `memoryBudget` (default: `MemoryBudget.systemDefault`).
+        public init(decodeThreads: Int = Options.defaultThreads, hugePages: Bool = true,
+                    memoryBudget: MemoryBudget = .systemDefault) {
             self.decodeThreads = decodeThreads
             self.hugePages = hugePages
+            self.memoryBudget = memoryBudget
         }
     }
 
@@ -94,10 +103,41 @@ public final class TXWReader: Sendable {
     }
 
     /// The values of tensor `name` converted to `T`.
+    ///
+    /// f32 read as `Float` and f64 as `Double` are decoded straight into the
+    /// result; other pairs decode the bytes, then convert them.
+    ///
+    /// - Throws: `TXWFormatError.overMemoryBudget` when the result (and the
+    ///   decoded bytes, when converted) would exceed `options.memoryBudget`.
     public func read<T: BinaryFloatingPoint>(named name: String, as type: T.Type = T.self) throws -> [T] {
         guard let entry = tensor(named: name) else { throw TXWFormatError.noSuchTensor(name: name) }
+        let count = entry.elementCount
+        #if _endian(little)
+        if (T.self == Float.self && entry.dtype == .f32) || (T.self == Double.self && entry.dtype == .f64) {
+            try options.memoryBudget.check(
+                Self.readNeed(entry, as: MemoryLayout<T>.size, converting: false), for: Self.describe(entry, as: T.self))
+            return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+        }
+        #endif
+        try options.memoryBudget.check(
+            Self.readNeed(entry, as: MemoryLayout<T>.size, converting: true), for: Self.describe(entry, as: T.self))
         let bytes = try decodeBytes(entry)
         return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
+    }
+
+    /// The bytes `read(named:as:)` holds at once for `entry` read as values
+    /// of `size` bytes: the values, plus the decoded bytes when `converting`.
+    package static func readNeed(_ entry: TensorEntry, as size: Int, converting: Bool) -> Int? {
+        MemoryBudget.sum([MemoryBudget.bytes(count: entry.elementCount, size: size), converting ? entry.rawSize : 0])
+    }
+
+    /// "tensor 'NAME' decoded as f64" (the precision of `T`).
+    static func describe<T>(_ entry: TensorEntry, as type: T.Type) -> String {
+        let precision = T.self == Double.self ? "f64" : T.self == Float.self ? "f32" : "\(T.self)"
+        return "tensor '\(entry.name)' decoded as \(precision)"
     }
 
     /// The raw bytes of `entry`, one of this reader's `tensors`.
@@ -115,12 +155,18 @@ public final class TXWReader: Sendable {
         return try decodeBytes(own)
     }
 
-    /// `readBytes(_:)` for an entry of this reader's index, unchecked.
+    /// `readBytes(_:)` for an entry of this reader's index (its need checked against the budget).
     private func decodeBytes(_ entry: TensorEntry) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
+        try options.memoryBudget.check(entry.rawSize, for: "tensor '\(entry.name)' (\(entry.dtype) bytes)")
+        return try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
+            try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
             initialized = entry.rawSize
-            try decode(entry.blocks.indices.map { (entry, $0, $0 * entry.blockSize) }, into: UnsafeMutableRawBufferPointer(buffer))
         }
+    }
+
+    /// Decodes every block of `entry` into `buffer` (`entry.rawSize` bytes).
+    private func decode(_ entry: TensorEntry, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try decode(entry.blocks.indices.map { (entry, $0, $0 * entry.blockSize) }, into: buffer)
     }
 
     /// The raw bytes of every tensor in one buffer, `ranges[i]` holding
@@ -134,6 +180,7 @@ public final class TXWReader: Sendable {
             ranges.append(total..<(total + entry.rawSize))
             total += entry.rawSize  // ≤ 65536 tensors of ≤ 2^43 bytes: no overflow
         }
+        try options.memoryBudget.check(total, for: "all \(tensors.count) tensors of \(path)")
         var jobs: [(TensorEntry, Int, Int)] = []
         for (t, entry) in tensors.enumerated() {
             for index in entry.blocks.indices { jobs.append((entry, index, ranges[t].lowerBound + index * entry.blockSize)) }
@@ -196,8 +243,11 @@ public final class TXWReader: Sendable {
         var problems: [TXWFormatError] = []
         // Scratch only for byte-shuffled blocks, as `decode` (it bounds what verifying allocates).
         let largest = tensors.reduce(0) { $1.filter == .byteShuffle ? max($0, $1.blocks.reduce(0) { max($0, $1.rawLength) }) : $0 }
+        // The output buffer holds the largest block (each ≤ 64 MiB, so no overflow).
+        let largestBlock = tensors.reduce(0) { max($0, $1.blocks.reduce(0) { max($0, $1.rawLength) }) }
         let decoder: BlockDecoder
         do {
+            try options.memoryBudget.check(largest + largestBlock, for: "verifying (a block and its scratch)")
             decoder = try makeDecoder(largest)
         } catch {
             return [error]

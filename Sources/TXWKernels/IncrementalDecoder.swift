@@ -37,6 +37,29 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
         values = keys
     }
 
+    /// The bytes a decoder of `h` holds after `positions` tokens (nil on
+    /// overflow), at its peak: the key/value cache of every block at the
+    /// capacity those positions grow it to (doubling from 16) plus one
+    /// block's old cache while it grows, the float64 position table (kept
+    /// rows grow by doubling), and a step's logits and scratch.
+    package static func memoryNeed(_ h: Hyperparameters, positions: Int, scalarBytes s: Int) -> Int? {
+        var capacity = 16
+        while capacity < positions {
+            let (doubled, overflow) = capacity.multipliedReportingOverflow(by: 2)
+            if overflow { return nil }
+            capacity = doubled
+        }
+        let hd = CheckedBytes.product(h.dHead, h.nHead)
+        let tableRows = min(2 * min(max(positions, 64), PositionTable.keptRows), PositionTable.keptRows)
+        return CheckedBytes.sum([
+            hd.flatMap { CheckedBytes.product(2, $0, capacity, h.nBlock, s) },
+            hd.flatMap { CheckedBytes.product($0, capacity, s) },
+            CheckedBytes.product(tableRows, h.dModel, 8),
+            CheckedBytes.product(h.vocabSize, 2 * s + 8),
+            CheckedBytes.sum([h.dModel, hd.flatMap { CheckedBytes.product(4, $0) }, positions]).flatMap { CheckedBytes.product($0, s) },
+        ])
+    }
+
     /// Feeds `token` at the next position and returns that position's logits (V).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -9,14 +9,73 @@ extension TransformerWeights {
     /// (whatever the compute precision), so it stays finite where the
     /// notebook's probability underflows to 0 and its loss becomes inf.
     /// Needs at least 2 tokens.
+    ///
+    /// The (m, V) logits are never held at once: the forward pass keeps its
+    /// final rows (m, d_model), and the logits are computed from them
+    /// `lossChunkRows` rows at a time, each row's term as before; the terms
+    /// are added in row order, so the result is the one a full (m, V) pass
+    /// gives, bit for bit, whatever the chunk and thread counts. Memory:
+    /// `lossMemoryNeed(tokens:threads:)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func loss(for tokens: [Int], configuration: KernelConfiguration = .default) throws -> Double {
         try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
-        return try configuration.applied {
-            let logits = try logits(for: tokens, configuration: configuration)
-            return Kernels.meanNextTokenLoss(logits: logits.scalars, vocabSize: hyperparameters.vocabSize, tokens: tokens)
+        return configuration.applied { chunkedLoss(tokens, chunkRows: lossChunkRows) }
+    }
+
+    /// Rows of logits the loss computes at once: about 16 MiB of them
+    /// (at least 1 row, at most 1024).
+    package var lossChunkRows: Int {
+        let rowBytes = max(1, hyperparameters.vocabSize * MemoryLayout<Scalar>.size)
+        return max(1, min(1024, (16 << 20) / rowBytes))
+    }
+
+    /// The loss with logits computed `chunkRows` rows at a time, with the calling thread's configuration.
+    package func chunkedLoss(_ tokens: [Int], chunkRows: Int) -> Double {
+        let (m, d, V) = (tokens.count, hyperparameters.dModel, hyperparameters.vocabSize)
+        let rows = m - 1
+        let chunk = max(1, min(chunkRows, rows))
+        let hidden = UnsafeMutablePointer<Scalar>.allocate(capacity: m * d)
+        defer { hidden.deallocate() }
+        SequenceForward.run(self, tokens: tokens, logits: nil, hidden: hidden)
+        let logits = UnsafeMutablePointer<Scalar>.allocate(capacity: chunk * V)
+        defer { logits.deallocate() }
+        var terms = [Double](repeating: 0, count: rows)
+        unembedding.withUnsafeBufferPointer { u in
+            for r0 in stride(from: 0, to: rows, by: chunk) {
+                let n = min(chunk, rows - r0)
+                Gemm.multiply(m: n, n: V, k: d, a: hidden + r0 * d, lda: d, b: u.baseAddress!, ldb: V, c: logits, ldc: V)
+                Kernels.nextTokenLossTerms(
+                    logits: UnsafePointer(logits), rows: n, vocabSize: V, tokens: tokens, firstRow: r0, into: &terms)
+            }
         }
+        var total = 0.0
+        for term in terms { total += term }
+        return total / Double(rows)
+    }
+
+    /// The bytes `loss(for:)` allocates for m tokens (nil on overflow), with
+    /// at most `threads` threads: the forward pass's buffers, its final rows
+    /// (m, d_model), one chunk of logits, the threads' float64 rows (V each)
+    /// and the m − 1 terms. Bounded independently of m × V.
+    package func lossMemoryNeed(tokens m: Int, threads: Int) -> Int? {
+        let s = MemoryLayout<Scalar>.size, h = hyperparameters
+        return CheckedBytes.sum([
+            SequenceForward.memoryNeed(h, m: m, scalarBytes: s, threads: threads),
+            CheckedBytes.product(m, h.dModel, s),
+            CheckedBytes.product(min(lossChunkRows, max(m, 1)), h.vocabSize, s),
+            CheckedBytes.product(max(1, threads), h.vocabSize, 8),
+            CheckedBytes.product(m, 8),
+        ])
+    }
+
+    /// The bytes `logits(for:)` allocates for m tokens (nil on overflow): the
+    /// (m, V) result and the forward pass's buffers.
+    package func logitsMemoryNeed(tokens m: Int, threads: Int) -> Int? {
+        CheckedBytes.sum([
+            SequenceForward.memoryNeed(hyperparameters, m: m, scalarBytes: MemoryLayout<Scalar>.size, threads: threads),
+            CheckedBytes.product(m, hyperparameters.vocabSize, MemoryLayout<Scalar>.size),
+        ])
     }
 }
 
@@ -30,13 +89,30 @@ extension Kernels {
         // Each row's term on its own (rows split over the kernel threads),
         // then added in row order: the same sum whatever the thread count.
         var terms = [Double](repeating: 0, count: rows)
-        let parts = rows * V < 1 << 12 ? 1 : min(KernelThreads.count, rows)
         logits.withUnsafeBufferPointer { all in
-            terms.withUnsafeMutableBufferPointer { out in
+            nextTokenLossTerms(logits: all.baseAddress!, rows: rows, vocabSize: V, tokens: tokens, firstRow: 0, into: &terms)
+        }
+        var total = 0.0
+        for term in terms { total += term }
+        return total / Double(rows)
+    }
+
+    /// `terms[firstRow + i] = logsumexp(row i) − row i [tokens[firstRow + i + 1]]`
+    /// for the `rows` rows of (rows, V) `logits`, in float64, rows split over the kernel threads.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func nextTokenLossTerms<T: KernelScalar>(
+        logits: UnsafePointer<T>, rows: Int, vocabSize V: Int, tokens: [Int], firstRow: Int, into terms: inout [Double]
+    ) {
+        let parts = rows * V < 1 << 12 ? 1 : min(KernelThreads.count, rows)
+        do {
+            let source = UnsafeBufferPointer(start: logits, count: rows * V)
+            let tokens = Array(tokens[firstRow...(firstRow + rows)])
+            terms.withUnsafeMutableBufferPointer { whole in
                 let per = (rows + parts - 1) / parts
                 // UnsafeShared: the logits are only read (rule 2); each part
                 // writes the terms of its own rows (rule 1).
-                let (all, out) = (UnsafeShared(all), UnsafeShared(out))
+                let (all, out) = (UnsafeShared(source), UnsafeShared(UnsafeMutableBufferPointer(rebasing: whole[firstRow..<(firstRow + rows)])))
                 KernelThreads.parallel(parts) { part in
                     let (all, out) = (all.pointer, out.pointer)
                     let r = UnsafeMutablePointer<Double>.allocate(capacity: V)
@@ -59,8 +135,5 @@ extension Kernels {
                 }
             }
         }
-        var total = 0.0
-        for term in terms { total += term }
-        return total / Double(rows)
     }
 }

@@ -51,10 +51,22 @@ enum SequenceForward {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func run<T: KernelScalar>(_ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>) {
+        run(weights, tokens: tokens, logits: logits, hidden: nil)
+    }
+
+    /// `run` writing either the logits (m, V) or, when `logits` is nil, the
+    /// final residual rows (m, d_model) into `hidden`, the unembedding's
+    /// input: `hidden · W_Eᵀ` gives the same logits, element for element.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func run<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>?, hidden: UnsafeMutablePointer<T>?
+    ) {
         let h = weights.hyperparameters
         let plan = Plan(h, m: tokens.count, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
         let pass = Pass(plan, h, tokens: tokens, logits: logits)
         defer { pass.deallocate() }
+        defer { if let hidden { hidden.update(from: pass.x.pointer, count: tokens.count * h.dModel) } }
         // The weights each region reads are pinned for that region only (a
         // fixed number of arrays whatever n_block is).
         func nextWeights(_ b: Int) -> [T] { b < h.nBlock ? weights.fusedQKV[b] : weights.unembedding }
@@ -136,11 +148,13 @@ enum SequenceForward {
         let tokens: [Int]
         let positions: [Double]
         let perPart: Int
-        let x, logits, scratch: UnsafeShared<UnsafeMutablePointer<T>>
+        let x, scratch: UnsafeShared<UnsafeMutablePointer<T>>
+        /// nil: the final rows stay in x (`run(_:tokens:logits:hidden:)`).
+        let logits: UnsafeShared<UnsafeMutablePointer<T>>?
         let projections, keyBuffers: (UnsafeShared<UnsafeMutablePointer<T>>, UnsafeShared<UnsafeMutablePointer<T>>)
         let flags: UnsafeShared<UnsafeMutablePointer<Bool>>
 
-        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>) {
+        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>?) {
             let (m, d, C) = (plan.m, h.dModel, plan.chunkRows)
             let hd = h.dHead * h.nHead, rs = 3 * hd
             self.plan = plan
@@ -158,7 +172,7 @@ enum SequenceForward {
             perPart = C * d + C * hd + C * h.dMLP + C * m
             scratch = UnsafeShared(.allocate(capacity: plan.parts * perPart))
             flags = UnsafeShared(.allocate(capacity: plan.parts * C))
-            self.logits = UnsafeShared(logits)
+            self.logits = logits.map { UnsafeShared($0) }
         }
 
         func deallocate() {
@@ -236,7 +250,7 @@ enum SequenceForward {
                     let source = buffer + hd + j, row = keys + j * m
                     for i in r0..<r1 { row[i] = source[i * rs] }
                 }
-            } else {
+            } else if let logits {
                 let V = context.V
                 Gemm.serial(m: r1 - r0, n: V, k: d, a: x.pointer + r0 * d, lda: d, b: next, ldb: V, c: logits.pointer + r0 * V, ldc: V)
             }
@@ -304,6 +318,25 @@ enum SequenceForward {
         func addRows(into x: UnsafeMutablePointer<T>, _ n: Int) {
             for i in 0..<(n * c.d) { x[i] = x[i] + rows[i] }
         }
+    }
+
+    /// The bytes one pass over m rows allocates besides its output (nil on
+    /// overflow), with at most `threads` parts: x, the two projection and
+    /// two key buffers, each part's scratch and flags (chunks of at most 128
+    /// rows), and the float64 positions (m, d_model).
+    package static func memoryNeed(_ h: Hyperparameters, m: Int, scalarBytes s: Int, threads: Int) -> Int? {
+        let hd = CheckedBytes.product(h.dHead, h.nHead)
+        let C = min(chunkRows(h, scalarBytes: s), max(m, 1))
+        let perPart = CheckedBytes.sum([CheckedBytes.product(C, h.dModel), hd.flatMap { CheckedBytes.product(C, $0) },
+                                        CheckedBytes.product(C, h.dMLP), CheckedBytes.product(C, m)])
+        let shared = CheckedBytes.sum([CheckedBytes.product(m, h.dModel), hd.flatMap { CheckedBytes.product(8, m, $0) }])
+        let parts = max(1, min(threads, (m + C - 1) / C))
+        return CheckedBytes.sum([
+            shared.flatMap { CheckedBytes.product($0, s) },
+            perPart.flatMap { CheckedBytes.product($0, s, parts) },
+            CheckedBytes.product(parts, C),
+            CheckedBytes.product(m, h.dModel, 8),
+        ])
     }
 
     /// Calls `body` with the base address of every array, valid for the call

@@ -75,8 +75,14 @@ public struct ModelArrays: Sendable {
 
     /// From a txw model file, for re-packing: every tensor's stored bytes
     /// (verified), the vocabulary, the constants and the user metadata.
+    ///
+    /// - Throws: `TXWFormatError.overMemoryBudget`, before any tensor is
+    ///   decoded, when the tensors' bytes together exceed the reader's
+    ///   `options.memoryBudget`.
     public init(reader: TXWReader) throws {
         let (h, vocabulary) = try ModelFile.profile(of: reader)
+        try reader.options.memoryBudget.check(
+            MemoryBudget.sum(reader.tensors.map(\.rawSize)), for: "the \(reader.tensors.count) tensors' stored bytes")
         var arrays: [ImportedArray] = []
         for (name, shape) in h.tensorShapes() {
             guard let entry = reader.tensor(named: name) else { throw ModelError.missingTensor(name) }

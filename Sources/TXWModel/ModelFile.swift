@@ -4,14 +4,37 @@ import TXWKernels
 /// Maps a notebook transformer to and from a `.txw` container (Spec/txw-format.md §2).
 public enum ModelFile {
     /// Reads, validates and converts every tensor of the model at `path` to `T`.
-    /// Every block's checksum is verified on the way.
-    public static func load<T: KernelScalar>(path: String, as type: T.Type = T.self) throws -> LoadedModel<T> {
-        try load(TXWReader(path: path), as: type)
+    /// Every block's checksum is verified on the way. `options` sets the
+    /// decoding threads and the memory budget the whole load must fit
+    /// (`load(_:as:)`).
+    public static func load<T: KernelScalar>(
+        path: String, as type: T.Type = T.self, options: TXWReader.Options = TXWReader.Options()
+    ) throws -> LoadedModel<T> {
+        try load(TXWReader(path: path, options: options), as: type)
     }
 
     /// The model of an open container.
+    ///
+    /// Before any tensor is decoded, the memory the load needs
+    /// (`memoryNeed(_:vocabulary:as:)`) is checked against the reader's
+    /// `options.memoryBudget`: a tensor that alone exceeds it is named,
+    /// otherwise the model as a whole is.
+    ///
+    /// - Throws: `TXWFormatError.overMemoryBudget` when the load would
+    ///   exceed the budget; `ModelError` when the file is not a valid model;
+    ///   `TXWFormatError` for a damaged file.
     public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
         let (h, vocabulary) = try profile(of: reader)
+        let budget = reader.options.memoryBudget
+        let size = MemoryLayout<T>.size
+        for (name, _) in h.tensorShapes() {
+            guard let entry = reader.tensor(named: name) else { throw ModelError.missingTensor(name) }
+            let converting = !(size == 4 && entry.dtype == .f32) && !(size == 8 && entry.dtype == .f64)
+            try budget.check(TXWReader.readNeed(entry, as: size, converting: converting),
+                             for: "tensor '\(name)' decoded as \(precisionName(T.self))")
+        }
+        try budget.check(memoryNeed(h, vocabulary: vocabulary, as: T.self, reader: reader),
+                         for: "the model in \(precisionName(T.self)) (weights, their derived copies, the vocabulary)")
         let tensors = try h.tensorShapes().map { name, shape in
             try Tensor<T>(shape: shape, scalars: reader.read(named: name), what: name)
         }
@@ -23,6 +46,53 @@ public enum ModelFile {
         }
         let user = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
         return LoadedModel(weights: weights, vocabulary: vocabulary, metadata: user)
+    }
+
+    /// The bytes loading a model of `h` in precision `T` holds at its peak
+    /// (nil on overflow): the weights (`parameterCount` values), their derived
+    /// copies (the transposed `W_E` and each block's fused Q/K/V weights),
+    /// the vocabulary's automaton (`Vocabulary.memoryBound(_:)`), and the
+    /// conversion scratch: the largest tensor's stored bytes when the file's
+    /// dtype is not `T` (`reader` tells; without one, assumed).
+    public static func memoryNeed<T: KernelScalar>(
+        _ h: Hyperparameters, vocabulary: Vocabulary?, as type: T.Type = T.self
+    ) -> Int? {
+        memoryNeed(h, vocabulary: vocabulary, as: type, reader: nil)
+    }
+
+    static func memoryNeed<T: KernelScalar>(
+        _ h: Hyperparameters, vocabulary: Vocabulary?, as type: T.Type, reader: TXWReader?
+    ) -> Int? {
+        let size = MemoryLayout<T>.size
+        let count = { (shape: [Int]) -> Int? in
+            var n = 1
+            for d in shape {
+                let (p, overflow) = n.multipliedReportingOverflow(by: d)
+                if overflow { return nil }
+                n = p
+            }
+            return n
+        }
+        var terms: [Int?] = []
+        var scratch = 0
+        for (name, shape) in h.tensorShapes() {
+            guard let n = count(shape) else { return nil }
+            terms.append(MemoryBudget.bytes(count: n, size: size))
+            let dtype = reader?.tensor(named: name)?.dtype
+            let same = (size == 4 && dtype == .f32) || (size == 8 && dtype == .f64)
+            if !same, let raw = MemoryBudget.bytes(count: n, size: dtype?.size ?? 8) { scratch = max(scratch, raw) }
+        }
+        let hd = MemoryBudget.bytes(count: h.dHead, size: h.nHead)
+        let fused = hd.flatMap { MemoryBudget.bytes(count: h.dModel, size: $0) }.flatMap { MemoryBudget.bytes(count: $0, size: 3 * size) }
+        terms.append(count([h.vocabSize, h.dModel]).flatMap { MemoryBudget.bytes(count: $0, size: size) })
+        terms.append(fused.flatMap { MemoryBudget.bytes(count: $0, size: h.nBlock) })
+        terms.append(scratch)
+        terms.append(vocabulary.map { Vocabulary.memoryBound($0.tokens) } ?? 0)
+        return MemoryBudget.sum(terms)
+    }
+
+    static func precisionName<T>(_ type: T.Type) -> String {
+        T.self == Double.self ? "f64" : T.self == Float.self ? "f32" : "\(T.self)"
     }
 
     /// Checks the model profile of a container — keys, types, ranges,
@@ -75,6 +145,8 @@ public enum ModelFile {
             guard tokens.count == V else {
                 throw ModelError.vocabulary("'\(ModelKeys.vocab)' has \(tokens.count) tokens, but vocab_size is \(V)")
             }
+            try reader.options.memoryBudget.check(Vocabulary.memoryBound(tokens),
+                                                  for: "the vocabulary's automaton (\(tokens.count) tokens)")
             do {
                 vocabulary = try Vocabulary(tokens)
             } catch let ModelError.vocabulary(detail) {

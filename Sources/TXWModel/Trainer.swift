@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TXWFormat
 import TXWKernels
 import TXWThreads
 
@@ -31,12 +32,23 @@ public struct Trainer<Scalar: KernelScalar> {
         /// Fraction of the tokens held out for validation, from the end (default 0.1).
         public var validationFraction = 0.1
 
+        /// The most memory a step may use for its activations and the
+        /// optimizer's state (`memoryNeed(_:threads:scalarBytes:)`), checked
+        /// when the trainer is made (default `MemoryBudget.systemDefault`).
+        public var memoryBudget: MemoryBudget = .systemDefault
+
         /// The defaults each property names.
         public init() {}
 
-        /// The most memory the windows computed at once may use for their
-        /// activations, by `activationBytes(_:threads:)`'s estimate (4 GiB).
-        public static var maximumActivationBytes: Double { 4 * 1024 * 1024 * 1024 }
+        /// The bytes training a model of `h` needs besides its weights (nil
+        /// when more than `Int.max`): the activations of the windows computed
+        /// at once (`activationBytes(_:threads:)`), and per parameter its
+        /// gradient (`scalarBytes`) and the optimizer's two float64 moments.
+        public func memoryNeed(_ h: Hyperparameters, threads: Int, scalarBytes: Int) -> Int? {
+            let activations = activationBytes(h, threads: threads)
+            guard activations < 0x1p62 else { return nil }
+            return MemoryBudget.sum([Int(activations), MemoryBudget.bytes(count: h.parameterCount, size: scalarBytes + 16)])
+        }
 
         /// An estimate of the bytes of activations (forward values kept for
         /// the backward pass, and their gradients) of the windows a step
@@ -112,18 +124,16 @@ public struct Trainer<Scalar: KernelScalar> {
     private var rng: NumpyRandom
 
     /// Splits `tokens` into training and validation parts and checks that a
-    /// window fits in the training part and that the windows computed at
-    /// once fit `Options.maximumActivationBytes`.
+    /// window fits in the training part and that a step's activations and
+    /// the optimizer's state fit `options.memoryBudget`
+    /// (`TXWFormatError.overMemoryBudget` otherwise).
     public init(
         weights: TransformerWeights<Scalar>, tokens: [Int], options: Options, configuration: KernelConfiguration = .default
     ) throws {
         try options.validate()
-        let activations = options.activationBytes(weights.hyperparameters, threads: configuration.threads)
-        guard activations <= Options.maximumActivationBytes else {
-            throw KernelError.invalidArgument(
-                name: "activations", value: "\(Int(activations)) bytes (context \(options.context), batch \(options.batch))",
-                requirement: "must be ≤ \(Int(Options.maximumActivationBytes)) bytes for this model")
-        }
+        try options.memoryBudget.check(
+            options.memoryNeed(weights.hyperparameters, threads: configuration.threads, scalarBytes: MemoryLayout<Scalar>.size),
+            for: "the activations of a step (context \(options.context), batch \(options.batch)) and the optimizer's state")
         let V = weights.hyperparameters.vocabSize
         for (i, t) in tokens.enumerated() where t < 0 || t >= V {
             throw KernelError.tokenOutOfRange(position: i, token: t, vocabSize: V)

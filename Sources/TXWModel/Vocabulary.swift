@@ -90,6 +90,23 @@ public struct Vocabulary: Sendable, Equatable {
         self.longest = longest
     }
 
+    /// An upper bound of the bytes `init` allocates for `tokens`' automaton
+    /// (nil on overflow): at most one node per scalar of the tokens, each
+    /// node at most 128 bytes at the peak of building — its five `Int32`
+    /// fields and the building's three, arrays that grow by doubling, and a
+    /// hash-table entry (12 bytes at a load of at least 3/8, while the
+    /// table is rehashed into one twice as large). O(S) for S scalars, with no allocation.
+    public static func memoryBound(_ tokens: [String]) -> Int? {
+        var scalars = 1
+        for token in tokens {
+            let (sum, overflow) = scalars.addingReportingOverflow(token.unicodeScalars.count)
+            if overflow { return nil }
+            scalars = sum
+        }
+        let (bytes, overflow) = scalars.multipliedReportingOverflow(by: 128)
+        return overflow ? nil : bytes
+    }
+
     /// Two vocabularies are equal when they hold the same tokens in the same order.
     public static func == (lhs: Vocabulary, rhs: Vocabulary) -> Bool { lhs.tokens == rhs.tokens }
 

@@ -35,6 +35,39 @@ package enum JSONOutput {
         return text + (try self.text(key)) + ":" + rawValue + "}"
     }
 
+    /// Writes `head` (an object) with one more member `key` at its end, whose
+    /// value `value` appends to a `ChunkedText` (`numbers(_:into:)`), then a
+    /// newline: the text of `text(_:appending:rawValue:)` and `"\n"`, handed
+    /// to `sink` in pieces of about `ChunkedText.defaultChunk` bytes, so the
+    /// whole text is never held in memory.
+    package static func write(
+        _ head: some Encodable, appending key: String, to sink: @escaping (String) throws -> Void,
+        value: (inout ChunkedText) throws -> Void
+    ) throws {
+        var text = try self.text(head)
+        precondition(text.first == "{" && text.last == "}", "not an object: \(text.prefix(40))")
+        text.removeLast()
+        if text != "{" { text += "," }
+        var out = ChunkedText(sink: sink)
+        try out.append(text + (try self.text(key)) + ":")
+        try value(&out)
+        try out.append("}\n")
+        try out.flush()
+    }
+
+    /// Appends the JSON array of `values` to `out`: the text of `numbers(_:)`.
+    package static func numbers<F: BinaryFloatingPoint & CustomStringConvertible>(
+        _ values: some Sequence<F>, into out: inout ChunkedText
+    ) throws {
+        try out.append("[")
+        var first = true
+        for v in values {
+            try out.append(first ? number(v) : "," + number(v))
+            first = false
+        }
+        try out.append("]")
+    }
+
     /// A JSON array of numbers: the same text that `text(_:)` gives for the
     /// array, about five times faster. `JSONEncoder` boxes every element
     /// (about 2 µs each), and a tensor dump or the logits of a long sequence
@@ -99,5 +132,38 @@ package struct JSONDynamicObject<Value: Encodable>: Encodable {
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         for member in members { try container.encode(member.value, forKey: Key(stringValue: member.key)) }
+    }
+}
+
+
+/// Text written in pieces: appended text is handed to a sink whenever about
+/// `chunk` bytes have gathered, so a long output (a tensor dump, the logits
+/// of a long sequence) needs only one piece of memory, not the whole text.
+package struct ChunkedText {
+    /// The default piece: 64 KiB.
+    package static let defaultChunk = 1 << 16
+
+    private var buffer = ""
+    private let chunk: Int
+    private let sink: (String) throws -> Void
+
+    /// Hands pieces of about `chunk` bytes to `sink` (`Console.out` with no terminator, for the tools).
+    package init(chunk: Int = ChunkedText.defaultChunk, sink: @escaping (String) throws -> Void) {
+        self.chunk = chunk
+        self.sink = sink
+    }
+
+    /// Appends `text`, handing the gathered text to the sink once it reaches `chunk` bytes.
+    package mutating func append(_ text: String) throws {
+        buffer += text
+        if buffer.utf8.count >= chunk { try flush() }
+    }
+
+    /// Hands whatever has gathered to the sink.
+    package mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try sink(buffer)
+        buffer = ""
+        buffer.reserveCapacity(chunk + 64)
     }
 }

@@ -19,16 +19,22 @@ package struct TensorStatistics: Sendable {
 
     package init(_ values: [Double], bins: Int = 16) {
         count = values.count
-        var finite: [Double] = []
-        finite.reserveCapacity(values.count)
+        // The finite values are visited in place (no copy: the values may be
+        // most of the memory budget).
+        let finite = values.lazy.filter(\.isFinite)
+        var lo = Double.infinity, hi = -Double.infinity, finiteCount = 0
         for v in values {
-            if v.isNaN { nanCount += 1 } else if v.isInfinite { infCount += 1 } else { finite.append(v) }
+            if v.isNaN { nanCount += 1 } else if v.isInfinite { infCount += 1 } else {
+                finiteCount += 1
+                if v < lo { lo = v }
+                if v > hi { hi = v }
+            }
         }
-        guard let lo = finite.min(), let hi = finite.max() else { return }
+        guard finiteCount > 0 else { return }
         min = lo
         max = hi
         // Two passes (mean, then squared deviations) for accuracy.
-        let n = Double(finite.count)
+        let n = Double(finiteCount)
         mean = finite.reduce(0, +) / n
         if !mean.isFinite {
             // The sum overflowed: Σ v/n stays within [lo, hi].

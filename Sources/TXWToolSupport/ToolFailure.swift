@@ -78,8 +78,15 @@ package enum Diagnostics {
     static func message(for error: TXWFormatError) -> String {
         switch error {
         case let .destinationExists(path): "\(path) exists (pass --force to replace it)"
+        case let .overMemoryBudget(what, need, budget): memoryMessage(what: what, need: need, budget: budget)
         default: error.description
         }
+    }
+
+    /// `WHAT needs N bytes, over the memory budget of B bytes (--max-memory)`, numbers grouped.
+    package static func memoryMessage(what: String, need: Int, budget: Int) -> String {
+        let amount = need == .max ? "more than \(Formatting.grouped(Int.max))" : Formatting.grouped(need)
+        return "\(what) needs \(amount) bytes, over the memory budget of \(Formatting.grouped(budget)) bytes (--max-memory)"
     }
 
     static func message(for error: ModelError) -> String {

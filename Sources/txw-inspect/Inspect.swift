@@ -15,6 +15,10 @@ struct Inspect: ParsableCommand {
             table of tensors (name, dtype, shape, raw bytes, stored bytes, ratio, blocks) \
             with totals. Opening reads only the header and the index; no tensor is decoded.
 
+            --stats and --dump decode one tensor at a time; a tensor whose values need \
+            more than --max-memory is refused before anything is allocated. --dump \
+            writes its output in pieces, so it needs only the tensor's values.
+
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
             damage; 64 for a usage error.
             """,
@@ -35,6 +39,9 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print the same content as one JSON object.")
     var json = false
 
+    @OptionGroup(title: "Memory")
+    var memory: MemoryOptions
+
     func validate() throws {
         if dumpName != nil && (verify || stats) {
             throw ValidationError("--dump prints one tensor; use it without --verify and --stats")
@@ -43,13 +50,17 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors(tool: "txw-inspect") {
-            let reader = try ModelInput.open(model)
-            if let name = dumpName {
-                try dump(reader, name)
-            } else if verify {
-                try verifyFile(reader)
-            } else {
-                try describe(reader)
+            let reader = try ModelInput.open(model, budget: memory.budget)
+            do {
+                if let name = dumpName {
+                    try dump(reader, name)
+                } else if verify {
+                    try verifyFile(reader)
+                } else {
+                    try describe(reader)
+                }
+            } catch let error as TXWFormatError where error.category == "memory" {
+                throw ToolFailure(path: model, error)
             }
         }
     }
@@ -142,6 +153,8 @@ struct Inspect: ParsableCommand {
 
     func verifyFile(_ reader: TXWReader) throws {
         let problems = reader.verify()
+        // Not damage: the budget refused decoding before any block was read.
+        if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: model, refusal) }
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(
@@ -172,16 +185,22 @@ struct Inspect: ParsableCommand {
         }
     }
 
+    /// The values, written in pieces of about 64 KiB (never the whole text at once).
     func dump<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ entry: TensorEntry, _ values: [F]) throws {
+        let sink: (String) throws -> Void = { try Console.out($0, terminator: "") }
         if json {
-            try Console.out(try JSONOutput.text(DumpJSON(name: entry.name, dtype: entry.dtype.description, shape: entry.shape),
-                                            appending: "values", rawValue: JSONOutput.numbers(values)))
+            try JSONOutput.write(DumpJSON(name: entry.name, dtype: entry.dtype.description, shape: entry.shape),
+                                 appending: "values", to: sink) { out in try JSONOutput.numbers(values, into: &out) }
             return
         }
+        // Rows of the last axis, one per line, numbers separated by spaces.
         let columns = max(entry.shape.last ?? 1, 1)
-        for row in stride(from: 0, to: values.count, by: columns) {
-            try Console.out(values[row..<min(row + columns, values.count)].map(Formatting.number).joined(separator: " "))
+        var out = ChunkedText(sink: sink)
+        for (i, v) in values.enumerated() {
+            let column = i % columns
+            try out.append((column == 0 ? "" : " ") + Formatting.number(v) + (column == columns - 1 || i == values.count - 1 ? "\n" : ""))
         }
+        try out.flush()
     }
 
     // MARK: Helpers

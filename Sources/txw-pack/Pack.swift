@@ -27,6 +27,11 @@ struct Pack: ParsableCommand {
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
 
+            Memory: the source's arrays, the tensors in the stored dtype and the encoded \
+            file must fit --max-memory together (checked before the random values are \
+            drawn or the tensors encoded); an import is refused before its arrays are \
+            copied or inflated when they alone do not fit.
+
             Exit status: 0 on success; 1 when an input is refused or the write fails; 64 \
             for a usage error.
             """)
@@ -79,6 +84,9 @@ struct Pack: ParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
+    @OptionGroup(title: "Memory")
+    var memory: MemoryOptions
+
     func validate() throws {
         guard random != (from != nil) else {
             throw ValidationError("choose one source: --random or --from FILE")
@@ -111,6 +119,11 @@ struct Pack: ParsableCommand {
             var provenance: String
             if random {
                 let h = try shape.hyperparameters(vocabularySize: vocabulary?.count)
+                // The float64 values drawn, then the stored tensors and the encoded file.
+                let count = h.tensorShapes().map { $0.shape.reduce(1, *) }.reduce(0, +)  // ≤ 2^30: checked above
+                try memory.budget.check(MemoryBudget.sum([
+                    MemoryBudget.bytes(count: count, size: 8), MemoryBudget.bytes(count: count, size: 2 * (dtype ?? .f32).size),
+                ]), for: "a random model of \(Formatting.grouped(count)) parameters (float64 values, then \(dtype ?? .f32) tensors and the file)")
                 model = try ModelArrays.random(h, seed: seed)
                 provenance = "txw-pack --random --seed \(seed)"
             } else {
@@ -135,6 +148,13 @@ struct Pack: ParsableCommand {
                 level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
             let target = dtype ?? (random ? .f32 : nil)
             let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
+            // Held at once while encoding: the source arrays, the tensors in the
+            // stored dtype, the encoded file (at most about the raw bytes), and
+            // one tensor's float64 values when converting.
+            let sourceBytes = model.arrays.reduce(0) { $0 + $1.bytes.count }
+            let converted = model.arrays.reduce(0) { max($0, target == nil || target == $1.dtype ? 0 : $1.shape.reduce(1, *) * 8) }
+            try memory.budget.check(MemoryBudget.sum([sourceBytes, rawBytes, rawBytes + rawBytes / 128 + (1 << 20), converted]),
+                                    for: "encoding \(model.arrays.count) tensors (\(Formatting.grouped(rawBytes)) bytes)")
             if Console.stderrIsTerminal && rawBytes > 16 << 20 {
                 Console.err("txw-pack: encoding \(Formatting.grouped(rawBytes)) bytes of tensors…")
             }
@@ -166,9 +186,9 @@ struct Pack: ParsableCommand {
         let head = try firstBytes(path)
         do {
             if head == FormatLimits.magic {
-                return try ModelArrays(reader: ModelInput.open(path))
+                return try ModelArrays(reader: ModelInput.open(path, budget: memory.budget))
             }
-            return try ModelArrays(arrays: ArrayImporter.read(path: path))
+            return try ModelArrays(arrays: ArrayImporter.read(path: path, memoryBudget: memory.budget))
         } catch let error as ModelError {
             throw ToolFailure(path: path, error)
         } catch let error as TXWFormatError {

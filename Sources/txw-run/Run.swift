@@ -30,6 +30,12 @@ struct Run: ParsableCommand {
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
             seed gives the same tokens as numpy's default_rng; -t 0 is greedy.
 
+            Memory: the model in the compute precision, and what the mode needs — \
+            for --sample the key/value cache of prompt + n positions, for --logits the \
+            m × V result, for --loss the activations of the sequence and one chunk of \
+            logits (never m × V) — must fit --max-memory; otherwise the run is refused \
+            with one line before it allocates them.
+
             Exit status: 0 on success; 1 when the file or the input is refused; 64 for \
             a usage error.
             """)
@@ -52,6 +58,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"}, --loss {\"loss\", \"perplexity\", \"tokens\"}, --logits {\"logits\"}.")
     var json = false
 
+    @OptionGroup(title: "Memory")
+    var memory: MemoryOptions
+
     var mode: Mode { modeFlags.mode }
 
     func validate() throws {
@@ -61,8 +70,8 @@ struct Run: ParsableCommand {
     func run() throws {
         try reportingErrors(tool: "txw-run") {
             switch precision {
-            case .f32: try run(ModelInput.load(model, as: Float.self))
-            case .f64: try run(ModelInput.load(model, as: Double.self))
+            case .f32: try run(ModelInput.load(model, as: Float.self, budget: memory.budget))
+            case .f64: try run(ModelInput.load(model, as: Double.self, budget: memory.budget))
             }
         }
     }
@@ -88,6 +97,7 @@ struct Run: ParsableCommand {
         if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
         if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
+            try ModelInput.checkTextFile(textFile, budget: memory.budget)
             guard let data = FileManager.default.contents(atPath: textFile) else {
                 throw ToolFailure("\(textFile): cannot read the file")
             }
@@ -107,8 +117,19 @@ struct Run: ParsableCommand {
         }
     }
 
+    /// Refuses the run when the model and what `mode` needs (`need`, nil on overflow) exceed the budget.
+    func checkMemory<T>(_ loaded: LoadedModel<T>, _ need: Int?, for what: String) throws {
+        let total = MemoryBudget.sum([ModelFile.memoryNeed(loaded.hyperparameters, vocabulary: loaded.vocabulary, as: T.self), need])
+        try memory.budget.check(total, for: "\(what) with the model in \(precision)")
+    }
+
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
+        let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
+        try checkMemory(loaded, overflow ? nil : MemoryBudget.sum([
+            IncrementalDecoder<T>.memoryNeed(loaded.hyperparameters, positions: positions, scalarBytes: MemoryLayout<T>.size),
+            MemoryBudget.bytes(count: positions, size: 16),
+        ]), for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt (the key/value cache)")
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         var first = true
@@ -131,6 +152,8 @@ struct Run: ParsableCommand {
 
     func runLoss<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
+        try checkMemory(loaded, loaded.weights.lossMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+                        for: "the loss of \(tokens.count) tokens")
         let value = try loaded.weights.loss(for: tokens)
         let perplexity = exp(value)
         if json {
@@ -142,23 +165,39 @@ struct Run: ParsableCommand {
 
     func runLogits<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
+        try checkMemory(loaded, loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+                        for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
         let result = try loaded.weights.logits(for: tokens)
-        let V = loaded.hyperparameters.vocabSize
-        let rows = stride(from: 0, to: result.count, by: V).map { start in Array(result.scalars[start..<(start + V)]) }
         // Values print in the compute precision: shortest round-trip text.
-        if T.self == Double.self {
-            try printLogits(rows.map { $0.map(Double.init) })
+        if let scalars = result.scalars as? [Double] {
+            try printLogits(scalars, V: loaded.hyperparameters.vocabSize)
+        } else if let scalars = result.scalars as? [Float] {
+            try printLogits(scalars, V: loaded.hyperparameters.vocabSize)
         } else {
-            try printLogits(rows.map { $0.map(Float.init) })
+            try printLogits(result.scalars.map { Double($0) }, V: loaded.hyperparameters.vocabSize)
         }
     }
 
-    func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ rows: [[F]]) throws {
+    /// The (m, V) logits, row by row, written in pieces of about 64 KiB
+    /// (never the whole text at once).
+    func printLogits<F: BinaryFloatingPoint & CustomStringConvertible & Sendable>(_ scalars: [F], V: Int) throws {
+        let sink: (String) throws -> Void = { try Console.out($0, terminator: "") }
         if json {
-            let logits = "[" + rows.map { JSONOutput.numbers($0) }.joined(separator: ",") + "]"
-            try Console.out(try JSONOutput.text([String: Int](), appending: "logits", rawValue: logits))
+            try JSONOutput.write([String: Int](), appending: "logits", to: sink) { out in
+                try out.append("[")
+                for start in stride(from: 0, to: scalars.count, by: V) {
+                    if start > 0 { try out.append(",") }
+                    try JSONOutput.numbers(scalars[start..<(start + V)], into: &out)
+                }
+                try out.append("]")
+            }
         } else {
-            for row in rows { try Console.out(row.map(Formatting.number).joined(separator: " ")) }
+            var out = ChunkedText(sink: sink)
+            for (i, v) in scalars.enumerated() {
+                let column = i % V
+                try out.append((column == 0 ? "" : " ") + Formatting.number(v) + (column == V - 1 ? "\n" : ""))
+            }
+            try out.flush()
         }
     }
 }

@@ -36,6 +36,10 @@ struct Train: ParsableCommand {
             Progress goes to stderr: a live line on a terminal, a line per --eval-every \
             steps otherwise; --json prints one JSON object per evaluation on stdout:             {"step", "train_loss", "val_loss", "tokens_per_s"}.
 
+            Memory: the model, a step's activations (for min(--batch, threads) windows \
+            of --context + 1 tokens) and the optimizer's state must fit --max-memory; \
+            --batch and --context that ask for more are a usage error.
+
             Exit status: 0 on success; 1 when an input is refused or a write fails; 64             for a usage error.
             """)
 
@@ -68,6 +72,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from OUT and OUT.adam.") var resume = false
     @Flag(help: "Print one JSON object per evaluation on stdout.") var json = false
 
+    @OptionGroup(title: "Memory")
+    var memory: MemoryOptions
+
     func validate() throws {
         guard [initFrom != nil, random, resume].filter({ $0 }).count == 1 else {
             throw ValidationError("choose one start: --init MODEL.txw, --random, or --resume")
@@ -97,13 +104,14 @@ struct Train: ParsableCommand {
     }
 
     func train() throws {
+        try ModelInput.checkTextFile(data, budget: memory.budget)
         guard let bytes = FileManager.default.contents(atPath: data) else { throw ToolFailure("\(data): cannot read the file") }
         let dataChecksum = hexChecksum([UInt8](bytes))
         var model: ModelArrays
         var metadata: [String: MetadataValue] = [:]
         var saved: AdamW? = nil
         if resume {
-            let reader = try ModelInput.open(output)
+            let reader = try ModelInput.open(output, budget: memory.budget)
             model = try ModelArrays(reader: reader)
             metadata = model.metadata
             guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
@@ -111,7 +119,7 @@ struct Train: ParsableCommand {
             }
             saved = try loadOptimizer(model)
         } else if let initFrom {
-            model = try ModelArrays(reader: ModelInput.open(initFrom))
+            model = try ModelArrays(reader: ModelInput.open(initFrom, budget: memory.budget))
             metadata = model.metadata
         } else {
             let vocabulary = try startingVocabulary(bytes)
@@ -122,12 +130,20 @@ struct Train: ParsableCommand {
         var options = Trainer<Float>.Options()
         (options.steps, options.batch, options.context, options.learningRate, options.seed, options.validationFraction) =
             (steps, batch, context, lr, seed, valFraction)
+        // The model's arrays are held; its Float weights are made next.
+        let held = MemoryBudget.sum(model.arrays.map(\.bytes.count))
+        let weightsNeed = ModelFile.memoryNeed(model.hyperparameters, vocabulary: model.vocabulary, as: Float.self)
+        try memory.budget.check(MemoryBudget.sum([held, weightsNeed]), for: "the model's arrays and its f32 weights")
+        let modelBytes = MemoryBudget.sum([held, weightsNeed]) ?? 0
+        options.memoryBudget = MemoryBudget(bytes: memory.budget.bytes - modelBytes)
         var trainer: Trainer<Float>
         do {
             trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
-        } catch let KernelError.invalidArgument(name, value, requirement) where name == "activations" {
-            // What the flags ask of this model: a usage error.
-            throw ValidationError("--batch/--context: the activations of a step, \(value), \(requirement)")
+        } catch let TXWFormatError.overMemoryBudget(what, need, _) {
+            // What --batch and --context ask of this model: a usage error.
+            let total = MemoryBudget.sum([need, modelBytes]) ?? .max
+            throw ValidationError("--batch/--context: " + Diagnostics.memoryMessage(
+                what: what + " with the model", need: total, budget: memory.budget.bytes))
         }
         if let saved {
             do {
@@ -276,7 +292,7 @@ struct Train: ParsableCommand {
     }
 
     func loadOptimizer(_ model: ModelArrays) throws -> AdamW {
-        let reader = try ModelInput.open(output + ".adam")
+        let reader = try ModelInput.open(output + ".adam", budget: memory.budget)
         guard case let .int(step)? = reader.metadata("adamw.step"), case let .int(modelSteps)? = model.metadata["training.steps"],
               step == modelSteps else {
             throw ToolFailure("\(output).adam does not match \(output) (steps differ): cannot resume")

@@ -11,7 +11,9 @@ struct ResourceBoundTests {
     static func verify(_ path: String, limitKB: Int) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v \(limitKB) && exec \"$0\" \"$1\" --verify", binDirectory.appendingPathComponent("txw-inspect").path, path]
+        // An explicit budget of 64 MiB: the default, half of the address-space
+        // limit, would refuse the 32 MiB block and its scratch up front.
+        process.arguments = ["-c", "ulimit -v \(limitKB) && exec \"$0\" \"$1\" --verify --max-memory 64M", binDirectory.appendingPathComponent("txw-inspect").path, path]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

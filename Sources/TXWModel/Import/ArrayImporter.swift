@@ -1,3 +1,5 @@
+import TXWFormat
+
 /// Reads arrays from numpy `.npz` archives and `.safetensors` files, safely:
 /// every size, offset and value from the file is validated before use, and a
 /// damaged or hostile file gives an `ImportError` naming what is wrong and
@@ -34,8 +36,17 @@ public enum ArrayImporter {
     /// followed by `{` means safetensors; anything else is
     /// `ImportError.unrecognizedFormat`.
     public static func read(path: String) throws -> [ImportedArray] {
+        try read(path: path, memoryBudget: .unlimited)
+    }
+
+    /// `read(path:)`, refusing with `TXWFormatError.overMemoryBudget`, before
+    /// any array is copied or inflated, a file whose arrays need more than
+    /// `memoryBudget`: the data section of a safetensors file, the declared
+    /// uncompressed sizes of an npz's members (plus the largest once more,
+    /// for a Fortran-order copy).
+    public static func read(path: String, memoryBudget: MemoryBudget) throws -> [ImportedArray] {
         let file = try ImportFile.open(path: path)
-        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: path) }
+        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: path, budget: memoryBudget) }
     }
 
     // MARK: - In memory (tests, fuzzing)
@@ -57,13 +68,13 @@ public enum ArrayImporter {
     }
 
     /// The content sniffing of `read(path:)`.
-    static func read(_ file: ImportBytes, name: String) throws -> [ImportedArray] {
+    static func read(_ file: ImportBytes, name: String, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
         if file.matches(ZipArchive.localSignature, at: 0) || file.matches(ZipArchive.endSignature, at: 0) {
-            return try NPZReader.read(file)
+            return try NPZReader.read(file, budget: budget)
         }
         if let length = try? file.getInteger(at: 0, as: UInt64.self, ""), length >= 2, length <= SafetensorsReader.maxHeaderLength,
            file.matches([UInt8(ascii: "{")], at: 8) {
-            return try SafetensorsReader.read(file)
+            return try SafetensorsReader.read(file, budget: budget)
         }
         throw ImportError.unrecognizedFormat(path: name, found: Array(file.bytes.prefix(16)))
     }

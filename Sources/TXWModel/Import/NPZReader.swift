@@ -6,7 +6,7 @@ enum NPZReader {
     static let suffix = ".npy"
 
     /// Every member's array, in central directory (archive) order.
-    static func read(_ file: ImportBytes) throws -> [ImportedArray] {
+    static func read(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
         let (entries, directoryOffset) = try ZipArchive.entries(of: file)
         // Names first: a member that is not an array is refused before any data is read.
         var names: [String] = []
@@ -23,6 +23,11 @@ enum NPZReader {
             }
             names.append(name)
         }
+        // Every member's declared size (bounded by the directory's checks),
+        // plus one more for the largest: a Fortran-order array is copied.
+        let largest = entries.reduce(0) { max($0, $1.uncompressedSize) }
+        try budget.check(MemoryBudget.sum(entries.map(\.uncompressedSize) + [largest]),
+                         for: "the \(entries.count) npz arrays (their declared uncompressed sizes)")
         let data = try ZipArchive.memberData(entries, in: file, directoryOffset: directoryOffset)
         var arrays: [ImportedArray] = []
         arrays.reserveCapacity(entries.count)

@@ -24,7 +24,7 @@ enum SafetensorsReader {
     }
 
     /// Every tensor, in data-offset order.
-    static func read(_ file: ImportBytes) throws -> [ImportedArray] {
+    static func read(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
         let length64 = try file.getInteger(at: 0, as: UInt64.self, "safetensors header length")
         guard length64 <= maxHeaderLength else {
             throw ImportError.limit(what: "safetensors header length", offset: 0, value: "\(length64)", limit: "\(maxHeaderLength)")
@@ -71,6 +71,8 @@ enum SafetensorsReader {
                 what: "safetensors data section", offset: dataStart + covered,
                 detail: "\(dataSize - covered) bytes after the last tensor (ending at data offset \(covered)) belong to no tensor")
         }
+        // The arrays are copies of the data section.
+        try budget.check(dataSize, for: "the \(entries.count) safetensors tensors")
         return entries.map { entry in
             let start = dataStart + entry.begin
             let bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + entry.end - entry.begin)]))
