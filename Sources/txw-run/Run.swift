@@ -112,6 +112,7 @@ struct Run: ParsableCommand {
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         var first = true
+        let maskValue = loaded.hyperparameters.constants.maskValue
         let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
             guard !json else { return }
             if let vocabulary {
@@ -120,6 +121,8 @@ struct Run: ParsableCommand {
                 try Console.out((first ? "" : " ") + String(token), terminator: "")
             }
             first = false
+        } onRecompute: { recomputation in
+            Console.err("txw-run: " + Diagnostics.warning(for: recomputation, maskValue: maskValue))
         }
         if json {
             try Console.out(try JSONOutput.text(SampleJSON(
