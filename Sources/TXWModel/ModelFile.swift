@@ -12,6 +12,7 @@ public enum ModelFile {
     /// The model of an open container.
     public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
         let (h, vocabulary) = try profile(of: reader)
+        try checkPrecision(h, as: type)
         let tensors = try h.tensorShapes().map { name, shape in
             try Tensor<T>(shape: shape, scalars: reader.read(named: name), what: name)
         }
@@ -23,6 +24,13 @@ public enum ModelFile {
         }
         let user = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
         return LoadedModel(weights: weights, vocabulary: vocabulary, metadata: user)
+    }
+
+    /// Throws `ModelError.precision` when a constant of `h` would not keep
+    /// its meaning in `T` (`KernelConstants.unrepresentable(in:)`).
+    package static func checkPrecision<T: KernelScalar>(_ h: Hyperparameters, as _: T.Type) throws {
+        guard let (name, value, converted) = h.constants.unrepresentable(in: T.self) else { return }
+        throw ModelError.precision(key: "model." + name, value: value, precision: T.precisionName, converted: converted)
     }
 
     /// Checks the model profile of a container — keys, types, ranges,

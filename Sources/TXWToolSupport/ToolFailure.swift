@@ -83,7 +83,11 @@ package enum Diagnostics {
     }
 
     static func message(for error: ModelError) -> String {
-        error.description
+        switch error {
+        case let .precision(_, _, precision, _) where precision != "f64":
+            "\(error.description) (txw-run computes it with --precision f64)"
+        default: error.description
+        }
     }
 
     /// A failed system call's reason, in the tools' words for the common cases.
