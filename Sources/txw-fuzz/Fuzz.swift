@@ -49,6 +49,8 @@ func exerciseContainer(_ bytes: [UInt8]) {
 /// against a fixed small model the way txw-train reads it (the `adamw.step`
 /// key, one `m.`/`v.` tensor per weight tensor with its shape, read as f64,
 /// then `Trainer.restore`'s checks), followed by at most two training steps.
+/// An input that does not start with the container's magic is a raw state
+/// (`rawState`), so mutated values are not stopped by the checksums.
 /// The outcome must be a thrown error or the tool's own refusal (a
 /// non-finite loss, weights or state: "diverged, not written"); a state the
 /// tool would write must restore again.
@@ -67,9 +69,15 @@ enum ResumeTarget {
     }()
 
     static func exercise(_ bytes: [UInt8]) {
-        guard let reader = try? TXWReader(bytes: bytes, name: "fuzz.adam") else { return }
         let model = fixedModel
-        guard let saved = try? optimizerState(reader, model: model) else { return }
+        let saved: AdamW
+        if bytes.starts(with: FormatLimits.magic.prefix(4)) {
+            guard let reader = try? TXWReader(bytes: bytes, name: "fuzz.adam"),
+                  let state = try? optimizerState(reader, model: model) else { return }
+            saved = state
+        } else {
+            saved = rawState(bytes, model: model)
+        }
         guard var trainer = try? makeTrainer(model) else { fatalError("resume: the fixed trainer is refused") }
         do {
             try trainer.restore(saved)
@@ -110,6 +118,39 @@ enum ResumeTarget {
         var options = Trainer<Float>.Options()
         (options.steps, options.batch, options.context, options.validationFraction) = (totalSteps, 2, 6, 0)
         return try Trainer(weights: model.weights(as: Float.self), tokens: tokens, options: options, configuration: KernelConfiguration(threads: 1))
+    }
+
+    /// A state straight from the bytes, past the container's checksums, so
+    /// the fuzzer reaches `restore`'s checks and the training steps with any
+    /// values: byte 0 selects a defect (bit 0: a tensor's moments missing,
+    /// bit 1: one value short), bytes 1…8 are the step (little-endian), the
+    /// rest are f64 values dealt cyclically to the first and second moments.
+    static func rawState(_ bytes: [UInt8], model: ModelArrays) -> AdamW {
+        let flags = bytes.first ?? 0
+        var step: Int64 = 0
+        for (i, byte) in bytes.dropFirst().prefix(8).enumerated() { step |= Int64(byte) << (8 * i) }
+        let payload = Array(bytes.dropFirst(9))
+        let values = stride(from: 0, to: payload.count - payload.count % 8, by: 8).map { offset in
+            var bits: UInt64 = 0
+            for i in 0..<8 { bits |= UInt64(payload[offset + i]) << (8 * i) }
+            return Double(bitPattern: bits)
+        }
+        var next = 0
+        func take(_ count: Int) -> [Double] {
+            (0..<count).map { _ in
+                defer { next += 1 }
+                return values.isEmpty ? 0 : values[next % values.count]
+            }
+        }
+        var first: [[Double]] = [], second: [[Double]] = []
+        for array in model.arrays {
+            let count = array.shape.reduce(1, *)
+            first.append(take(count))
+            second.append(take(count))
+        }
+        if flags & 1 != 0, !first.isEmpty { first.removeLast() }
+        if flags & 2 != 0, !second.isEmpty, !second[0].isEmpty { second[0].removeLast() }
+        return AdamW(step: Int(step), firstMoments: first, secondMoments: second)
     }
 
     /// The saved state as txw-train's `loadOptimizer` reads it.

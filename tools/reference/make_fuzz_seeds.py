@@ -4,7 +4,7 @@
 
     make_fuzz_seeds.py [OUT_DIR]      (default Tests/Fixtures/fuzz)
 
-resume: `.adam` containers for the harness's fixed model (V 5, d_model 4,
+resume: `.adam` containers (and raw states, see ResumeTarget.rawState) for the harness's fixed model (V 5, d_model 4,
 n_head 1, d_head 2, d_mlp 4, n_block 1): valid states at several steps and
 the hostile kinds txw-train refuses (a moment of the wrong shape, a missing
 one, negative or NaN second moments, steps -1 and 2^62, a huge first
@@ -13,6 +13,7 @@ each token followed by a 0xFF byte, the text last. The same run writes the
 same bytes.
 """
 import os
+import struct
 import sys
 
 import numpy as np
@@ -50,6 +51,15 @@ def resume(out):
     wrong = [(n, (s[0] + 1,) + tuple(s[1:]) if n == "W_E" else s) for n, s in tensor_shapes(HP)]
     adam(os.path.join(out, "wrong-shape.adam"), 5, shapes=wrong)
     adam(os.path.join(out, "missing-v.adam"), 5, drop="v.blocks.0.W_O")
+    # Raw states (not a container: byte 0 flags, bytes 1-8 the step, then f64 values).
+    def raw(name, flags, step, values):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([flags]) + struct.pack("<q", step) + struct.pack(f"<{len(values)}d", *values))
+    raw("raw-step5.bin", 0, 5, [1e-3, 2e-6, -1e-3, 1e-6])
+    raw("raw-huge.bin", 0, 2, [1e300, 0.0])
+    raw("raw-missing.bin", 1, 5, [0.0])
+    raw("raw-short.bin", 2, 5, [0.0])
+    raw("raw-negative.bin", 0, 3, [0.5, -0.5])
 
 
 TOKENIZER = {
