@@ -28,7 +28,11 @@ struct Run: ParsableCommand {
 
             Text is tokenized with the file's vocabulary by greedy longest match. \
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
-            seed gives the same tokens as numpy's default_rng; -t 0 is greedy.
+            seed gives the same tokens as numpy's default_rng; -t 0 is greedy. A model whose \
+            mask value gives masked positions weight (model.mask_value 0, say) is sampled \
+            exactly but recomputes the whole sequence for every token: a warning on stderr \
+            gives the estimated cost. A model whose constants do not fit float32 is refused \
+            in f32; run it with --precision f64.
 
             Exit status: 0 on success; 1 when the file or the input is refused; 64 for \
             a usage error.
