@@ -32,4 +32,30 @@ public struct KernelConstants: Sendable, Equatable {
             throw KernelError.invalidArgument(name: "mask_value", value: "\(maskValue)", requirement: "must be finite")
         }
     }
+
+    /// The first constant whose value in precision `T` would change what the
+    /// kernels compute, with that value: a mask value that is not finite in
+    /// `T` (f32 overflows past ±3.4e38: every logit would be NaN), an epsilon
+    /// that is not finite or that is > 0 but rounds to 0. `nil` when all fit.
+    /// The positional base is not converted: positions are computed in
+    /// float64 in both precisions.
+    public func unrepresentable<T: KernelScalar>(in _: T.Type) -> (name: String, value: Double, converted: Double)? {
+        let mask = T(maskValue), epsilon = T(rmsnormEpsilon)
+        if !mask.isFinite { return ("mask_value", maskValue, Double(mask)) }
+        if !epsilon.isFinite || (rmsnormEpsilon > 0 && epsilon <= 0) {
+            return ("rmsnorm_epsilon", rmsnormEpsilon, Double(epsilon))
+        }
+        return nil
+    }
+
+    /// `validate()`, then checks that the constants keep their meaning in
+    /// precision `T` (`unrepresentable(in:)`).
+    public func validate<T: KernelScalar>(as type: T.Type) throws {
+        try validate()
+        if let (name, value, converted) = unrepresentable(in: type) {
+            throw KernelError.invalidArgument(
+                name: name, value: "\(value)",
+                requirement: "must be \(name == "mask_value" ? "finite" : "finite and, when > 0, not 0") in \(T.precisionName) (it becomes \(converted))")
+        }
+    }
 }

@@ -46,25 +46,30 @@ enum SequenceForward {
         }
     }
 
-    /// Unchecked: m ≥ 1 tokens in the vocabulary, `logits` (m, V). Runs with
-    /// the calling thread's `KernelConfiguration`.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func run<T: KernelScalar>(_ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>) {
-        run(weights, tokens: tokens, logits: logits, hidden: nil)
-    }
-
-    /// `run` writing either the logits (m, V) or, when `logits` is nil, the
-    /// final residual rows (m, d_model) into `hidden`, the unembedding's
-    /// input: `hidden · W_Eᵀ` gives the same logits, element for element.
+    /// Unchecked: m ≥ 1 tokens in the vocabulary, `logits` (logitRows, V):
+    /// the logits of the last `logitRows` positions (1 … m; default all m).
+    /// Runs with the calling thread's `KernelConfiguration`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func run<T: KernelScalar>(
-        _ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>?, hidden: UnsafeMutablePointer<T>?
+        _ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>, logitRows: Int? = nil
+    ) {
+        run(weights, tokens: tokens, logits: logits, hidden: nil, logitRows: logitRows)
+    }
+
+    /// `run` writing either the logits (logitRows, V) or, when `logits` is
+    /// nil, the final residual rows (m, d_model) into `hidden`, the
+    /// unembedding's input: `hidden · W_Eᵀ` gives the same logits, element
+    /// for element.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func run<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>?, hidden: UnsafeMutablePointer<T>?,
+        logitRows: Int? = nil
     ) {
         let h = weights.hyperparameters
         let plan = Plan(h, m: tokens.count, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
-        let pass = Pass(plan, h, tokens: tokens, logits: logits)
+        let pass = Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: tokens.count - (logitRows ?? tokens.count))
         defer { pass.deallocate() }
         defer { if let hidden { hidden.update(from: pass.x.pointer, count: tokens.count * h.dModel) } }
         // The weights each region reads are pinned for that region only (a
@@ -148,14 +153,17 @@ enum SequenceForward {
         let tokens: [Int]
         let positions: [Double]
         let perPart: Int
+        /// The first row whose logits are computed (row r's go to row r − firstLogitRow of `logits`).
+        let firstLogitRow: Int
         let x, scratch: UnsafeShared<UnsafeMutablePointer<T>>
-        /// nil: the final rows stay in x (`run(_:tokens:logits:hidden:)`).
+        /// nil: the final rows stay in x (`run(_:tokens:logits:hidden:logitRows:)`).
         let logits: UnsafeShared<UnsafeMutablePointer<T>>?
         let projections, keyBuffers: (UnsafeShared<UnsafeMutablePointer<T>>, UnsafeShared<UnsafeMutablePointer<T>>)
         let flags: UnsafeShared<UnsafeMutablePointer<Bool>>
 
-        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>?) {
+        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>?, firstLogitRow: Int) {
             let (m, d, C) = (plan.m, h.dModel, plan.chunkRows)
+            self.firstLogitRow = firstLogitRow
             let hd = h.dHead * h.nHead, rs = 3 * hd
             self.plan = plan
             nBlock = h.nBlock
@@ -251,8 +259,11 @@ enum SequenceForward {
                     for i in r0..<r1 { row[i] = source[i * rs] }
                 }
             } else if let logits {
-                let V = context.V
-                Gemm.serial(m: r1 - r0, n: V, k: d, a: x.pointer + r0 * d, lda: d, b: next, ldb: V, c: logits.pointer + r0 * V, ldc: V)
+                // Only rows from firstLogitRow on; each logit is the same sum whatever rows are computed with it.
+                let V = context.V, first = max(r0, firstLogitRow)
+                guard first < r1 else { return }
+                Gemm.serial(m: r1 - first, n: V, k: d, a: x.pointer + first * d, lda: d, b: next, ldb: V,
+                            c: logits.pointer + (first - firstLogitRow) * V, ldc: V)
             }
         }
     }

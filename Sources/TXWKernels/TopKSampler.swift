@@ -7,6 +7,8 @@ import RealModule
 /// `Generator.choice(k, p=…)`: cdf = cumsum(p) / its last element, one
 /// `random()` double u, index = first i with cdf[i] > u. With float64 weights
 /// and t > 0 this reproduces the notebook's tokens for the same seed.
+/// Choosing the `k` costs O(V log k) comparisons per token (a bounded heap),
+/// O(V log V) for `k ≥ V`.
 ///
 /// `t = 0` is greedy (the largest logit, lowest id on ties) and draws no
 /// random number; the notebook computes the argmax and then samples anyway, a
@@ -30,16 +32,62 @@ public struct TopKSampler: Sendable, Equatable {
         self.seed = seed
     }
 
+    /// The sampler's switch from the key/value cache to recomputing the
+    /// whole sequence for every token (`IncrementalDecoder.matchesFullPass`
+    /// cleared: a masked attention weight `exp(mask − max)` that is not 0).
+    /// Reported once, before the first recomputed pass, with the cost still
+    /// ahead: the tokens stay exactly the notebook's, but each costs a pass
+    /// over the whole sequence.
+    public struct Recomputation: Sendable, Equatable {
+        /// The position of the row whose masked weight was not 0.
+        public let position: Int
+        /// The full forward passes still to run: one per token still to sample.
+        public let passes: Int
+        /// Their estimated multiply-adds (blocks, attention over all
+        /// positions, the last row's unembedding).
+        public let multiplyAdds: Double
+        /// What the same tokens would cost with the key/value cache, for comparison.
+        public let cachedMultiplyAdds: Double
+
+        /// The estimate for passes over sequences of `lengths` tokens.
+        package init(position: Int, lengths: ClosedRange<Int>, _ h: Hyperparameters) {
+            self.position = position
+            passes = lengths.count
+            let hd = Double(h.nHead * h.dHead), d = Double(h.dModel)
+            let perRow = d * (4 * hd + 2 * Double(h.dMLP)), blocks = Double(h.nBlock)
+            let unembed = d * Double(h.vocabSize)
+            // Σm and Σm² over the lengths, in floating point (an estimate; no overflow).
+            func sumTo(_ n: Double) -> (Double, Double) { (n * (n + 1) / 2, n * (n + 1) * (2 * n + 1) / 6) }
+            let (high1, high2) = sumTo(Double(lengths.upperBound))
+            let (low1, low2) = sumTo(Double(lengths.lowerBound - 1))
+            let (sum, squares) = (high1 - low1, high2 - low2)
+            let count = Double(lengths.count)
+            // A pass over m rows: per block m rows' projections and MLP, attention of
+            // every row over all m positions (scores and weighted sum); one row unembedded.
+            multiplyAdds = blocks * (perRow * sum + 2 * hd * squares) + unembed * count
+            // Cached: one row per token, attention over the positions so far.
+            cachedMultiplyAdds = blocks * (perRow * count + 2 * hd * sum) + unembed * count
+        }
+    }
+
     /// Samples `n` tokens after `prompt`, calling `onToken` with each as it is
     /// chosen, and returns them; the forward passes run with `configuration`
     /// (the tokens do not depend on its thread count). Throws for n < 0, an
     /// empty prompt, a token outside the vocabulary, or NaN logits.
+    ///
+    /// The logits come from a key/value cache (`IncrementalDecoder`) while it
+    /// matches a full pass; otherwise every token recomputes the whole
+    /// sequence, as the notebook does, and `onRecompute` is called once
+    /// before the first such pass (with a mask value near the scores that is
+    /// at the first position, before any token is drawn). Only the last
+    /// row's logits are computed in a recomputed pass, and a prompt costs one
+    /// pass, not one per prompt token.
     @discardableResult
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func sample<T>(
         _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, configuration: KernelConfiguration = .default,
-        onToken: (Int) throws -> Void = { _ in }
+        onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
     ) throws -> [Int] {
         guard n >= 0 else {
             throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "must be ≥ 0")
@@ -56,28 +104,53 @@ public struct TopKSampler: Sendable, Equatable {
         // is recomputed for every token, as the notebook does.
         var decoder = IncrementalDecoder(weights, configuration: configuration)
         var sequence: [Int] = []
+        sequence.reserveCapacity(min(prompt.count + n, 1 << 20))
         var recompute = false
-        func feed(_ token: Int) throws -> [T] {
-            sequence.append(token)
-            if !recompute {
-                let cached = try decoder.append(token)
-                if decoder.matchesFullPass { return cached }
-                recompute = true
-            }
-            let full = try weights.logits(for: sequence, configuration: configuration)
-            return Array(full.scalars[((sequence.count - 1) * V)...])
+        func switchToRecomputation() throws {
+            recompute = true
+            try onRecompute(Recomputation(
+                position: decoder.count - 1, lengths: max(sequence.count, prompt.count)...(prompt.count + n - 1), weights.hyperparameters))
         }
         var logits: [T] = []
-        for token in prompt { logits = try feed(token) }
+        for token in prompt {
+            sequence.append(token)
+            if recompute { continue }
+            logits = try decoder.append(token)
+            if !decoder.matchesFullPass { try switchToRecomputation() }
+        }
+        // One pass for the whole prompt: only its last row's logits are used.
+        if recompute { logits = try weights.lastLogits(for: sequence, configuration: configuration) }
         var last = [Double](repeating: 0, count: V)
         for step in 0..<n {
             for v in 0..<V { last[v] = Double(logits[v]) }
             let token = try choose(from: last, rng: &rng, position: sequence.count - 1)
             produced.append(token)
             try onToken(token)
-            if step + 1 < n { logits = try feed(token) }
+            guard step + 1 < n else { break }
+            sequence.append(token)
+            if !recompute {
+                logits = try decoder.append(token)
+                if decoder.matchesFullPass { continue }
+                try switchToRecomputation()
+            }
+            logits = try weights.lastLogits(for: sequence, configuration: configuration)
         }
         return produced
+    }
+
+    /// The bytes `sample` allocates at its peak for a prompt and new tokens
+    /// covering `positions` positions (nil on overflow): the key/value cache
+    /// (`IncrementalDecoder`), plus, should the cache not match the full
+    /// pass (`Recomputation`), one full pass over the whole sequence and its
+    /// last row of logits, while the cache is still held; the sequence and
+    /// the float64 copy of the logits.
+    package static func memoryNeed(_ h: Hyperparameters, positions: Int, scalarBytes s: Int, threads: Int) -> Int? {
+        CheckedBytes.sum([
+            IncrementalDecoder<Double>.memoryNeed(h, positions: positions, scalarBytes: s),
+            SequenceForward.memoryNeed(h, m: max(positions, 1), scalarBytes: s, threads: threads),
+            CheckedBytes.product(h.vocabSize, s + 8),
+            CheckedBytes.product(positions, 16),
+        ])
     }
 
     /// One draw from the last position's float64 logits.
@@ -117,22 +190,55 @@ public struct TopKSampler: Sendable, Equatable {
 
     /// The ids of the `k` largest values, ascending by value, ties by ascending id
     /// (the last `k` of a stable ascending argsort).
+    ///
+    /// O(V log k + k log k) comparisons for V values, O(k) memory: a binary
+    /// min-heap of the best k seen so far (its root the smallest kept, by
+    /// value and then id), each further id compared with the root and, when
+    /// it beats it, sifted in; then the heap is emptied smallest first.
+    /// `k = V` costs O(V log V), not O(V·k).
     static func topK(_ values: [Double], k: Int) -> [Int] {
-        // Keep a sorted window of the best k; an id beats an equal value with a lower id.
-        var best: [Int] = []
-        best.reserveCapacity(k + 1)
+        var comparisons = 0
+        return topK(values, k: k, comparisons: &comparisons)
+    }
+
+    /// `topK(_:k:)`, adding the number of value comparisons it made to `comparisons`.
+    static func topK(_ values: [Double], k: Int, comparisons: inout Int) -> [Int] {
+        let k = min(k, values.count)
+        guard k > 0 else { return [] }
+        var heap: [Int] = []
+        heap.reserveCapacity(k)
+        var count = 0
+        // a ranks below b: smaller value, or an equal value with a lower id.
         func less(_ a: Int, _ b: Int) -> Bool {
-            values[a] < values[b] || (values[a] == values[b] && a < b)
+            count += 1
+            return values[a] < values[b] || (values[a] == values[b] && a < b)
         }
-        for id in values.indices {
-            if best.count == k {
-                guard less(best[0], id) else { continue }
-                best.removeFirst()
+        func siftDown(_ start: Int, size: Int) {
+            var i = start
+            while true {
+                let left = 2 * i + 1
+                guard left < size else { return }
+                var smallest = left
+                if left + 1 < size && less(heap[left + 1], heap[left]) { smallest = left + 1 }
+                guard less(heap[smallest], heap[i]) else { return }
+                heap.swapAt(i, smallest)
+                i = smallest
             }
-            var position = best.count
-            while position > 0 && less(id, best[position - 1]) { position -= 1 }
-            best.insert(id, at: position)
         }
-        return best
+        // The first k ids, heapified bottom-up (O(k) comparisons).
+        heap.append(contentsOf: 0..<k)
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, size: k) }
+        // Every further id that beats the smallest kept replaces it.
+        for id in k..<values.count where less(heap[0], id) {
+            heap[0] = id
+            siftDown(0, size: k)
+        }
+        // Smallest first: pop the root into the free slot at the end, then reverse.
+        for size in stride(from: k - 1, to: 0, by: -1) {
+            heap.swapAt(0, size)
+            siftDown(0, size: size)
+        }
+        comparisons += count
+        return heap.reversed()
     }
 }

@@ -16,10 +16,12 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
     /// matrix, heads contiguous (`fused`), so the three projections are one product.
     let fusedQKV: [[Scalar]]
 
-    /// Validates `hyperparameters` and every tensor's shape; the error names
-    /// the first tensor that is wrong (`W_E`, `blocks.1.W_O`, …).
+    /// Validates `hyperparameters` (and that its constants keep their meaning
+    /// in `Scalar`: `KernelConstants.validate(as:)`) and every tensor's shape;
+    /// the error names the first tensor that is wrong (`W_E`, `blocks.1.W_O`, …).
     public init(hyperparameters: Hyperparameters, W_E: Tensor<Scalar>, blocks: [BlockWeights<Scalar>]) throws {
         try hyperparameters.validate()
+        try hyperparameters.constants.validate(as: Scalar.self)
         let h = hyperparameters
         guard W_E.shape == [h.vocabSize, h.dModel] else {
             throw KernelError.shapeMismatch(what: "W_E", expected: [h.vocabSize, h.dModel], found: W_E.shape)

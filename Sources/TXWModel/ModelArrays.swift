@@ -168,6 +168,7 @@ public struct ModelArrays: Sendable {
 
     /// The model's weights in the compute precision `T`.
     public func weights<T: KernelScalar>(as: T.Type = T.self) throws -> TransformerWeights<T> {
+        try ModelFile.checkPrecision(hyperparameters, as: T.self)
         let tensors = try arrays.map { array in
             let values: [T] = array.bytes.withUnsafeBytes { ElementCoding.decode($0, as: array.dtype) }
             return try Tensor(shape: array.shape, scalars: values, what: array.name)

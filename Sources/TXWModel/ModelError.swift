@@ -30,6 +30,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A tensor from which the hyperparameters are inferred has `found` as
     /// its shape, not one of rank `axes.count` (the axes named by `axes`).
     case rank(tensor: String, axes: [String], found: [Int])
+    /// A constant under `key` that does not keep its meaning in the compute
+    /// precision `precision` (`f32`): it becomes `converted` (an infinite
+    /// mask value, an epsilon that overflows or rounds to 0).
+    case precision(key: String, value: Double, precision: String, converted: Double)
     /// The hyperparameters or the weights were refused by the kernels' checks.
     case kernel(KernelError)
 
@@ -52,6 +56,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             case let .reservedKey(key): return "metadata key '\(key)' is reserved for the model profile"
             case let .rank(tensor, axes, found):
                 return "\(tensor) has shape \(Self.shape(found)), expected rank \(axes.count) (\(axes.joined(separator: ", ")))"
+            case let .precision(key, value, precision, converted):
+                return "metadata '\(key)' = \(value) is \(converted) in \(precision), so the model cannot be computed in \(precision)"
             case let .kernel(error): return error.description
             }
         }()

@@ -25,16 +25,17 @@ public enum ModelFile {
     ///   `TXWFormatError` for a damaged file.
     public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
         let (h, vocabulary) = try profile(of: reader)
+        try checkPrecision(h, as: type)
         let budget = reader.options.memoryBudget
         let size = MemoryLayout<T>.size
         for (name, _) in h.tensorShapes() {
             guard let entry = reader.tensor(named: name) else { throw ModelError.missingTensor(name) }
             let converting = !(size == 4 && entry.dtype == .f32) && !(size == 8 && entry.dtype == .f64)
             try budget.check(TXWReader.readNeed(entry, as: size, converting: converting),
-                             for: "tensor '\(name)' decoded as \(precisionName(T.self))")
+                             for: "tensor '\(name)' decoded as \(T.precisionName)")
         }
         try budget.check(memoryNeed(h, vocabulary: vocabulary, as: T.self, reader: reader),
-                         for: "the model in \(precisionName(T.self)) (weights, their derived copies, the vocabulary)")
+                         for: "the model in \(T.precisionName) (weights, their derived copies, the vocabulary)")
         let tensors = try h.tensorShapes().map { name, shape in
             try Tensor<T>(shape: shape, scalars: reader.read(named: name), what: name)
         }
@@ -91,8 +92,11 @@ public enum ModelFile {
         return MemoryBudget.sum(terms)
     }
 
-    static func precisionName<T>(_ type: T.Type) -> String {
-        T.self == Double.self ? "f64" : T.self == Float.self ? "f32" : "\(T.self)"
+    /// Throws `ModelError.precision` when a constant of `h` would not keep
+    /// its meaning in `T` (`KernelConstants.unrepresentable(in:)`).
+    package static func checkPrecision<T: KernelScalar>(_ h: Hyperparameters, as _: T.Type) throws {
+        guard let (name, value, converted) = h.constants.unrepresentable(in: T.self) else { return }
+        throw ModelError.precision(key: "model." + name, value: value, precision: T.precisionName, converted: converted)
     }
 
     /// Checks the model profile of a container — keys, types, ranges,

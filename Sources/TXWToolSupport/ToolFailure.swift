@@ -90,7 +90,11 @@ package enum Diagnostics {
     }
 
     static func message(for error: ModelError) -> String {
-        error.description
+        switch error {
+        case let .precision(_, _, precision, _) where precision != "f64":
+            "\(error.description) (txw-run computes it with --precision f64)"
+        default: error.description
+        }
     }
 
     /// A failed system call's reason, in the tools' words for the common cases.
@@ -100,6 +104,19 @@ package enum Diagnostics {
         case .permissionDenied: "permission denied"
         default: errno.description
         }
+    }
+
+    /// The one warning line (without the `TOOL: ` prefix) for sampling that
+    /// switched from the key/value cache to recomputing the whole sequence
+    /// for every token: why, and the estimated cost of the tokens still to draw.
+    package static func warning(for recomputation: TopKSampler.Recomputation, maskValue: Double) -> String {
+        let r = recomputation
+        let ratio = r.cachedMultiplyAdds > 0 ? r.multiplyAdds / r.cachedMultiplyAdds : 1
+        return "warning: model.mask_value \(maskValue) gives masked positions a weight that is not 0 "
+            + "(from position \(r.position)), so every token recomputes the whole sequence, as the notebook does: "
+            + "about \(Formatting.short(r.multiplyAdds)) multiply-adds for the \(r.passes) tokens still to sample, "
+            + "\(Formatting.short(ratio))× the \(Formatting.short(r.cachedMultiplyAdds)) of the key/value cache; "
+            + "the tokens are exact, only slow"
     }
 
     /// The usage error for a kernel's refusal of a value given on the

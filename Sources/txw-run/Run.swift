@@ -28,7 +28,11 @@ struct Run: ParsableCommand {
 
             Text is tokenized with the file's vocabulary by greedy longest match. \
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
-            seed gives the same tokens as numpy's default_rng; -t 0 is greedy.
+            seed gives the same tokens as numpy's default_rng; -t 0 is greedy. A model whose \
+            mask value gives masked positions weight (model.mask_value 0, say) is sampled \
+            exactly but recomputes the whole sequence for every token: a warning on stderr \
+            gives the estimated cost. A model whose constants do not fit float32 is refused \
+            in f32; run it with --precision f64.
 
             Memory: the model in the compute precision, and what the mode needs — \
             for --sample the key/value cache of prompt + n positions, for --logits the \
@@ -126,13 +130,13 @@ struct Run: ParsableCommand {
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
-        try checkMemory(loaded, overflow ? nil : MemoryBudget.sum([
-            IncrementalDecoder<T>.memoryNeed(loaded.hyperparameters, positions: positions, scalarBytes: MemoryLayout<T>.size),
-            MemoryBudget.bytes(count: positions, size: 16),
-        ]), for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt (the key/value cache)")
+        try checkMemory(loaded, overflow ? nil : TopKSampler.memoryNeed(
+            loaded.hyperparameters, positions: positions, scalarBytes: MemoryLayout<T>.size, threads: KernelConfiguration.defaultThreads),
+            for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt (the key/value cache)")
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         var first = true
+        let maskValue = loaded.hyperparameters.constants.maskValue
         let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
             guard !json else { return }
             if let vocabulary {
@@ -141,6 +145,8 @@ struct Run: ParsableCommand {
                 try Console.out((first ? "" : " ") + String(token), terminator: "")
             }
             first = false
+        } onRecompute: { recomputation in
+            Console.err("txw-run: " + Diagnostics.warning(for: recomputation, maskValue: maskValue))
         }
         if json {
             try Console.out(try JSONOutput.text(SampleJSON(

@@ -121,10 +121,88 @@ struct PerformancePathTests {
         #expect(worst > 1e-6, "the near mask changes a longer pass's rows (worst relative difference \(worst))")
         for (temperature, seed) in [(0.0, 77), (1.0, 77), (1.0, 5), (3.0, 11), (3.0, 12)] {
             let sampler = try TopKSampler(k: 6, temperature: temperature, seed: UInt64(seed))
-            let sampled = try sampler.sample(weights, prompt: probe, count: 30)
+            var reports: [TopKSampler.Recomputation] = []
+            let sampled = try sampler.sample(weights, prompt: probe, count: 30) { _ in } onRecompute: { reports.append($0) }
             let recomputed = try recomputedTokens(weights, sampler, seed: UInt64(seed), prompt: probe, count: 30)
             #expect(sampled == recomputed, "temperature \(temperature), seed \(seed)")
+            // Reported once, during the prompt: one pass per token to draw.
+            #expect(reports.count == 1)
+            #expect(reports.first.map { $0.position < probe.count && $0.passes == 30 } == true)
         }
+        // The plain mask never reports.
+        var plainReports = 0
+        _ = try TopKSampler(k: 6, temperature: 1, seed: 3).sample(
+            try randomModel(Self.shape, seed: 9, as: Double.self), prompt: probe, count: 30) { _ in } onRecompute: { _ in plainReports += 1 }
+        #expect(plainReports == 0)
+    }
+
+    /// Mask value 0 (every masked weight is exp(0 − max) ≠ 0 once a row's
+    /// scores are negative): the switch comes at the first position, the
+    /// tokens of every prompt length are those of the notebook's loop, in f64
+    /// and in f32 (the f32 loop recomputes with the same kernels).
+    @Test func zeroMaskSamplingEqualsTheNotebookLoop() throws {
+        var h = Self.shape
+        h.constants.maskValue = 0
+        let weights = try randomModel(h, seed: 21, as: Double.self)
+        for prompt in [[4], [4, 9], (0..<20).map { ($0 * 7 + 3) % 37 }] {
+            for (temperature, seed) in [(0.0, 1), (1.0, 2), (2.0, 3)] {
+                let sampler = try TopKSampler(k: 5, temperature: temperature, seed: UInt64(seed))
+                var positions: [Int] = []
+                let sampled = try sampler.sample(weights, prompt: prompt, count: 12) { _ in } onRecompute: { positions.append($0.position) }
+                #expect(positions.count == 1)
+                #expect(sampled == (try recomputedTokens(weights, sampler, seed: UInt64(seed), prompt: prompt, count: 12)),
+                        "prompt \(prompt.count), temperature \(temperature)")
+            }
+        }
+        let single = try randomModel(h, seed: 21, as: Float.self)
+        let sampler = try TopKSampler(k: 5, temperature: 1, seed: 8)
+        var rng = NumpyRandom(seed: 8)
+        var sequence = [2, 3, 5]
+        var expected: [Int] = []
+        for _ in 0..<12 {
+            let logits = try single.logits(for: sequence)
+            let last = (0..<37).map { Double(logits.scalars[(sequence.count - 1) * 37 + $0]) }
+            let token = try sampler.choose(from: last, rng: &rng, position: sequence.count - 1)
+            sequence.append(token)
+            expected.append(token)
+        }
+        #expect(try sampler.sample(single, prompt: [2, 3, 5], count: 12) == expected)
+    }
+
+    /// A recomputed pass unembeds the last row only: its logits are the full
+    /// pass's last row, bit for bit, for chunk-boundary lengths, both
+    /// precisions, the plain and a near mask.
+    @Test func lastRowLogitsEqualTheFullPass() throws {
+        for mask in [-1e9, -2] {
+            var h = Hyperparameters(vocabSize: 37, dModel: 32, nHead: 4, dHead: 8, dMLP: 64, nBlock: 2)
+            h.constants.maskValue = mask
+            let double = try randomModel(h, seed: 6, as: Double.self)
+            let single = try randomModel(h, seed: 6, as: Float.self)
+            for m in [1, 2, 15, 16, 17, 33, 150] {
+                let tokens = (0..<m).map { ($0 * 5 + 1) % 37 }
+                let range = ((m - 1) * 37)..<(m * 37)
+                #expect(try double.lastLogits(for: tokens).map(\.bitPattern)
+                        == Array(double.logits(for: tokens).scalars[range]).map(\.bitPattern), "f64 m \(m) mask \(mask)")
+                #expect(try single.lastLogits(for: tokens).map(\.bitPattern)
+                        == Array(single.logits(for: tokens).scalars[range]).map(\.bitPattern), "f32 m \(m) mask \(mask)")
+            }
+        }
+    }
+
+    /// The cost estimate of the tokens still to draw: passes over lengths
+    /// p … p + n − 1, counted here pass by pass from the shapes.
+    @Test func recomputationEstimateCountsThePasses() {
+        let h = Hyperparameters(vocabSize: 50, dModel: 16, nHead: 2, dHead: 4, dMLP: 24, nBlock: 3)
+        let estimate = TopKSampler.Recomputation(position: 0, lengths: 7...26, h)
+        var full = 0.0, cached = 0.0
+        for m in 7...26 {
+            let block = Double(m) * (16 * (3 * 8) + 16 * 8 + 2 * 16 * 24) + 2 * 2 * Double(m * m) * 4
+            full += 3 * block + 16 * 50
+            cached += 3 * ((16 * (3 * 8) + 16 * 8 + 2 * 16 * 24) + 2 * Double(m) * 8) + 16 * 50
+        }
+        #expect(estimate.passes == 20)
+        #expect(abs(estimate.multiplyAdds - full) <= 1e-9 * full)
+        #expect(abs(estimate.cachedMultiplyAdds - cached) <= 1e-9 * cached)
     }
 
     /// Thousands of blocks: the forward pass keeps a fixed stack depth, and

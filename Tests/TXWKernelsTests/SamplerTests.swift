@@ -1,5 +1,5 @@
 import Testing
-import TXWKernels
+@testable import TXWKernels
 
 /// Top-k sampling against the notebook's topk_sample run by the reference.
 struct SamplerTests {
@@ -47,5 +47,38 @@ struct SamplerTests {
         let b = try sampler.sample(weights, prompt: [1, 2], count: 10)
         #expect(a == b)
         #expect(a.allSatisfy { (0..<11).contains($0) })
+    }
+
+    /// top-k keeps the last k of a stable ascending argsort: checked against
+    /// a plain sort by (value, id) on values with many ties and ±infinity.
+    @Test func topKIsTheStableArgsortTail() {
+        var rng = NumpyRandom(seed: 99)
+        for V in [1, 2, 3, 7, 64, 301] {
+            let values = (0..<V).map { _ -> Double in
+                let r = rng.random()
+                return r < 0.05 ? -.infinity : r > 0.95 ? .infinity : (r * 8).rounded(.down) - 3
+            }
+            let order = values.indices.sorted { (values[$0], $0) < (values[$1], $1) }
+            for k in Set([1, 2, V / 2, V - 1, V, V + 5]) where k >= 1 {
+                #expect(TopKSampler.topK(values, k: k) == Array(order.suffix(k)), "V \(V) k \(k)")
+            }
+        }
+    }
+
+    /// k = V costs O(V log V) comparisons, not O(V·k): doubling V a little
+    /// more than doubles them, and they stay under 3·V·log2 V.
+    @Test func topKComparisonsGrowAsVLogV() {
+        var rng = NumpyRandom(seed: 5)
+        func comparisons(_ V: Int) -> Int {
+            let values = (0..<V).map { _ in rng.random() }
+            var count = 0
+            let top = TopKSampler.topK(values, k: V, comparisons: &count)
+            #expect(top.count == V)
+            return count
+        }
+        let V = 4096
+        let (small, large) = (comparisons(V), comparisons(2 * V))
+        #expect(Double(small) <= 3 * Double(V) * 12, "\(small) comparisons for V = \(V)")
+        #expect(Double(large) <= 2.3 * Double(small), "\(small) comparisons for V = \(V), \(large) for 2V")
     }
 }

@@ -9,6 +9,50 @@ import TXWTestSupport
 struct ModelFileTests {
     static let h = Hyperparameters(vocabSize: 5, dModel: 4, nHead: 2, dHead: 3, dMLP: 6, nBlock: 2)
 
+    /// Constants that are finite in f64 but lose their meaning in f32 (a
+    /// mask value past ±3.4e38 becomes inf and every logit NaN; an epsilon
+    /// that rounds to 0) are refused for f32 with the key named, and load
+    /// in f64; a huge positional base is fine in f32 (positions are float64).
+    @Test func constantsThatDoNotFitF32AreRefusedInF32() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let cases: [(KernelConstants, String?, Double)] = [
+            (KernelConstants(rmsnormEpsilon: 1e-9, positionalBase: 10000, maskValue: 1e300), "model.mask_value", .infinity),
+            (KernelConstants(rmsnormEpsilon: 1e-9, positionalBase: 10000, maskValue: -4e38), "model.mask_value", -.infinity),
+            (KernelConstants(rmsnormEpsilon: 1e-50, positionalBase: 10000, maskValue: -1e9), "model.rmsnorm_epsilon", 0),
+            (KernelConstants(rmsnormEpsilon: 1e40, positionalBase: 10000, maskValue: -1e9), "model.rmsnorm_epsilon", .infinity),
+            (KernelConstants(rmsnormEpsilon: 0, positionalBase: 1e300, maskValue: -3e38), nil, 0),
+        ]
+        for (i, (constants, key, converted)) in cases.enumerated() {
+            var h = Self.h
+            h.constants = constants
+            let path = dir.file("c\(i).txw")
+            try ModelFile.save(try smallModel(h), to: path)
+            let f64 = try ModelFile.load(path: path, as: Double.self)
+            #expect(f64.hyperparameters.constants == constants)
+            guard let key else {
+                let f32 = try ModelFile.load(path: path, as: Float.self)
+                #expect(try f32.weights.logits(for: [1, 2, 3]).scalars.allSatisfy(\.isFinite))
+                continue
+            }
+            let value = key == "model.mask_value" ? constants.maskValue : constants.rmsnormEpsilon
+            let expected = ModelError.precision(key: key, value: value, precision: "f32", converted: converted)
+            #expect(throws: expected) { try ModelFile.load(path: path, as: Float.self) }
+            #expect(throws: expected) { try ModelArrays(reader: TXWReader(path: path)).weights(as: Float.self) }
+            #expect("\(expected)".contains(key))
+            // Below the model files, the kernels refuse the same weights in f32.
+            var bare = h
+            bare.nBlock = 0
+            do {
+                _ = try TransformerWeights<Float>(hyperparameters: bare, W_E: Tensor(shape: [5, 4], scalars: [Float](repeating: 0.5, count: 20)), blocks: [])
+                Issue.record("f32 weights accepted \(key)")
+            } catch let KernelError.invalidArgument(name, _, _) {
+                #expect("model." + name == key)
+            }
+            #expect(try TransformerWeights<Double>(hyperparameters: bare, W_E: Tensor(shape: [5, 4], scalars: [Double](repeating: 0.5, count: 20)), blocks: []).hyperparameters == bare)
+        }
+    }
+
     @Test func roundTripInBothPrecisionsAndEveryDType() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
