@@ -48,7 +48,14 @@ package enum ToolMain {
                 return ExitCode.failure.rawValue
             }
         } else {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            // The message may echo a value with a newline in it: escape it
+            // whole, then each line of the usage text around it.
+            let message = Command.message(for: error)
+            var shown = text
+            if !message.isEmpty, let range = text.firstRange(of: message) {
+                shown.replaceSubrange(range, with: DisplayText.escaped(message, .keepBackslashes))
+            }
+            let lines = shown.split(separator: "\n", omittingEmptySubsequences: false)
             Console.err(lines.map { DisplayText.escaped(String($0), .keepBackslashes) }.joined(separator: "\n"))
         }
         return code.rawValue
