@@ -90,10 +90,15 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// The detail; names, keys and paths from a file or a caller pass
+    /// through `DisplayText` (escaped, backslashes doubled), and so do the
+    /// free-text payloads that may quote one (escaped, backslashes kept), so
+    /// the description is one printable line whatever the file holds.
     var detail: String {
+        func text(_ s: String) -> String { DisplayText.escaped(s, .keepBackslashes) }
         switch self {
         case let .truncated(what, offset, needed, fileSize):
-            return "\(what) needs \(needed) bytes at offset \(offset), but the file has \(fileSize) bytes"
+            return "\(text(what)) needs \(needed) bytes at offset \(offset), but the file has \(fileSize) bytes"
         case let .badMagic(found):
             return "not a txw file: the bytes at offset 0 are \(Hex.bytes(found)), expected the magic 89 54 58 57 0d 0a 1a 0a"
         case let .unsupportedVersion(major, minor):
@@ -103,38 +108,38 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .manifestChecksum(expected, found):
             return "manifest damaged (bytes from offset 64 to the data): checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .limit(what, offset, value, limit):
-            return "\(what) at offset \(offset) is \(value), beyond the limit \(limit)"
+            return "\(text(what)) at offset \(offset) is \(text(value)), beyond the limit \(text(limit))"
         case let .malformedManifest(what, offset, detail):
-            return "\(what) at offset \(offset): \(detail)"
+            return "\(text(what)) at offset \(offset): \(text(detail))"
         case let .invalidUTF8(what, offset):
-            return "\(what) at offset \(offset) is not valid UTF-8"
+            return "\(text(what)) at offset \(offset) is not valid UTF-8"
         case let .duplicateName(what, name, offset):
-            return "\(what) '\(name)' at offset \(offset) appears twice"
+            return "\(text(what)) '\(DisplayText.escaped(name))' at offset \(offset) appears twice"
         case let .unknownValue(what, value, offset):
-            return "unknown \(what) \(value) at offset \(offset)"
+            return "unknown \(text(what)) \(value) at offset \(offset)"
         case let .layout(what, offset, expected, found):
-            return "\(what) at offset \(offset): expected \(expected), found \(found)"
+            return "\(text(what)) at offset \(offset): expected \(text(expected)), found \(text(found))"
         case let .blockChecksum(tensor, block, offset, expected, found):
-            return "tensor '\(tensor)' block \(block) at offset \(offset) damaged: checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
+            return "tensor '\(DisplayText.escaped(tensor))' block \(block) at offset \(offset) damaged: checksum expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .decode(tensor, block, offset, zstd):
-            return "tensor '\(tensor)' block \(block) at offset \(offset) does not decode: \(zstd)"
+            return "tensor '\(DisplayText.escaped(tensor))' block \(block) at offset \(offset) does not decode: \(zstd)"
         case let .compression(tensor, block, zstd):
-            return "compressing tensor '\(tensor)' block \(block): \(zstd)"
+            return "compressing tensor '\(DisplayText.escaped(tensor))' block \(block): \(zstd)"
         case let .zstd(zstd):
             return zstd.description
         case let .noSuchTensor(name):
-            return "no tensor named '\(name)'"
+            return "no tensor named '\(DisplayText.escaped(name))'"
         case let .invalidArgument(what, detail):
-            return "\(what): \(detail)"
+            return "\(text(what)): \(text(detail))"
         case let .io(path, operation, errno):
-            return "\(path): \(operation) failed: \(errno.description)"
+            return "\(DisplayText.escaped(path)): \(text(operation)) failed: \(errno.description)"
         case let .notRegularFile(path, operation, isDirectory):
-            return "\(path): \(operation) failed: is \(isDirectory ? "a directory" : "not a regular file")"
+            return "\(DisplayText.escaped(path)): \(text(operation)) failed: is \(isDirectory ? "a directory" : "not a regular file")"
         case let .destinationExists(path):
-            return "\(path) exists (pass overwrite: true to replace it)"
+            return "\(DisplayText.escaped(path)) exists (pass overwrite: true to replace it)"
         case let .overMemoryBudget(what, need, budget):
             let amount = need == .max ? "more than \(Int.max)" : "\(need)"
-            return "\(what) needs \(amount) bytes, over the memory budget of \(budget) bytes"
+            return "\(text(what)) needs \(amount) bytes, over the memory budget of \(budget) bytes"
         }
     }
 }

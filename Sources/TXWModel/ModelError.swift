@@ -1,3 +1,4 @@
+import TXWFormat
 import TXWKernels
 
 /// Why a container is not a valid txw model (Spec/txw-format.md §2); the
@@ -41,19 +42,23 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var category: String { "model" }
 
     /// `model: ` and what is wrong, naming the key or tensor.
+    /// Keys and tensor names from a file are escaped (`DisplayText`), so the
+    /// description is one printable line whatever the file holds.
     public var description: String {
-        "model: " + {
+        func id(_ s: String) -> String { DisplayText.escaped(s) }
+        func text(_ s: String) -> String { DisplayText.escaped(s, .keepBackslashes) }
+        return "model: " + {
             switch self {
-            case let .missingKey(key): return "missing metadata key '\(key)'"
-            case let .wrongType(key, expected, found): return "metadata '\(key)' must be \(expected), found \(found)"
-            case let .outOfRange(key, value, requirement): return "metadata '\(key)' = \(value): \(requirement)"
-            case let .unknownModelKey(key): return "unknown model key '\(key)' (keys beginning with 'model.' are reserved)"
-            case let .missingTensor(name): return "missing tensor '\(name)'"
-            case let .unexpectedTensor(name): return "unexpected tensor '\(name)' (a model holds W_E and blocks.{i}.* only)"
+            case let .missingKey(key): return "missing metadata key '\(id(key))'"
+            case let .wrongType(key, expected, found): return "metadata '\(id(key))' must be \(text(expected)), found \(text(found))"
+            case let .outOfRange(key, value, requirement): return "metadata '\(id(key))' = \(text(value)): \(text(requirement))"
+            case let .unknownModelKey(key): return "unknown model key '\(id(key))' (keys beginning with 'model.' are reserved)"
+            case let .missingTensor(name): return "missing tensor '\(id(name))'"
+            case let .unexpectedTensor(name): return "unexpected tensor '\(id(name))' (a model holds W_E and blocks.{i}.* only)"
             case let .shapeMismatch(name, expected, found):
-                return "tensor '\(name)' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
-            case let .vocabulary(detail): return "vocabulary: \(detail)"
-            case let .reservedKey(key): return "metadata key '\(key)' is reserved for the model profile"
+                return "tensor '\(id(name))' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
+            case let .vocabulary(detail): return "vocabulary: \(text(detail))"
+            case let .reservedKey(key): return "metadata key '\(id(key))' is reserved for the model profile"
             case let .rank(tensor, axes, found):
                 return "\(tensor) has shape \(Self.shape(found)), expected rank \(axes.count) (\(axes.joined(separator: ", ")))"
             case let .precision(key, value, precision, converted):

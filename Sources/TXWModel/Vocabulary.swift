@@ -1,3 +1,5 @@
+import TXWFormat
+
 /// A model's tokens: V distinct non-empty strings, token id = index.
 ///
 /// Text is tokenized greedily: at each position the longest token that
@@ -178,7 +180,6 @@ public struct Vocabulary: Sendable, Equatable {
         return text
     }
 
-    static func quote(_ s: String) -> String {
-        "\"" + s.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
-    }
+    /// A token or text quoted for a message (`DisplayText.quoted`: escaped, one line).
+    static func quote(_ s: String) -> String { DisplayText.quoted(s) }
 }

@@ -21,7 +21,7 @@ package func parseTokens(_ text: String, option: String) throws -> [Int] {
     var tokens: [Int] = []
     for part in parts {
         guard let id = Int(part) else {
-            throw ValidationError("\(option): '\(part)' is not a token id (expected integers like \"3 1 4\")")
+            throw ValidationError("\(option): '\(Formatting.name(String(part)))' is not a token id (expected integers like \"3 1 4\")")
         }
         tokens.append(id)
     }

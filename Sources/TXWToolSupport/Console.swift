@@ -36,6 +36,9 @@ package enum Console {
         _ = try? fd.writeAll(text.utf8)
     }
 
+    /// True when stdout is a terminal (generated text is escaped only then).
+    package static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+
     /// True when stderr is a terminal (progress is shown only then).
     package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 }

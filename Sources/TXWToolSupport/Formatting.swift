@@ -1,3 +1,4 @@
+import TXWFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,22 +23,23 @@ package enum Formatting {
         dims.count == 1 ? "(\(dims[0]),)" : "(" + dims.map(String.init).joined(separator: ", ") + ")"
     }
 
-    /// A token for display: quoted, with control characters escaped.
-    package static func token(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.properties.generalCategory == .control:
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+    /// A token or metadata string for display: quoted, with every
+    /// non-printing character escaped (`DisplayText.quoted`).
+    package static func token(_ s: String) -> String { DisplayText.quoted(s) }
+
+    /// A name, key or path from a file or a flag, for display as text: one
+    /// printable line (`DisplayText.escaped`; backslashes doubled).
+    package static func name(_ s: String) -> String { DisplayText.escaped(s) }
+
+    /// Generated text (`txw-run --sample`) as it is written to stdout.
+    ///
+    /// The text is a result, so a pipe or a file gets the tokens' text
+    /// unchanged. A terminal would act on its control characters (ESC
+    /// sequences, a carriage return that rewrites the line), so there every
+    /// non-printing character except newline and tab is escaped
+    /// (`DisplayText`, backslashes kept: the text stays readable).
+    package static func generatedText(_ s: String, isTerminal: Bool) -> String {
+        isTerminal ? DisplayText.escaped(s, [.keepNewlinesAndTabs, .keepBackslashes]) : s
     }
 
     /// Left-aligned columns; `rightAligned` lists the numeric columns.

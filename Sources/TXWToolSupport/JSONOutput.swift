@@ -1,3 +1,4 @@
+import TXWFormat
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -14,6 +15,11 @@ import Foundation
 /// - Object keys are sorted, so the same result always gives the same bytes
 ///   (the encoder does not keep the order in which keys are encoded).
 /// - `/` is not escaped (paths stay readable).
+/// - Every character that does not print (`DisplayText.isPrintable`: controls
+///   including DEL and C1, bidi and other format characters, U+2028/2029,
+///   unassigned code points) is written as a `\uXXXX` escape (a surrogate
+///   pair above U+FFFF), so the text is plain printable JSON that a terminal
+///   shows safely and any JSON parser reads back to the same strings.
 package enum JSONOutput {
     /// `value` as one line of compact JSON text.
     package static func text(_ value: some Encodable) throws -> String {
@@ -21,7 +27,27 @@ package enum JSONOutput {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return escapingNonPrinting(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// `json` with every non-printing scalar written as `\uXXXX`. Compact
+    /// JSON has such scalars only inside strings (the encoder escapes C0
+    /// controls itself), where the escape is the same string.
+    static func escapingNonPrinting(_ json: String) -> String {
+        // The usual case: printable ASCII only.
+        if json.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return json }
+        var out = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            if DisplayText.isPrintable(scalar) {
+                out.append(scalar)
+            } else {
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16)
+                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+                }
+            }
+        }
+        return String(out)
     }
 
     /// `head` (an object) with one more member, `key: rawValue`, at its end.

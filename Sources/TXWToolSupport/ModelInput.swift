@@ -38,11 +38,21 @@ package enum ModelInput {
     /// bytes, the string, its scalars, the automaton's matches and the ids.
     package static let textBytesFactor = 24
 
-    /// Refuses, before it is read, a text or token file whose size times
-    /// `textBytesFactor` exceeds `budget` (a missing file is left to the reader).
-    package static func checkTextFile(_ path: String, budget: MemoryBudget) throws {
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else { return }
-        try budget.check(MemoryBudget.bytes(count: size, size: textBytesFactor),
-                         for: "\(path): reading and tokenizing its \(Formatting.grouped(size)) bytes")
+    /// Bytes per byte of a vocabulary file (`--vocab`, `--char-vocab`) while
+    /// it is read and built: the text factor, plus the automaton's bound of
+    /// 128 bytes per scalar (`Vocabulary.memoryBound`), plus the JSON
+    /// decoder's strings.
+    package static let vocabularyBytesFactor = 192
+
+    /// The bytes of the text or token file at `path` (`InputFile.read`: a
+    /// regular file, opened without blocking, at most
+    /// `InputFile.defaultMaxBytes`), refused before it is read when its size
+    /// times `bytesPerByte` — what reading and tokenizing it hold, by
+    /// default `textBytesFactor` — exceeds `budget`.
+    package static func readTextFile(_ path: String, budget: MemoryBudget, bytesPerByte: Int = textBytesFactor) throws -> [UInt8] {
+        try InputFile.read(path) { size in
+            try budget.check(MemoryBudget.bytes(count: size, size: bytesPerByte),
+                             for: "reading \(Formatting.name(path)) (\(Formatting.grouped(size)) bytes)")
+        }
     }
 }

@@ -14,6 +14,8 @@ package struct ToolFailure: Error, CustomStringConvertible {
         case file(path: String, error: any Error)
         /// The tool could not open `path` (open(2) failed with `errno`).
         case cannotOpen(path: String, errno: Errno)
+        /// The input file at `path` was refused before it was read (`InputFile`).
+        case inputFile(path: String, problem: InputFile.Problem)
     }
 
     package let reason: Reason
@@ -26,6 +28,9 @@ package struct ToolFailure: Error, CustomStringConvertible {
 
     /// The tool could not open `path`: open(2) failed with `errno`.
     package init(path: String, cannotOpen errno: Errno) { reason = .cannotOpen(path: path, errno: errno) }
+
+    /// A failure for `reason`.
+    package init(_ reason: Reason) { self.reason = reason }
 
     package var description: String { Diagnostics.message(for: self) }
 }
@@ -40,7 +45,7 @@ package func reportingErrors(tool: String, _ body: () throws -> Void) throws {
     } catch let error as ValidationError {
         throw error
     } catch {
-        Console.err("\(tool): \(Diagnostics.message(for: error))")
+        Console.err(Diagnostics.line(tool: tool, error))
         throw ExitCode.failure
     }
 }
@@ -57,14 +62,27 @@ package func describe(_ error: any Error) -> String {
 /// tools' vocabulary: which flag a kernel argument came from, and that
 /// `--force` replaces an existing output.
 package enum Diagnostics {
+    /// The line a tool writes to stderr for `error`: `TOOL: message`.
+    ///
+    /// Names, keys and paths are escaped where the message is composed
+    /// (`DisplayText`, through the libraries' descriptions and
+    /// `Formatting.name`); as a last guarantee the whole line is escaped
+    /// again, keeping backslashes, so whatever a message embeds, the line
+    /// holds no control character and no newline (the terminator is the
+    /// caller's).
+    package static func line(tool: String, _ error: any Error) -> String {
+        DisplayText.escaped("\(tool): \(message(for: error))", .keepBackslashes)
+    }
+
     /// The one-line message for `error` (without the `TOOL: ` prefix).
     package static func message(for error: any Error) -> String {
         switch error {
         case let failure as ToolFailure:
             switch failure.reason {
             case let .message(text): return text
-            case let .file(path, error): return "\(path): \(message(for: error))"
-            case let .cannotOpen(path, errno): return "\(path): cannot open the file (\(reason(errno)))"
+            case let .file(path, error): return "\(Formatting.name(path)): \(message(for: error))"
+            case let .cannotOpen(path, errno): return "\(Formatting.name(path)): cannot open the file (\(reason(errno)))"
+            case let .inputFile(path, problem): return "\(Formatting.name(path)): \(message(for: problem))"
             }
         case let error as TXWFormatError: return message(for: error)
         case let error as ModelError: return message(for: error)
@@ -77,7 +95,7 @@ package enum Diagnostics {
 
     static func message(for error: TXWFormatError) -> String {
         switch error {
-        case let .destinationExists(path): "\(path) exists (pass --force to replace it)"
+        case let .destinationExists(path): "\(Formatting.name(path)) exists (pass --force to replace it)"
         case let .overMemoryBudget(what, need, budget): memoryMessage(what: what, need: need, budget: budget)
         default: error.description
         }
@@ -87,6 +105,16 @@ package enum Diagnostics {
     package static func memoryMessage(what: String, need: Int, budget: Int) -> String {
         let amount = need == .max ? "more than \(Formatting.grouped(Int.max))" : Formatting.grouped(need)
         return "\(what) needs \(amount) bytes, over the memory budget of \(Formatting.grouped(budget)) bytes (--max-memory)"
+    }
+
+    /// Why an input file was refused, after its path.
+    static func message(for problem: InputFile.Problem) -> String {
+        switch problem {
+        case let .notRegularFile(kind): "not a regular file (\(kind))"
+        case let .tooLarge(size, limit):
+            "the file has \(Formatting.grouped(size)) bytes, more than the \(Formatting.grouped(limit)) an input file may have"
+        case let .cannotRead(errno): "cannot read the file (\(reason(errno)))"
+        }
     }
 
     static func message(for error: ModelError) -> String {

@@ -14,9 +14,13 @@ import TXWToolSupport
 /// JSON object with the median and every sample, in seconds.
 @main
 struct Bench: ParsableCommand {
+    /// The entry point: help and usage errors rendered through `Console` (`ToolMain`).
+    static func main() { ToolMain.main(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "txw-bench",
         abstract: "Measure txw's kernels and reader (used by tools/bench; build with -c release).",
+        version: ToolMain.version("txw-bench"),
         subcommands: [Forward.self, Loss.self, Sample.self, Load.self, TrainStep.self])
 }
 

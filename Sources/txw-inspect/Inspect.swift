@@ -6,6 +6,9 @@ import TXWToolSupport
 
 @main
 struct Inspect: ParsableCommand {
+    /// The entry point: help, version and usage errors rendered through `Console` (`ToolMain`).
+    static func main() { ToolMain.main(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "txw-inspect",
         abstract: "Show what a .txw file holds; verify it; dump a tensor.",
@@ -22,7 +25,7 @@ struct Inspect: ParsableCommand {
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
             damage; 64 for a usage error.
             """,
-        version: "txw-inspect (txw format \(FormatLimits.majorVersion).\(FormatLimits.minorVersion))")
+        version: ToolMain.version("txw-inspect"))
 
     @Argument(help: "The .txw file to inspect.")
     var model: String
@@ -100,7 +103,7 @@ struct Inspect: ParsableCommand {
 
     /// The file, the model, the vocabulary and the metadata.
     func printHeader(_ reader: TXWReader, _ summary: Summary) throws {
-        try Console.out("file:        \(model) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
+        try Console.out("file:        \(Formatting.name(model)) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
         switch summary.profile {
         case let .success((h, vocabulary)):
             try Console.out("model:       vocab_size \(h.vocabSize), d_model \(h.dModel), n_head \(h.nHead), d_head \(h.dHead), d_mlp \(h.dMLP), n_block \(h.nBlock)")
@@ -119,7 +122,7 @@ struct Inspect: ParsableCommand {
             try Console.out("metadata:    none")
         } else {
             try Console.out("metadata:")
-            for entry in summary.userMetadata { try Console.out("  \(entry.key) = \(metadataText(entry.value))") }
+            for entry in summary.userMetadata { try Console.out("  \(Formatting.name(entry.key)) = \(metadataText(entry.value))") }
         }
     }
 
@@ -127,7 +130,8 @@ struct Inspect: ParsableCommand {
     func printTensors(_ reader: TXWReader, _ summary: Summary) throws {
         var rows: [[String]] = [["tensor", "dtype", "shape", "codec", "raw", "stored", "ratio", "blocks"]]
         for t in reader.tensors {
-            rows.append([t.name, t.dtype.description, Formatting.shape(t.shape),
+            // Names are escaped before the widths are measured: a column fits what is printed.
+            rows.append([Formatting.name(t.name), t.dtype.description, Formatting.shape(t.shape),
                          t.codec.description + (t.filter == .byteShuffle ? "+shuffle" : ""),
                          Formatting.grouped(t.rawSize), Formatting.grouped(t.storedSize),
                          format2(compressionRatio(t.storedSize, t.rawSize)), "\(t.blocks.count)"])
@@ -143,7 +147,7 @@ struct Inspect: ParsableCommand {
         try Console.out("")
         var rows: [[String]] = [["tensor", "min", "max", "mean", "std", "nan", "inf", "histogram"]]
         for (t, s) in zip(reader.tensors, summary.statistics) {
-            rows.append([t.name, Formatting.short(s.min), Formatting.short(s.max), Formatting.short(s.mean),
+            rows.append([Formatting.name(t.name), Formatting.short(s.min), Formatting.short(s.max), Formatting.short(s.mean),
                          Formatting.short(s.std), "\(s.nanCount)", "\(s.infCount)", s.sparkline])
         }
         for line in Formatting.table(rows, rightAligned: [1, 2, 3, 4, 5, 6]) { try Console.out(line) }
@@ -166,7 +170,7 @@ struct Inspect: ParsableCommand {
             for problem in problems { try Console.out("DAMAGED \(Diagnostics.message(for: problem))") }
         }
         if !problems.isEmpty {
-            Console.err("txw-inspect: \(model): \(problems.count) damaged block\(problems.count == 1 ? "" : "s")")
+            Console.err("txw-inspect: \(Formatting.name(model)): \(problems.count) damaged block\(problems.count == 1 ? "" : "s")")
             throw ExitCode.failure
         }
     }
@@ -175,8 +179,8 @@ struct Inspect: ParsableCommand {
 
     func dump(_ reader: TXWReader, _ name: String) throws {
         guard let entry = reader.tensor(named: name) else {
-            let names = reader.tensors.prefix(12).map(\.name).joined(separator: ", ")
-            throw ToolFailure("\(model): no tensor named '\(name)' (tensors: \(names)\(reader.tensors.count > 12 ? ", …" : ""))")
+            let names = reader.tensors.prefix(12).map { Formatting.name($0.name) }.joined(separator: ", ")
+            throw ToolFailure("\(Formatting.name(model)): no tensor named '\(Formatting.name(name))' (tensors: \(names)\(reader.tensors.count > 12 ? ", …" : ""))")
         }
         // Values print in the tensor's own precision: shortest round-trip text.
         switch entry.dtype {

@@ -12,6 +12,9 @@ import TXWToolSupport
 
 @main
 struct Pack: ParsableCommand {
+    /// The entry point: help, version and usage errors rendered through `Console` (`ToolMain`).
+    static func main() { ToolMain.main(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "txw-pack",
         abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
@@ -34,7 +37,8 @@ struct Pack: ParsableCommand {
 
             Exit status: 0 on success; 1 when an input is refused or the write fails; 64 \
             for a usage error.
-            """)
+            """,
+        version: ToolMain.version("txw-pack"))
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The .txw file to write.", valueName: "path"))
     var output: String
@@ -99,7 +103,7 @@ struct Pack: ParsableCommand {
         }
         for item in meta {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-                throw ValidationError("--meta expects key=value, got '\(item)'")
+                throw ValidationError("--meta expects key=value, got '\(Formatting.name(item))'")
             }
             if ModelKeys.isReserved(String(item[..<eq])) {
                 throw ValidationError("--meta: keys beginning with 'model.' are reserved for the model profile")
@@ -166,16 +170,16 @@ struct Pack: ParsableCommand {
 
     func loadVocabulary() throws -> Vocabulary? {
         if let vocab {
-            guard let data = FileManager.default.contents(atPath: vocab) else { throw ToolFailure("\(vocab): cannot read the file") }
+            let data = Data(try ModelInput.readTextFile(vocab, budget: memory.budget, bytesPerByte: ModelInput.vocabularyBytesFactor))
             guard let tokens = try? JSONDecoder().decode([String].self, from: data) else {
-                throw ToolFailure("\(vocab): expected a JSON array of strings")
+                throw ToolFailure("\(Formatting.name(vocab)): expected a JSON array of strings")
             }
             return try Vocabulary(tokens)
         }
         if let charVocab {
-            guard let data = FileManager.default.contents(atPath: charVocab) else { throw ToolFailure("\(charVocab): cannot read the file") }
-            guard let text = String(validating: data, as: UTF8.self) else { throw ToolFailure("\(charVocab): not valid UTF-8") }
-            guard !text.isEmpty else { throw ToolFailure("\(charVocab): empty; a character vocabulary needs at least one character") }
+            let data = try ModelInput.readTextFile(charVocab, budget: memory.budget, bytesPerByte: ModelInput.vocabularyBytesFactor)
+            guard let text = String(validating: data, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(charVocab)): not valid UTF-8") }
+            guard !text.isEmpty else { throw ToolFailure("\(Formatting.name(charVocab)): empty; a character vocabulary needs at least one character") }
             return try Vocabulary.characters(of: text)
         }
         return nil
@@ -249,7 +253,7 @@ struct Pack: ParsableCommand {
                 dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil)))
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
-            try Console.out("wrote \(output): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
+            try Console.out("wrote \(Formatting.name(output)): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
         }
     }
 }

@@ -16,6 +16,9 @@ import TXWToolSupport
 
 @main
 struct Run: ParsableCommand {
+    /// The entry point: help, version and usage errors rendered through `Console` (`ToolMain`).
+    static func main() { ToolMain.main(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "txw-run",
         abstract: "Run a .txw model: sample tokens, compute the loss, or print logits.",
@@ -42,7 +45,8 @@ struct Run: ParsableCommand {
 
             Exit status: 0 on success; 1 when the file or the input is refused; 64 for \
             a usage error.
-            """)
+            """,
+        version: ToolMain.version("txw-run"))
 
     @Argument(help: "The .txw model file.")
     var model: String
@@ -92,7 +96,7 @@ struct Run: ParsableCommand {
     func inputTokens<T>(_ loaded: LoadedModel<T>) throws -> [Int]? {
         func vocabulary(_ option: String) throws -> Vocabulary {
             guard let v = loaded.vocabulary else {
-                throw ToolFailure("\(model) has no vocabulary, so \(option) cannot be tokenized; give token ids with --tokens")
+                throw ToolFailure("\(Formatting.name(model)) has no vocabulary, so \(option) cannot be tokenized; give token ids with --tokens")
             }
             return v
         }
@@ -101,14 +105,11 @@ struct Run: ParsableCommand {
         if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
         if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
-            try ModelInput.checkTextFile(textFile, budget: memory.budget)
-            guard let data = FileManager.default.contents(atPath: textFile) else {
-                throw ToolFailure("\(textFile): cannot read the file")
-            }
+            let data = try ModelInput.readTextFile(textFile, budget: memory.budget)
             guard let content = String(validating: data, as: UTF8.self) else {
-                throw ToolFailure("\(textFile): not valid UTF-8")
+                throw ToolFailure("\(Formatting.name(textFile)): not valid UTF-8")
             }
-            return try tokenize(content, with: v, what: textFile)
+            return try tokenize(content, with: v, what: Formatting.name(textFile))
         }
         return nil
     }
@@ -137,10 +138,11 @@ struct Run: ParsableCommand {
         let vocabulary = loaded.vocabulary
         var first = true
         let maskValue = loaded.hyperparameters.constants.maskValue
+        let isTerminal = Console.stdoutIsTerminal
         let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
             guard !json else { return }
             if let vocabulary {
-                try Console.out(vocabulary.tokens[token], terminator: "")
+                try Console.out(Formatting.generatedText(vocabulary.tokens[token], isTerminal: isTerminal), terminator: "")
             } else {
                 try Console.out((first ? "" : " ") + String(token), terminator: "")
             }

@@ -11,6 +11,9 @@ import TXWToolSupport
 
 @main
 struct Train: ParsableCommand {
+    /// The entry point: help, version and usage errors rendered through `Console` (`ToolMain`).
+    static func main() { ToolMain.main(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "txw-train",
         abstract: "Train a .txw model on a text or a token file.",
@@ -41,7 +44,8 @@ struct Train: ParsableCommand {
             --batch and --context that ask for more are a usage error.
 
             Exit status: 0 on success; 1 when an input is refused or a write fails; 64             for a usage error.
-            """)
+            """,
+        version: ToolMain.version("txw-train"))
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (and checkpoint).", valueName: "path"))
     var output: String
@@ -104,9 +108,8 @@ struct Train: ParsableCommand {
     }
 
     func train() throws {
-        try ModelInput.checkTextFile(data, budget: memory.budget)
-        guard let bytes = FileManager.default.contents(atPath: data) else { throw ToolFailure("\(data): cannot read the file") }
-        let dataChecksum = hexChecksum([UInt8](bytes))
+        let bytes = try ModelInput.readTextFile(data, budget: memory.budget)
+        let dataChecksum = hexChecksum(bytes)
         var model: ModelArrays
         var metadata: [String: MetadataValue] = [:]
         var saved: AdamW? = nil
@@ -115,7 +118,7 @@ struct Train: ParsableCommand {
             model = try ModelArrays(reader: reader)
             metadata = model.metadata
             guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
-                throw ToolFailure("\(data): not the data \(output) was trained on (its checksum differs)")
+                throw ToolFailure("\(Formatting.name(data)): not the data \(Formatting.name(output)) was trained on (its checksum differs)")
             }
             saved = try loadOptimizer(model)
         } else if let initFrom {
@@ -149,7 +152,7 @@ struct Train: ParsableCommand {
             do {
                 try trainer.restore(saved)
             } catch let error as KernelError {
-                throw ToolFailure("\(output).adam: \(error.description): cannot resume")
+                throw ToolFailure("\(Formatting.name(output)).adam: \(error.description): cannot resume")
             }
         }
         let start = Date()
@@ -160,7 +163,7 @@ struct Train: ParsableCommand {
             lastLoss = try trainer.trainStep()
             let step = trainer.step
             guard lastLoss.isFinite else {
-                throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(output) not written")
+                throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(Formatting.name(output)) not written")
             }
             if step % evalEvery == 0 || step == steps {
                 let validation = try trainer.validationLoss()
@@ -176,32 +179,32 @@ struct Train: ParsableCommand {
             }
         }
         if trainer.step == firstStep {
-            Console.err("txw-train: \(output) already has \(firstStep) steps; nothing to do")
+            Console.err("txw-train: \(Formatting.name(output)) already has \(firstStep) steps; nothing to do")
         }
     }
 
-    func startingVocabulary(_ bytes: Data) throws -> Vocabulary? {
+    func startingVocabulary(_ bytes: [UInt8]) throws -> Vocabulary? {
         if let vocab {
-            guard let d = FileManager.default.contents(atPath: vocab),
-                  let tokens = try? JSONDecoder().decode([String].self, from: d) else {
-                throw ToolFailure("\(vocab): expected a JSON array of strings")
+            let d = Data(try ModelInput.readTextFile(vocab, budget: memory.budget, bytesPerByte: ModelInput.vocabularyBytesFactor))
+            guard let tokens = try? JSONDecoder().decode([String].self, from: d) else {
+                throw ToolFailure("\(Formatting.name(vocab)): expected a JSON array of strings")
             }
             return try Vocabulary(tokens)
         }
         if data.hasSuffix(".tokens") { return nil }
         guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else {
-            throw ToolFailure("\(data): not valid, non-empty UTF-8 text")
+            throw ToolFailure("\(Formatting.name(data)): not valid, non-empty UTF-8 text")
         }
         return try Vocabulary.characters(of: text)
     }
 
-    func tokenize(_ bytes: Data, vocabulary: Vocabulary?) throws -> [Int] {
+    func tokenize(_ bytes: [UInt8], vocabulary: Vocabulary?) throws -> [Int] {
         if data.hasSuffix(".tokens") {
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(data): not UTF-8") }
-            return try parseTokens(text, option: data)
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(data)): not UTF-8") }
+            return try parseTokens(text, option: Formatting.name(data))
         }
         guard let vocabulary else { throw ToolFailure("the model has no vocabulary: give token ids in a .tokens file") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(data): not valid UTF-8") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(data)): not valid UTF-8") }
         do {
             return try vocabulary.encode(text)
         } catch let error as ModelError {
@@ -256,13 +259,13 @@ struct Train: ParsableCommand {
         // never written as a checkpoint.
         for (name, tensor) in trainer.weights.parameterTensors {
             if let j = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
-                throw ToolFailure("training diverged by step \(trainer.step): \(name)[\(j)] = \(tensor.scalars[j]); \(output) not written")
+                throw ToolFailure("training diverged by step \(trainer.step): \(name)[\(j)] = \(tensor.scalars[j]); \(Formatting.name(output)) not written")
             }
         }
         let o = trainer.optimizer
         for (i, (name, _)) in trainer.weights.parameterTensors.enumerated() {
             for (kind, moments) in [("m", o.firstMoments[i]), ("v", o.secondMoments[i])] where moments.contains(where: { !$0.isFinite }) {
-                throw ToolFailure("training diverged by step \(trainer.step): the optimizer state \(kind).\(name) is not finite; \(output) not written")
+                throw ToolFailure("training diverged by step \(trainer.step): the optimizer state \(kind).\(name) is not finite; \(Formatting.name(output)) not written")
             }
         }
         var out = model
@@ -295,21 +298,21 @@ struct Train: ParsableCommand {
         let reader = try ModelInput.open(output + ".adam", budget: memory.budget)
         guard case let .int(step)? = reader.metadata("adamw.step"), case let .int(modelSteps)? = model.metadata["training.steps"],
               step == modelSteps else {
-            throw ToolFailure("\(output).adam does not match \(output) (steps differ): cannot resume")
+            throw ToolFailure("\(Formatting.name(output)).adam does not match \(Formatting.name(output)) (steps differ): cannot resume")
         }
         let limit = Trainer<Float>.Options.maximumSteps
         guard step >= 0, step <= limit else {
-            throw ToolFailure("\(output).adam: adamw.step = \(step): must be in 0...\(limit): cannot resume")
+            throw ToolFailure("\(Formatting.name(output)).adam: adamw.step = \(step): must be in 0...\(limit): cannot resume")
         }
         // Shapes before reading: a moment of another shape is refused by name.
         var first: [[Double]] = [], second: [[Double]] = []
         for array in model.arrays {
             for name in ["m." + array.name, "v." + array.name] {
                 guard let entry = reader.tensor(named: name) else {
-                    throw ToolFailure("\(output).adam: no tensor \(name): cannot resume")
+                    throw ToolFailure("\(Formatting.name(output)).adam: no tensor \(name): cannot resume")
                 }
                 guard entry.shape == array.shape else {
-                    throw ToolFailure("\(output).adam: \(name) has shape \(shapeText(entry.shape)), expected \(shapeText(array.shape)) (the model's \(array.name)): cannot resume")
+                    throw ToolFailure("\(Formatting.name(output)).adam: \(name) has shape \(shapeText(entry.shape)), expected \(shapeText(array.shape)) (the model's \(array.name)): cannot resume")
                 }
             }
             do {

@@ -75,40 +75,44 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// `what: where: detail`.
+    /// Names and paths are escaped (`DisplayText`; the free-text payloads,
+    /// which may quote a name from the file, keep their backslashes), so the
+    /// description is one printable line whatever the file holds.
     public var description: String {
+        func text(_ s: String) -> String { DisplayText.escaped(s, .keepBackslashes) }
         switch self {
         case let .io(path, operation, errno):
-            return "\(path): \(operation): \(errno.description)"
+            return "\(DisplayText.escaped(path)): \(text(operation)): \(errno.description)"
         case let .notRegularFile(path, operation, isDirectory):
-            return "\(path): \(operation): is \(isDirectory ? "a directory" : "not a regular file")"
+            return "\(DisplayText.escaped(path)): \(text(operation)): is \(isDirectory ? "a directory" : "not a regular file")"
         case let .unrecognizedFormat(path, found):
             let hex = Hex.bytes(found)
-            return "\(path): offset 0: neither an npz (zip) archive nor a safetensors file "
+            return "\(DisplayText.escaped(path)): offset 0: neither an npz (zip) archive nor a safetensors file "
                 + "(expected \"PK\\x03\\x04\", \"PK\\x05\\x06\" or a u64 header length followed by '{', found \(hex.isEmpty ? "an empty file" : hex))"
         case let .truncated(what, offset, needed, available):
-            return "\(what): offset \(offset): needs \(needed) bytes, but only \(available) are left"
+            return "\(text(what)): offset \(offset): needs \(needed) bytes, but only \(available) are left"
         case let .malformed(what, offset, expected, found):
-            return "\(what): offset \(offset): expected \(expected), found \(found)"
+            return "\(text(what)): offset \(offset): expected \(text(expected)), found \(text(found))"
         case let .unsupported(what, offset, feature):
-            return "\(what): offset \(offset): \(feature) is not supported"
+            return "\(text(what)): offset \(offset): \(text(feature)) is not supported"
         case let .unsupportedDType(what, offset, dtype):
-            return "\(what): offset \(offset): dtype \(dtype) is not supported (only float16, float32, float64 and, in safetensors, bfloat16)"
+            return "\(text(what)): offset \(offset): dtype \(text(dtype)) is not supported (only float16, float32, float64 and, in safetensors, bfloat16)"
         case let .invalidShape(what, offset, shape, detail):
-            return "\(what): offset \(offset): shape (\(shape.map(String.init).joined(separator: ", "))) \(detail)"
+            return "\(text(what)): offset \(offset): shape (\(shape.map(String.init).joined(separator: ", "))) \(text(detail))"
         case let .sizeMismatch(what, offset, expected, found):
-            return "\(what): offset \(offset): expected \(expected) bytes, found \(found)"
+            return "\(text(what)): offset \(offset): expected \(expected) bytes, found \(found)"
         case let .checksum(what, offset, expected, found):
-            return "\(what): offset \(offset): CRC-32 expected \(Hex.literal(expected)), found \(Hex.literal(found))"
+            return "\(text(what)): offset \(offset): CRC-32 expected \(Hex.literal(expected)), found \(Hex.literal(found))"
         case let .duplicateName(what, name, offset):
-            return "\(what): offset \(offset): the name '\(name)' appears twice"
+            return "\(text(what)): offset \(offset): the name '\(DisplayText.escaped(name))' appears twice"
         case let .invalidUTF8(what, offset):
-            return "\(what): offset \(offset): not valid UTF-8"
+            return "\(text(what)): offset \(offset): not valid UTF-8"
         case let .inflate(what, offset, detail):
-            return "\(what): offset \(offset): \(detail)"
+            return "\(text(what)): offset \(offset): \(text(detail))"
         case let .layout(what, offset, detail):
-            return "\(what): offset \(offset): \(detail)"
+            return "\(text(what)): offset \(offset): \(text(detail))"
         case let .limit(what, offset, value, limit):
-            return "\(what): offset \(offset): \(value) is beyond the limit \(limit)"
+            return "\(text(what)): offset \(offset): \(text(value)) is beyond the limit \(text(limit))"
         }
     }
 }
