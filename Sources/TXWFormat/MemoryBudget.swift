@@ -15,9 +15,10 @@
 /// up itself, as the txw tools do for a whole run (Spec/cli.md, "Memory").
 ///
 /// The default, `systemDefault`, is half of the smallest of the memory
-/// limits that apply to this process: physical memory, the cgroup v2 limit
-/// (`/sys/fs/cgroup/memory.max`) and the `RLIMIT_AS` and `RLIMIT_DATA` soft
-/// limits when they are set.
+/// limits that apply to this process: physical memory, the memory limits
+/// of its cgroups and their ancestors (cgroup v2 `memory.max`, cgroup v1
+/// `memory.limit_in_bytes`, found from `/proc/self/cgroup`) and the
+/// `RLIMIT_AS` and `RLIMIT_DATA` soft limits when they are set.
 public struct MemoryBudget: Sendable, Hashable, CustomStringConvertible {
     /// The budget in bytes (at least 1).
     public var bytes: Int

@@ -71,22 +71,70 @@ enum SystemMemory {
         return Int(limit.rlim_cur)
     }
 
-    /// The cgroup v2 limit, `/sys/fs/cgroup/memory.max` when it holds a
-    /// number (not `max`); nil elsewhere (no cgroup v2, not Linux).
-    static func cgroupLimit(path: String = "/sys/fs/cgroup/memory.max") -> Int? {
+    /// The smallest memory limit of the cgroups this process is in, and of
+    /// their ancestors: for each line of `/proc/self/cgroup`, cgroup v2
+    /// (`0::PATH`) reads `memory.max` under `/sys/fs/cgroup/PATH` and each
+    /// parent up to `/sys/fs/cgroup`; cgroup v1 (a line whose controllers
+    /// include `memory`) reads `memory.limit_in_bytes` under
+    /// `/sys/fs/cgroup/memory/PATH` and its parents. `max` (v2) means no
+    /// limit; v1's "unlimited" is a huge number, which physical memory
+    /// undercuts. nil when nothing is known (not Linux, no cgroup files).
+    /// (`membership` and `root` stand for `/proc/self/cgroup` and
+    /// `/sys/fs/cgroup` in tests.)
+    static func cgroupLimit(membership membershipPath: String = "/proc/self/cgroup", root: String = "/sys/fs/cgroup") -> Int? {
         #if os(Linux)
+        var found: [Int] = []
+        let membership = readSmallFile(membershipPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var lines = membership.split(separator: "\n").map(String.init)
+        if lines.isEmpty { lines = ["0::/"] }  // no /proc: the root's files, if any
+        for line in lines.prefix(64) {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let (controllers, path) = (fields[1], String(fields[2]))
+            let file: (root: String, name: String)
+            if fields[0] == "0" && controllers.isEmpty {
+                file = (root, "memory.max")
+            } else if controllers.split(separator: ",").contains("memory") {
+                file = (root + "/memory", "memory.limit_in_bytes")
+            } else {
+                continue
+            }
+            // PATH and each of its parents (at most 64 levels), then the root.
+            var components = path.split(separator: "/").filter { $0 != "." && $0 != ".." }.prefix(64).map(String.init)
+            while true {
+                let directory = ([file.root] + components).joined(separator: "/")
+                if let bytes = readSmallFile(directory + "/" + file.name),
+                   let limit = parseLimit(String(decoding: bytes, as: UTF8.self)) {
+                    found.append(limit)
+                }
+                if components.isEmpty { break }
+                components.removeLast()
+            }
+        }
+        return found.min()
+        #else
+        return nil
+        #endif
+    }
+
+    /// The first 4 KiB of a regular file (procfs and cgroupfs files report
+    /// size 0, so the read is bounded by the buffer); nil when it cannot be
+    /// opened or is not a regular file. Opened without blocking.
+    static func readSmallFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return parseLimit(String(decoding: buffer[..<n], as: UTF8.self))
-        #else
-        return nil
-        #endif
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var count = 0
+        while count < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            count += n
+        }
+        return Array(buffer[..<count])
     }
 
     /// A decimal byte count on the first line (nil for `max` or anything else).

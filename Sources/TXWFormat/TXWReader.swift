@@ -115,7 +115,7 @@ public final class TXWReader: Sendable {
         #if _endian(little)
         if (T.self == Float.self && entry.dtype == .f32) || (T.self == Double.self && entry.dtype == .f64) {
             try options.memoryBudget.check(
-                Self.readNeed(entry, as: MemoryLayout<T>.size, converting: false), for: Self.describe(entry, as: T.self))
+                Self.readNeed(entry, as: MemoryLayout<T>.size, converting: false, threads: options.decodeThreads), for: Self.describe(entry, as: T.self))
             return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
                 initialized = count
@@ -123,21 +123,35 @@ public final class TXWReader: Sendable {
         }
         #endif
         try options.memoryBudget.check(
-            Self.readNeed(entry, as: MemoryLayout<T>.size, converting: true), for: Self.describe(entry, as: T.self))
+            Self.readNeed(entry, as: MemoryLayout<T>.size, converting: true, threads: options.decodeThreads), for: Self.describe(entry, as: T.self))
         let bytes = try decodeBytes(entry)
         return bytes.withUnsafeBytes { ElementCoding.decode($0, as: entry.dtype, to: T.self) }
     }
 
     /// The bytes `read(named:as:)` holds at once for `entry` read as values
-    /// of `size` bytes: the values, plus the decoded bytes when `converting`.
-    package static func readNeed(_ entry: TensorEntry, as size: Int, converting: Bool) -> Int? {
-        MemoryBudget.sum([MemoryBudget.bytes(count: entry.elementCount, size: size), converting ? entry.rawSize : 0])
+    /// of `size` bytes: the values, plus the decoded bytes when `converting`,
+    /// plus the decoders' scratch on `threads` threads (`decodeScratch`).
+    package static func readNeed(_ entry: TensorEntry, as size: Int, converting: Bool, threads: Int) -> Int? {
+        MemoryBudget.sum([MemoryBudget.bytes(count: entry.elementCount, size: size), converting ? entry.rawSize : 0,
+                          decodeScratch([entry], threads: threads)])
+    }
+
+    /// The scratch `decode` allocates for the blocks of `entries` on
+    /// `threads` threads: one buffer of the largest byte-shuffled block
+    /// (≤ 64 MiB) for each part, min(threads, blocks) parts; nil on overflow.
+    package static func decodeScratch(_ entries: [TensorEntry], threads: Int) -> Int? {
+        var largest = 0, blocks = 0
+        for entry in entries {
+            blocks += entry.blocks.count  // ≤ 65,536 tensors of ≤ 2^31 blocks: no overflow
+            if entry.filter == .byteShuffle { largest = max(largest, entry.blocks.reduce(0) { max($0, $1.rawLength) }) }
+        }
+        return MemoryBudget.bytes(count: max(1, min(threads, blocks)), size: largest)
     }
 
     /// "tensor 'NAME' decoded as f64" (the precision of `T`).
     static func describe<T>(_ entry: TensorEntry, as type: T.Type) -> String {
         let precision = T.self == Double.self ? "f64" : T.self == Float.self ? "f32" : "\(T.self)"
-        return "tensor '\(entry.name)' decoded as \(precision)"
+        return "tensor '\(DisplayText.escaped(entry.name))' decoded as \(precision)"
     }
 
     /// The raw bytes of `entry`, one of this reader's `tensors`.
@@ -157,7 +171,8 @@ public final class TXWReader: Sendable {
 
     /// `readBytes(_:)` for an entry of this reader's index (its need checked against the budget).
     private func decodeBytes(_ entry: TensorEntry) throws -> [UInt8] {
-        try options.memoryBudget.check(entry.rawSize, for: "tensor '\(entry.name)' (\(entry.dtype) bytes)")
+        try options.memoryBudget.check(MemoryBudget.sum([entry.rawSize, Self.decodeScratch([entry], threads: options.decodeThreads)]),
+                                       for: "tensor '\(DisplayText.escaped(entry.name))' (\(entry.dtype) bytes)")
         return try [UInt8](unsafeUninitializedCapacity: entry.rawSize) { buffer, initialized in
             try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
             initialized = entry.rawSize
@@ -180,7 +195,8 @@ public final class TXWReader: Sendable {
             ranges.append(total..<(total + entry.rawSize))
             total += entry.rawSize  // ≤ 65536 tensors of ≤ 2^43 bytes: no overflow
         }
-        try options.memoryBudget.check(total, for: "all \(tensors.count) tensors of \(path)")
+        try options.memoryBudget.check(MemoryBudget.sum([total, Self.decodeScratch(tensors, threads: options.decodeThreads)]),
+                                       for: "all \(tensors.count) tensors of \(DisplayText.escaped(path))")
         var jobs: [(TensorEntry, Int, Int)] = []
         for (t, entry) in tensors.enumerated() {
             for index in entry.blocks.indices { jobs.append((entry, index, ranges[t].lowerBound + index * entry.blockSize)) }
@@ -283,7 +299,7 @@ public final class TXWReader: Sendable {
         let paddingEnd = min(FormatLimits.align(end) ?? fileSize, fileSize)
         for i in end..<paddingEnd where file.bytes[i] != 0 {
             throw TXWFormatError.layout(
-                what: "padding after tensor '\(entry.name)' block \(index)", offset: i, expected: "0", found: "\(file.bytes[i])")
+                what: "padding after tensor '\(DisplayText.escaped(entry.name))' block \(index)", offset: i, expected: "0", found: "\(file.bytes[i])")
         }
         let size = entry.dtype.size
         switch (entry.codec, entry.filter) {

@@ -8,8 +8,8 @@
 public enum Kernels {
     /// Rejects a NaN or negative temperature.
     static func checkTemperature(_ t: Double) throws {
-        guard !t.isNaN, t >= 0 else {
-            throw KernelError.invalidArgument(name: "temperature", value: "\(t)", requirement: "must be ≥ 0")
+        guard t.isFinite, t >= 0 else {
+            throw KernelError.invalidArgument(name: "temperature", value: "\(t)", requirement: "must be finite and ≥ 0")
         }
     }
 

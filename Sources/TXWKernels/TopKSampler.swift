@@ -98,6 +98,9 @@ public struct TopKSampler: Sendable, Equatable {
         var produced: [Int] = []
         produced.reserveCapacity(min(n, 1 << 16))
         guard n > 0 else { return produced }
+        guard !prompt.count.addingReportingOverflow(n).overflow else {
+            throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "prompt length + n must fit in Int")
+        }
         // The key/value cache gives the last position's logits of the
         // sequence so far, as a full recomputation would (IncrementalDecoder);
         // when it cannot (masked weights that are not 0), the whole sequence
@@ -164,14 +167,38 @@ public struct TopKSampler: Sendable, Equatable {
             return best
         }
         let scaled = last.map { $0 / temperature }
-        let top = Self.topK(scaled, k: min(k, scaled.count))
-        var cdf = Self.softmax(top.map { scaled[$0] })
+        var top: [Int]
+        var cdf: [Double]
+        if Self.needsLimit(logits: last, scaled: scaled) {
+            // ℓ/t overflowed (t tiny), or every kept ℓ/t is −inf: the notebook's
+            // softmax would be NaN. Take the limit t → 0 from the unscaled
+            // logits: the k largest, uniform over those equal to the largest.
+            top = Self.topK(last, k: min(k, last.count))
+            let best = top.map { last[$0] }.max() ?? 0
+            let ties = Double(top.count(where: { last[$0] == best }))
+            cdf = top.map { last[$0] == best ? 1 / ties : 0 }
+        } else {
+            top = Self.topK(scaled, k: min(k, scaled.count))
+            cdf = Self.softmax(top.map { scaled[$0] })
+        }
         for i in 1..<cdf.count { cdf[i] += cdf[i - 1] }
         let total = cdf[cdf.count - 1]
         for i in 0..<cdf.count { cdf[i] /= total }
         let u = rng.random()
         let index = cdf.firstIndex(where: { $0 > u }) ?? (cdf.count - 1)
         return top[index]
+    }
+
+    /// True when dividing by the temperature lost the logits' order: a finite
+    /// logit became ±inf (t so small that ℓ/t overflows), or the largest
+    /// scaled logit is not finite (all −inf, or an infinite logit).
+    static func needsLimit(logits: [Double], scaled: [Double]) -> Bool {
+        var largest = -Double.infinity
+        for (l, z) in zip(logits, scaled) {
+            if l.isFinite && !z.isFinite { return true }
+            largest = max(largest, z)
+        }
+        return !largest.isFinite
     }
 
     /// numpy's float64 softmax of a short vector, bit for bit where `exp`

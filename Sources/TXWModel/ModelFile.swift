@@ -31,7 +31,7 @@ public enum ModelFile {
         for (name, _) in h.tensorShapes() {
             guard let entry = reader.tensor(named: name) else { throw ModelError.missingTensor(name) }
             let converting = !(size == 4 && entry.dtype == .f32) && !(size == 8 && entry.dtype == .f64)
-            try budget.check(TXWReader.readNeed(entry, as: size, converting: converting),
+            try budget.check(TXWReader.readNeed(entry, as: size, converting: converting, threads: reader.options.decodeThreads),
                              for: "tensor '\(name)' decoded as \(T.precisionName)")
         }
         try budget.check(memoryNeed(h, vocabulary: vocabulary, as: T.self, reader: reader),

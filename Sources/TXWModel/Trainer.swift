@@ -41,13 +41,36 @@ public struct Trainer<Scalar: KernelScalar> {
         public init() {}
 
         /// The bytes training a model of `h` needs besides its weights (nil
-        /// when more than `Int.max`): the activations of the windows computed
-        /// at once (`activationBytes(_:threads:)`), and per parameter its
-        /// gradient (`scalarBytes`) and the optimizer's two float64 moments.
-        public func memoryNeed(_ h: Hyperparameters, threads: Int, scalarBytes: Int) -> Int? {
+        /// when more than `Int.max`), as `trainStep` holds them at its peak:
+        /// - the activations of the windows computed at once
+        ///   (`activationBytes(_:threads:)`);
+        /// - per window of that wave (`min(batch, threads)`), its gradients
+        ///   as a full set of weights with their derived copies (`W_Eᵀ` and
+        ///   the fused Q/K/V, V·d_model + 3·d_model·n_head·d_head·n_block
+        ///   values) and the backward pass's own `W_Eᵀ`;
+        /// - the float64 sum of the gradients (8 bytes per parameter);
+        /// - three more sets of weights with their derived copies: the mean
+        ///   gradient's values, the mean gradient, and the updated weights;
+        /// - the optimizer's two float64 moments (16 bytes per parameter).
+        public func memoryNeed(_ h: Hyperparameters, threads: Int, scalarBytes s: Int) -> Int? {
             let activations = activationBytes(h, threads: threads)
             guard activations < 0x1p62 else { return nil }
-            return MemoryBudget.sum([Int(activations), MemoryBudget.bytes(count: h.parameterCount, size: scalarBytes + 16)])
+            let P = h.parameterCount
+            let embedding = MemoryBudget.bytes(count: h.vocabSize, size: h.dModel)
+            let fused = MemoryBudget.bytes(count: h.dModel, size: 3)
+                .flatMap { MemoryBudget.bytes(count: $0, size: h.nHead) }
+                .flatMap { MemoryBudget.bytes(count: $0, size: h.dHead) }
+                .flatMap { MemoryBudget.bytes(count: $0, size: h.nBlock) }
+            let weightSet = MemoryBudget.sum([P, embedding, fused]).flatMap { MemoryBudget.bytes(count: $0, size: s) }
+            let perWindow = MemoryBudget.sum([weightSet, embedding.flatMap { MemoryBudget.bytes(count: $0, size: s) }])
+            let wave = max(1, min(batch, threads))
+            return MemoryBudget.sum([
+                Int(activations),
+                perWindow.flatMap { MemoryBudget.bytes(count: $0, size: wave) },
+                MemoryBudget.bytes(count: P, size: 8),
+                weightSet.flatMap { MemoryBudget.bytes(count: $0, size: 3) },
+                MemoryBudget.bytes(count: P, size: 16),
+            ])
         }
 
         /// An estimate of the bytes of activations (forward values kept for

@@ -31,8 +31,11 @@ package struct MemoryOptions: ParsableArguments {
         }
         var digits = Substring(text)
         var shift = 0
-        if let last = digits.last, let index = "KMGT".firstIndex(of: Character(last.uppercased())) {
-            shift = 10 * ("KMGT".distance(from: "KMGT".startIndex, to: index) + 1)
+        // ASCII only, compared as is: uppercasing can give several characters
+        // (ß → SS), and Character equality is canonical (the Kelvin sign is K).
+        let suffixes: [Character: Int] = ["K": 10, "k": 10, "M": 20, "m": 20, "G": 30, "g": 30, "T": 40, "t": 40]
+        if let last = digits.last, last.isASCII, let bits = suffixes[last] {
+            shift = bits
             digits.removeLast()
         }
         let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)

@@ -120,7 +120,7 @@ package enum Diagnostics {
     static func message(for error: ModelError) -> String {
         switch error {
         case let .precision(_, _, precision, _) where precision != "f64":
-            "\(error.description) (txw-run computes it with --precision f64)"
+            "\(error.description) (it fits f64: txw-run --precision f64 computes it)"
         default: error.description
         }
     }

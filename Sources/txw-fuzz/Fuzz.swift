@@ -31,16 +31,21 @@ func exercise(_ bytes: [UInt8], target: FuzzTarget = .container) {
     }
 }
 
+/// A fixed budget (256 MiB, a quarter of libFuzzer's `-rss_limit_mb` in
+/// tools/fuzz), so whether an input is refused does not depend on the
+/// machine's memory; one decode thread, so runs are reproducible.
+let fuzzReaderOptions = TXWReader.Options(decodeThreads: 1, memoryBudget: MemoryBudget(bytes: 256 << 20))
+
 /// The container reader (open, verify, read each tensor), the model profile
 /// and loader, and the npz/safetensors importers.
 func exerciseContainer(_ bytes: [UInt8]) {
-    if let reader = try? TXWReader(bytes: bytes, name: "fuzz") {
+    if let reader = try? TXWReader(bytes: bytes, name: "fuzz", options: fuzzReaderOptions) {
         _ = reader.verify()
         _ = try? reader.readAllBytes()
         _ = try? ModelFile.load(reader, as: Float.self)
         _ = try? ModelArrays(reader: reader)
     }
-    if let arrays = try? ArrayImporter.read(bytes: bytes, name: "fuzz") {
+    if let arrays = try? ArrayImporter.read(bytes: bytes, name: "fuzz", memoryBudget: fuzzReaderOptions.memoryBudget) {
         _ = try? ModelArrays(arrays: arrays)
     }
 }
@@ -72,7 +77,7 @@ enum ResumeTarget {
         let model = fixedModel
         let saved: AdamW
         if bytes.starts(with: FormatLimits.magic.prefix(4)) {
-            guard let reader = try? TXWReader(bytes: bytes, name: "fuzz.adam"),
+            guard let reader = try? TXWReader(bytes: bytes, name: "fuzz.adam", options: fuzzReaderOptions),
                   let state = try? optimizerState(reader, model: model) else { return }
             saved = state
         } else {
@@ -117,6 +122,7 @@ enum ResumeTarget {
     static func makeTrainer(_ model: ModelArrays) throws -> Trainer<Float> {
         var options = Trainer<Float>.Options()
         (options.steps, options.batch, options.context, options.validationFraction) = (totalSteps, 2, 6, 0)
+        options.memoryBudget = MemoryBudget(bytes: 256 << 20)
         return try Trainer(weights: model.weights(as: Float.self), tokens: tokens, options: options, configuration: KernelConfiguration(threads: 1))
     }
 

@@ -81,7 +81,15 @@ struct Inspect: ParsableCommand {
         let rawTotal, storedTotal, blockTotal: Int
 
         init(_ reader: TXWReader, stats: Bool) throws {
-            profile = Result { try ModelFile.profile(of: reader) }
+            // A file that is not a model is described as such; a budget
+            // refusal is an error of the run (exit 1), not a property of the file.
+            do {
+                profile = .success(try ModelFile.profile(of: reader))
+            } catch let error as TXWFormatError where error.category == "memory" {
+                throw error
+            } catch {
+                profile = .failure(error)
+            }
             statistics = try stats ? reader.tensors.map { TensorStatistics(try reader.read(named: $0.name, as: Double.self)) } : []
             userMetadata = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
             rawTotal = reader.tensors.reduce(0) { $0 + $1.rawSize }

@@ -105,7 +105,9 @@ struct Run: ParsableCommand {
         if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
         if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
-            let data = try ModelInput.readTextFile(textFile, budget: memory.budget)
+            // The model is held already: the text gets what the budget has left.
+            let modelNeed = ModelFile.memoryNeed(loaded.hyperparameters, vocabulary: loaded.vocabulary, as: T.self) ?? .max
+            let data = try ModelInput.readTextFile(textFile, budget: MemoryBudget(bytes: memory.budget.bytes - min(modelNeed, memory.budget.bytes - 1)))
             guard let content = String(validating: data, as: UTF8.self) else {
                 throw ToolFailure("\(Formatting.name(textFile)): not valid UTF-8")
             }
@@ -177,12 +179,16 @@ struct Run: ParsableCommand {
                         for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
         let result = try loaded.weights.logits(for: tokens)
         // Values print in the compute precision: shortest round-trip text.
-        if let scalars = result.scalars as? [Double] {
-            try printLogits(scalars, V: loaded.hyperparameters.vocabSize)
-        } else if let scalars = result.scalars as? [Float] {
-            try printLogits(scalars, V: loaded.hyperparameters.vocabSize)
+        // Checked type equality, then the same array viewed as its concrete
+        // type: no copy (an `as?` cast converts element by element into a new
+        // array, twice the logits' bytes, which the budget does not count).
+        let V = loaded.hyperparameters.vocabSize
+        if T.self == Double.self {
+            try printLogits(unsafeBitCast(result.scalars, to: [Double].self), V: V)
+        } else if T.self == Float.self {
+            try printLogits(unsafeBitCast(result.scalars, to: [Float].self), V: V)
         } else {
-            try printLogits(result.scalars.map { Double($0) }, V: loaded.hyperparameters.vocabSize)
+            try printLogits(result.scalars.map { Double($0) }, V: V)
         }
     }
 

@@ -142,9 +142,22 @@ struct Train: ParsableCommand {
         var trainer: Trainer<Float>
         do {
             trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
+        } catch let error as ModelError {
+            // The model read from OUT (--resume) or --init cannot be trained (in f32).
+            throw ToolFailure(path: resume ? output : initFrom ?? output, error)
         } catch let TXWFormatError.overMemoryBudget(what, need, _) {
-            // What --batch and --context ask of this model: a usage error.
             let total = MemoryBudget.sum([need, modelBytes]) ?? .max
+            // Over budget even with --batch 1 --context 1: the model itself is
+            // too large to train here, which no flag but --max-memory changes.
+            var smallest = options
+            (smallest.batch, smallest.context) = (1, 1)
+            let floor = smallest.memoryNeed(model.hyperparameters, threads: KernelConfiguration.defaultThreads, scalarBytes: 4)
+            if (MemoryBudget.sum([floor, modelBytes]) ?? .max) > memory.budget.bytes {
+                throw ToolFailure(Diagnostics.memoryMessage(
+                    what: "training \(Formatting.name(output)) (its weights, gradients and optimizer state, even at --batch 1 --context 1)",
+                    need: MemoryBudget.sum([floor, modelBytes]) ?? .max, budget: memory.budget.bytes))
+            }
+            // What --batch and --context ask of this model: a usage error.
             throw ValidationError("--batch/--context: " + Diagnostics.memoryMessage(
                 what: what + " with the model", need: total, budget: memory.budget.bytes))
         }

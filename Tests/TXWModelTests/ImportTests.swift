@@ -164,7 +164,7 @@ struct ImportTests {
                 for length in 0..<whole.count {
                     let prefix = ImportBytes(UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
                     let readers: [(ImportBytes) throws -> [ImportedArray]] = [
-                        { try ArrayImporter.read($0, name: file) },
+                        { try ArrayImporter.read($0, name: file, budget: .unlimited) },
                         file.hasSuffix(".npz") ? { try NPZReader.read($0) } : { try SafetensorsReader.read($0) },
                     ]
                     for reader in readers {
@@ -194,7 +194,7 @@ struct ImportTests {
                 for value: UInt8 in [original ^ 0x01, original ^ 0x80, 0xFF] where value != original {
                     damaged[position] = value
                     damaged.withUnsafeBytes { buffer in
-                        if case let .failure(problem) = Self.importError({ try ArrayImporter.read(ImportBytes(buffer), name: file) }),
+                        if case let .failure(problem) = Self.importError({ try ArrayImporter.read(ImportBytes(buffer), name: file, budget: .unlimited) }),
                            !problem.hasPrefix("no error") {
                             other.append("byte \(position) = \(value): \(problem)")
                         }

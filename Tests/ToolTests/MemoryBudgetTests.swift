@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TXWFormat
+@testable import TXWFormat
 import TXWTestSupport
 import TXWToolSupport
 
@@ -194,7 +194,7 @@ struct MemoryBudgetTests {
         #expect(try MemoryOptions.parseSize(text) == bytes)
     }
 
-    @Test(arguments: ["0", "0M", "-5", "abc", "1.5.2G", "", "G", "1e9", "99999999999999999999", "9000000000T", "0.0001K", " 5M", "5MB", ".5G", "5."])
+    @Test(arguments: ["0", "0M", "-5", "abc", "1.5.2G", "", "G", "1e9", "99999999999999999999", "9000000000T", "0.0001K", " 5M", "5MB", ".5G", "5.", "5ß", "5ﬀ", "5\u{212A}", "٥M"])
     func badSizesAreUsageErrors(text: String) {
         #expect(throws: (any Error).self) { try MemoryOptions.parseSize(text) }
     }
@@ -211,5 +211,54 @@ struct MemoryBudgetTests {
         #expect(MemoryBudget.defaultBytes(physical: 16 << 30, cgroup: nil, addressSpace: nil, data: 1 << 20) == 1 << 19)
         #expect(MemoryBudget.defaultBytes(physical: nil, cgroup: nil, addressSpace: nil, data: nil) == 1 << 30)
         #expect(MemoryBudget.systemDefault.bytes >= 1)
+    }
+
+    /// The vocabulary's automaton over budget is an error of the run (exit 1),
+    /// not "not a txw model" with exit 0.
+    @Test func inspectRefusesTheVocabularyOverBudget() throws {
+        for flags in [[String](), ["--json"]] {
+            let result = try tool("txw-inspect", [repositoryRoot.appendingPathComponent("samples/tiny.txw").path, "--max-memory", "2K"] + flags)
+            expectRefused(result, naming: "vocabulary")
+            #expect(result.stdout.isEmpty, "\(result.stdout)")
+        }
+    }
+
+    /// Over budget even at --batch 1 --context 1: not a usage error about
+    /// those flags, but exit 1 naming the model's training state.
+    @Test func trainingStateOverBudgetIsNotAFlagError() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try Data(String(repeating: "abcdefgh ", count: 64).utf8).write(to: URL(fileURLWithPath: dir.file("data.txt")))
+        // About 8.4 M parameters: the arrays and f32 weights (119 MB) fit 300 MiB,
+        // the gradients, their sum and the moments on top (459 MB) do not.
+        let result = try tool("txw-train", ["-o", dir.file("out.txw"), "--random", "--data", dir.file("data.txt"),
+                                            "--d-model", "512", "--n-head", "2", "--d-head", "8", "--d-mlp", "4096",
+                                            "--n-block", "2", "--steps", "1", "--max-memory", "300M"])
+        expectRefused(result, naming: "even at --batch 1 --context 1")
+        #expect(!result.stderr.contains("--batch/--context:"), "\(result.stderr)")
+    }
+
+    /// The default budget's cgroup limit, found from a membership file: the
+    /// smallest of the process's cgroup and its ancestors, v2 and v1.
+    @Test func cgroupLimitsOfTheProcessAndItsAncestors() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        func write(_ path: String, _ text: String) throws {
+            let url = URL(fileURLWithPath: dir.file(path))
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        try write("cg/memory.max", "max\n")
+        try write("cg/a/memory.max", "8000000\n")
+        try write("cg/a/b/memory.max", "max\n")
+        try write("v2", "0::/a/b\n")
+        #expect(SystemMemory.cgroupLimit(membership: dir.file("v2"), root: dir.file("cg")) == 8_000_000)
+        try write("cg/memory/x/memory.limit_in_bytes", "3000000\n")
+        try write("cg/memory/memory.limit_in_bytes", "9223372036854771712\n")
+        try write("v1", "4:memory:/x\n3:cpu:/elsewhere\n0::/a/b\n")
+        #expect(SystemMemory.cgroupLimit(membership: dir.file("v1"), root: dir.file("cg")) == 3_000_000)
+        try write("none", "0::/\n")
+        #expect(SystemMemory.cgroupLimit(membership: dir.file("none"), root: dir.file("cg")) == nil)
+        #expect(SystemMemory.cgroupLimit(membership: dir.file("missing"), root: dir.file("cg")) == nil)
     }
 }

@@ -34,9 +34,10 @@ public enum ArrayImporter {
     /// judged by content: the zip magic `PK\x03\x04` (or `PK\x05\x06`, an
     /// empty archive) means npz; a little-endian u64 in 2 … 100 000 000
     /// followed by `{` means safetensors; anything else is
-    /// `ImportError.unrecognizedFormat`.
+    /// `ImportError.unrecognizedFormat`. The arrays' need is checked against
+    /// `MemoryBudget.systemDefault` (`read(path:memoryBudget:)`).
     public static func read(path: String) throws -> [ImportedArray] {
-        try read(path: path, memoryBudget: .unlimited)
+        try read(path: path, memoryBudget: .systemDefault)
     }
 
     /// `read(path:)`, refusing with `TXWFormatError.overMemoryBudget`, before
@@ -61,14 +62,14 @@ public enum ArrayImporter {
         return try withExtendedLifetime(file) { try SafetensorsReader.read(ImportBytes(file.bytes)) }
     }
 
-    /// Like `read(path:)`, for bytes in memory (`name` stands for the path in messages).
-    public static func read(bytes: [UInt8], name: String = "<memory>") throws -> [ImportedArray] {
+    /// Like `read(path:memoryBudget:)`, for bytes in memory (`name` stands for the path in messages).
+    public static func read(bytes: [UInt8], name: String = "<memory>", memoryBudget: MemoryBudget = .systemDefault) throws -> [ImportedArray] {
         let file = ImportFile.copying(bytes, name: name)
-        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: name) }
+        return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: name, budget: memoryBudget) }
     }
 
     /// The content sniffing of `read(path:)`.
-    static func read(_ file: ImportBytes, name: String, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
+    static func read(_ file: ImportBytes, name: String, budget: MemoryBudget) throws -> [ImportedArray] {
         if file.matches(ZipArchive.localSignature, at: 0) || file.matches(ZipArchive.endSignature, at: 0) {
             return try NPZReader.read(file, budget: budget)
         }
