@@ -1,7 +1,7 @@
 /// The 64-byte header of §1.2.
 struct FileHeader: Equatable {
     var major: UInt16 = FormatLimits.majorVersion
-    var minor: UInt16 = FormatLimits.minorVersion
+    var minor: UInt16 = 0
     var manifestLength: Int
     var dataOffset: Int
     var fileLength: Int

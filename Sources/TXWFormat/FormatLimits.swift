@@ -6,8 +6,10 @@ public enum FormatLimits {
     package static let magic: [UInt8] = [0x89, 0x54, 0x58, 0x57, 0x0D, 0x0A, 0x1A, 0x0A]
     /// The major version written, and the only one read.
     package static let majorVersion: UInt16 = 1
-    /// The minor version written.
-    package static let minorVersion: UInt16 = 0
+    /// The highest minor version this implementation knows (§1.8): 1.1 adds
+    /// the model profile's `model.context_length`. A writer writes the lowest
+    /// minor version its file needs (`TXWWriter.minorVersion`), 0 by default.
+    package static let minorVersion: UInt16 = 1
     /// The header's size in bytes.
     package static let headerSize = 64
     /// The alignment of the manifest and of every block, in bytes.

@@ -63,6 +63,11 @@ public struct TXWWriter: Sendable {
 
     /// The options every tensor is written with unless `addTensor` overrides them.
     public let options: Options
+    /// The minor version the file declares (Spec/txw-format.md §1.8): 0
+    /// unless raised by `declareMinorVersion(_:)`. A writer declares the
+    /// lowest minor version whose additions the file uses, so a file that
+    /// uses none stays a 1.0 file, byte for byte.
+    public private(set) var minorVersion: UInt16 = 0
     private(set) var metadata: [String: MetadataValue] = [:]
     private(set) var pending: [PendingTensor] = []
     /// The UTF-8 bytes of every added tensor name: the duplicate check is one hash lookup.
@@ -77,6 +82,21 @@ public struct TXWWriter: Sendable {
     public init(options: Options = Options()) throws {
         try options.validate()
         self.options = options
+    }
+
+    /// Raises the minor version the file declares to at least `minor`: the
+    /// caller puts in something that version added (the container itself
+    /// adds nothing beyond 1.0; the model profile's `model.context_length`
+    /// needs 1.1). Never lowers it.
+    ///
+    /// - Throws: `TXWFormatError.invalidArgument` when `minor` is above the
+    ///   highest minor version this implementation knows (1).
+    public mutating func declareMinorVersion(_ minor: UInt16) throws {
+        guard minor <= FormatLimits.minorVersion else {
+            throw TXWFormatError.invalidArgument(
+                what: "minor version \(minor)", detail: "this writer knows format versions up to 1.\(FormatLimits.minorVersion)")
+        }
+        minorVersion = max(minorVersion, minor)
     }
 
     /// Sets metadata `key` (1…255 bytes of UTF-8) to `value`, replacing any earlier value.
@@ -200,7 +220,7 @@ public struct TXWWriter: Sendable {
         var body = final.serialize()
         body.append(contentsOf: repeatElement(0, count: dataOffset - FormatLimits.headerSize - body.count))
         let header = FileHeader(
-            manifestLength: manifestLength, dataOffset: dataOffset, fileLength: fileLength,
+            minor: minorVersion, manifestLength: manifestLength, dataOffset: dataOffset, fileLength: fileLength,
             manifestChecksum: XXHash.xxh3(body))
         var file = header.serialize()
         file.reserveCapacity(fileLength)

@@ -17,6 +17,10 @@ public struct ModelArrays: Sendable {
     public package(set) var arrays: [ImportedArray]
     /// The vocabulary, when the source holds one (`vocab_size` tokens).
     public package(set) var vocabulary: Vocabulary?
+    /// The context length (`model.context_length`), when the source holds
+    /// one; written by `writer(dtype:options:)`, which refuses a value
+    /// outside 1 … `ModelKeys.maximumContextLength`.
+    public package(set) var contextLength: Int?
     /// User metadata (no `model.` keys).
     public package(set) var metadata: [String: MetadataValue]
 
@@ -74,13 +78,16 @@ public struct ModelArrays: Sendable {
     }
 
     /// From a txw model file, for re-packing: every tensor's stored bytes
-    /// (verified), the vocabulary, the constants and the user metadata.
+    /// (verified), the vocabulary, the context length, the constants and the
+    /// user metadata. `model.` keys of a newer minor version that this
+    /// version does not know are not kept (Spec/txw-format.md §2.3).
     ///
     /// - Throws: `TXWFormatError.overMemoryBudget`, before any tensor is
     ///   decoded, when the tensors' bytes together exceed the reader's
     ///   `options.memoryBudget`.
     public init(reader: TXWReader) throws {
         let (h, vocabulary) = try ModelFile.profile(of: reader)
+        let contextLength = try ModelFile.contextLength(of: reader)
         try reader.options.memoryBudget.check(
             MemoryBudget.sum(reader.tensors.map(\.rawSize)), for: "the \(reader.tensors.count) tensors' stored bytes")
         var arrays: [ImportedArray] = []
@@ -90,15 +97,19 @@ public struct ModelArrays: Sendable {
         }
         var metadata: [String: MetadataValue] = [:]
         for entry in reader.metadata where !ModelKeys.isReserved(entry.key) { metadata[entry.key] = entry.value }
-        self.init(hyperparameters: h, arrays: arrays, vocabulary: vocabulary, metadata: metadata)
+        self.init(hyperparameters: h, arrays: arrays, vocabulary: vocabulary, contextLength: contextLength, metadata: metadata)
     }
 
     /// A model from checked parts, unchecked: `arrays` must be the profile's
     /// tensors of `hyperparameters` in canonical order.
-    package init(hyperparameters: Hyperparameters, arrays: [ImportedArray], vocabulary: Vocabulary?, metadata: [String: MetadataValue]) {
+    package init(
+        hyperparameters: Hyperparameters, arrays: [ImportedArray], vocabulary: Vocabulary?, contextLength: Int? = nil,
+        metadata: [String: MetadataValue]
+    ) {
         self.hyperparameters = hyperparameters
         self.arrays = arrays
         self.vocabulary = vocabulary
+        self.contextLength = contextLength
         self.metadata = metadata
     }
 
@@ -145,7 +156,8 @@ public struct ModelArrays: Sendable {
     }
 
     /// A writer holding the model: every tensor converted to `dtype` (or
-    /// kept as stored when nil), the profile's keys, the vocabulary and the
+    /// kept as stored when nil), the profile's keys, the vocabulary, the
+    /// context length (the file then declares format version 1.1) and the
     /// user metadata.
     public func writer(dtype: DType?, options: TXWWriter.Options) throws -> TXWWriter {
         var writer = try TXWWriter(options: options)
@@ -153,7 +165,7 @@ public struct ModelArrays: Sendable {
             guard !ModelKeys.isReserved(key) else { throw ModelError.reservedKey(key) }
             try writer.setMetadata(key, value)
         }
-        try ModelFile.setProfileMetadata(hyperparameters, vocabulary: vocabulary, in: &writer)
+        try ModelFile.setProfileMetadata(hyperparameters, vocabulary: vocabulary, contextLength: contextLength, in: &writer)
         for array in arrays {
             let target = dtype ?? array.dtype
             var bytes = array.bytes

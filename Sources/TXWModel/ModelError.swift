@@ -18,6 +18,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case outOfRange(key: String, value: String, requirement: String)
     /// A `model.` key this version does not know.
     case unknownModelKey(String)
+    /// A profile key that format version `since` added, in a file that
+    /// declares the older version `found` (Spec/txw-format.md §2.3).
+    case keyNeedsVersion(key: String, since: FormatVersion, found: FormatVersion)
     /// A tensor of the profile is absent.
     case missingTensor(String)
     /// A tensor that is not part of the profile.
@@ -53,6 +56,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             case let .wrongType(key, expected, found): return "metadata '\(id(key))' must be \(text(expected)), found \(text(found))"
             case let .outOfRange(key, value, requirement): return "metadata '\(id(key))' = \(text(value)): \(text(requirement))"
             case let .unknownModelKey(key): return "unknown model key '\(id(key))' (keys beginning with 'model.' are reserved)"
+            case let .keyNeedsVersion(key, since, found):
+                return "metadata '\(id(key))' is part of format version \(since) and later, but the file declares version \(found)"
             case let .missingTensor(name): return "missing tensor '\(id(name))'"
             case let .unexpectedTensor(name): return "unexpected tensor '\(id(name))' (a model holds W_E and blocks.{i}.* only)"
             case let .shapeMismatch(name, expected, found):

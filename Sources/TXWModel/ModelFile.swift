@@ -25,6 +25,7 @@ public enum ModelFile {
     ///   `TXWFormatError` for a damaged file.
     public static func load<T: KernelScalar>(_ reader: TXWReader, as type: T.Type = T.self) throws -> LoadedModel<T> {
         let (h, vocabulary) = try profile(of: reader)
+        let contextLength = try contextLength(of: reader)
         try checkPrecision(h, as: type)
         let budget = reader.options.memoryBudget
         let size = MemoryLayout<T>.size
@@ -46,7 +47,7 @@ public enum ModelFile {
             throw ModelError.kernel(error)
         }
         let user = reader.metadata.filter { !ModelKeys.isReserved($0.key) }
-        return LoadedModel(weights: weights, vocabulary: vocabulary, metadata: user)
+        return LoadedModel(weights: weights, vocabulary: vocabulary, contextLength: contextLength, metadata: user)
     }
 
     /// The bytes loading a model of `h` in precision `T` holds at its peak
@@ -101,7 +102,14 @@ public enum ModelFile {
 
     /// Checks the model profile of a container — keys, types, ranges,
     /// vocabulary, the exact tensor set and every shape — without decoding
-    /// any tensor. Returns the hyperparameters and the vocabulary.
+    /// any tensor, in the order of Spec/txw-format.md §2.2. Returns the
+    /// hyperparameters and the vocabulary; the context length, which the
+    /// kernels do not use, is `contextLength(of:)`.
+    ///
+    /// `model.` keys this version does not know are refused in a file that
+    /// declares a minor version it knows (≤ 1.1) and ignored in a file of a
+    /// higher minor version, which may only add optional keys that leave
+    /// the computation unchanged (§2.3).
     public static func profile(of reader: TXWReader) throws -> (Hyperparameters, Vocabulary?) {
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
             guard let value = reader.metadata(key) else { throw ModelError.missingKey(key) }
@@ -138,8 +146,11 @@ public enum ModelFile {
         } catch let error as KernelError {
             throw ModelError.kernel(error)
         }
-        for entry in reader.metadata where ModelKeys.isReserved(entry.key) && !ModelKeys.all.contains(entry.key) {
-            throw ModelError.unknownModelKey(entry.key)
+        _ = try contextLength(of: reader)
+        if reader.version.minor <= FormatLimits.minorVersion {
+            for entry in reader.metadata where ModelKeys.isReserved(entry.key) && ModelKeys.since[entry.key] == nil {
+                throw ModelError.unknownModelKey(entry.key)
+            }
         }
         var vocabulary: Vocabulary? = nil
         if let value = reader.metadata(ModelKeys.vocab) {
@@ -179,19 +190,55 @@ public enum ModelFile {
         return (h, vocabulary)
     }
 
-    /// Writes `weights` (and `vocabulary`, `metadata`) as a model file:
-    /// every tensor as `dtype` (default: f32 for `Float` weights, f64 for
-    /// `Double`), with the writer `options`. Atomic; an existing `path` is
-    /// replaced only when `overwrite`.
-    public static func save<T: KernelScalar>(
-        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
-        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options(), to path: String, overwrite: Bool = false
-    ) throws {
-        try encode(weights, vocabulary: vocabulary, metadata: metadata, dtype: dtype, options: options).write(to: path, overwrite: overwrite)
+    /// The model's context length (`model.context_length`, Spec/txw-format.md
+    /// §2.1): the longest token sequence it was trained to see, or nil when
+    /// the file does not say. Checked as `profile(of:)` checks it: the file
+    /// must declare format version 1.1 or later, the value must be an int in
+    /// 1 … `ModelKeys.maximumContextLength`.
+    ///
+    /// - Throws: `ModelError.keyNeedsVersion`, `.wrongType` or `.outOfRange`.
+    public static func contextLength(of reader: TXWReader) throws -> Int? {
+        let key = ModelKeys.contextLength
+        guard let value = reader.metadata(key) else { return nil }
+        let since = ModelKeys.since[key] ?? FormatLimits.minorVersion
+        guard reader.version.minor >= since else {
+            throw ModelError.keyNeedsVersion(
+                key: key, since: FormatVersion(major: FormatLimits.majorVersion, minor: since), found: reader.version)
+        }
+        guard case let .int(v) = value else { throw ModelError.wrongType(key: key, expected: "an int", found: "a \(value.typeName)") }
+        return try checkedContextLength(v)
     }
 
-    /// Sets the profile's keys (§2.1) for `h` and `vocabulary` in `writer`.
-    package static func setProfileMetadata(_ h: Hyperparameters, vocabulary: Vocabulary?, in writer: inout TXWWriter) throws {
+    /// `value` as a context length, or `ModelError.outOfRange` naming `model.context_length`.
+    package static func checkedContextLength(_ value: Int64) throws -> Int {
+        guard value >= 1, value <= Int64(ModelKeys.maximumContextLength) else {
+            throw ModelError.outOfRange(
+                key: ModelKeys.contextLength, value: "\(value)", requirement: "must be in 1…\(ModelKeys.maximumContextLength)")
+        }
+        return Int(value)
+    }
+
+    /// Writes `weights` (and `vocabulary`, `metadata`) as a model file:
+    /// every tensor as `dtype` (default: f32 for `Float` weights, f64 for
+    /// `Double`), with the writer `options`; `contextLength`, when given, as
+    /// `model.context_length` (1 … 2^24; the file then declares format
+    /// version 1.1). Atomic; an existing `path` is replaced only when
+    /// `overwrite`.
+    public static func save<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, contextLength: Int? = nil,
+        metadata: [String: MetadataValue] = [:], dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options(),
+        to path: String, overwrite: Bool = false
+    ) throws {
+        try encode(weights, vocabulary: vocabulary, contextLength: contextLength, metadata: metadata, dtype: dtype, options: options)
+            .write(to: path, overwrite: overwrite)
+    }
+
+    /// Sets the profile's keys (§2.1) for `h`, `vocabulary` and
+    /// `contextLength` in `writer`; a context length raises the file's
+    /// minor version to 1.1, the version that added it.
+    package static func setProfileMetadata(
+        _ h: Hyperparameters, vocabulary: Vocabulary?, contextLength: Int?, in writer: inout TXWWriter
+    ) throws {
         try writer.setMetadata(ModelKeys.vocabSize, .int(Int64(h.vocabSize)))
         try writer.setMetadata(ModelKeys.dModel, .int(Int64(h.dModel)))
         try writer.setMetadata(ModelKeys.nHead, .int(Int64(h.nHead)))
@@ -207,18 +254,24 @@ public enum ModelFile {
             }
             try writer.setMetadata(ModelKeys.vocab, .strings(vocabulary.tokens))
         }
+        if let contextLength {
+            let value = try checkedContextLength(Int64(clamping: contextLength))
+            try writer.declareMinorVersion(ModelKeys.since[ModelKeys.contextLength] ?? FormatLimits.minorVersion)
+            try writer.setMetadata(ModelKeys.contextLength, .int(Int64(value)))
+        }
     }
 
-    /// The writer holding a model, ready to `encode()` or `write(to:)`.
+    /// The writer holding a model, ready to `encode()` or `write(to:)`
+    /// (the arguments as in `save`).
     public static func encode<T: KernelScalar>(
-        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, metadata: [String: MetadataValue] = [:],
-        dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options()
+        _ weights: TransformerWeights<T>, vocabulary: Vocabulary? = nil, contextLength: Int? = nil,
+        metadata: [String: MetadataValue] = [:], dtype: DType? = nil, options: TXWWriter.Options = TXWWriter.Options()
     ) throws -> TXWWriter {
         let h = weights.hyperparameters
         var writer = try TXWWriter(options: options)
         for key in metadata.keys where ModelKeys.isReserved(key) { throw ModelError.reservedKey(key) }
         for (key, value) in metadata { try writer.setMetadata(key, value) }
-        try setProfileMetadata(h, vocabulary: vocabulary, in: &writer)
+        try setProfileMetadata(h, vocabulary: vocabulary, contextLength: contextLength, in: &writer)
         let target = dtype ?? (T.self == Double.self ? .f64 : .f32)
         func add(_ name: String, _ tensor: Tensor<T>) throws {
             let bytes: [UInt8]

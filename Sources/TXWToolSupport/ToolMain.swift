@@ -67,7 +67,7 @@ package enum ToolMain {
     }
 
     /// The `--version` text of `tool`: its name and the txw format version
-    /// it reads and writes (`txw-pack (txw format 1.0)`).
+    /// it reads and writes (`txw-pack (txw format 1.1)`).
     package static func version(_ tool: String) -> String {
         "\(tool) (txw format \(FormatLimits.majorVersion).\(FormatLimits.minorVersion))"
     }

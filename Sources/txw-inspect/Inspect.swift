@@ -72,8 +72,8 @@ struct Inspect: ParsableCommand {
 
     /// What the summary shows, read once for the text and the JSON rendering.
     struct Summary {
-        /// The hyperparameters and the vocabulary, or why the file is not a model.
-        let profile: Result<(Hyperparameters, Vocabulary?), any Error>
+        /// The hyperparameters, the vocabulary and the context length, or why the file is not a model.
+        let profile: Result<(Hyperparameters, Vocabulary?, Int?), any Error>
         /// One per tensor under --stats, none otherwise.
         let statistics: [TensorStatistics]
         /// The metadata other than the model's reserved keys.
@@ -84,7 +84,8 @@ struct Inspect: ParsableCommand {
             // A file that is not a model is described as such; a budget
             // refusal is an error of the run (exit 1), not a property of the file.
             do {
-                profile = .success(try ModelFile.profile(of: reader))
+                let (h, vocabulary) = try ModelFile.profile(of: reader)
+                profile = .success((h, vocabulary, try ModelFile.contextLength(of: reader)))
             } catch let error as TXWFormatError where error.category == "memory" {
                 throw error
             } catch {
@@ -113,8 +114,9 @@ struct Inspect: ParsableCommand {
     func printHeader(_ reader: TXWReader, _ summary: Summary) throws {
         try Console.out("file:        \(Formatting.name(model)) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
         switch summary.profile {
-        case let .success((h, vocabulary)):
+        case let .success((h, vocabulary, contextLength)):
             try Console.out("model:       vocab_size \(h.vocabSize), d_model \(h.dModel), n_head \(h.nHead), d_head \(h.dHead), d_mlp \(h.dMLP), n_block \(h.nBlock)")
+            try Console.out("context:     " + (contextLength.map { "\(Formatting.grouped($0)) tokens" } ?? "not recorded"))
             try Console.out("parameters:  \(Formatting.grouped(h.parameterCount))")
             try Console.out("constants:   rmsnorm_epsilon \(h.constants.rmsnormEpsilon), positional_base \(h.constants.positionalBase), mask_value \(h.constants.maskValue)")
             if let vocabulary {

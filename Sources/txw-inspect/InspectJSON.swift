@@ -32,8 +32,8 @@ struct SummaryJSON: Encodable {
         fileSize = reader.fileSize
         formatVersion = reader.version.description
         switch summary.profile {
-        case let .success((h, vocabulary)):
-            model = JSONNullable(ModelJSON(h))
+        case let .success((h, vocabulary, contextLength)):
+            model = JSONNullable(ModelJSON(h, contextLength: contextLength))
             notAModel = nil
             self.vocabulary = JSONNullable(vocabulary.map(VocabularyJSON.init))
         case let .failure(error):
@@ -53,15 +53,18 @@ struct SummaryJSON: Encodable {
 struct ModelJSON: Encodable {
     let vocabSize, dModel, nHead, dHead, dMLP, nBlock: Int
     let rmsnormEpsilon, positionalBase, maskValue: Double
+    /// `model.context_length`, null when the file has none.
+    let contextLength: JSONNullable<Int>
     let parameters: Int
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", dModel = "d_model", nHead = "n_head", dHead = "d_head", dMLP = "d_mlp"
         case nBlock = "n_block", rmsnormEpsilon = "rmsnorm_epsilon", positionalBase = "positional_base"
-        case maskValue = "mask_value", parameters
+        case maskValue = "mask_value", contextLength = "context_length", parameters
     }
 
-    init(_ h: Hyperparameters) {
+    init(_ h: Hyperparameters, contextLength: Int?) {
+        self.contextLength = JSONNullable(contextLength)
         (vocabSize, dModel, nHead, dHead, dMLP, nBlock) = (h.vocabSize, h.dModel, h.nHead, h.dHead, h.dMLP, h.nBlock)
         (rmsnormEpsilon, positionalBase, maskValue) =
             (h.constants.rmsnormEpsilon, h.constants.positionalBase, h.constants.maskValue)

@@ -25,7 +25,9 @@ struct Pack: ParsableCommand {
               --from FILE   an .npz (np.savez / np.savez_compressed) or .safetensors file with \
             the tensor names of the spec (W_E, blocks.0.W_Q, …), or a .txw to re-pack. \
             Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
-            is named.
+            is named. A re-pack keeps the source's vocabulary, context length, constants \
+            and metadata; --vocab, --char-vocab, --context-length, --name and --meta change \
+            them.
 
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
@@ -76,6 +78,11 @@ struct Pack: ParsableCommand {
     @Option(help: ArgumentHelp("Character vocabulary: the sorted distinct characters of this text.", valueName: "corpus.txt"))
     var charVocab: String?
 
+    @Option(help: ArgumentHelp(
+        "The model's context length (model.context_length), 1 to 16777216: the longest token sequence it was trained to see (default: keep the source's; none for --random and imports).",
+        valueName: "N"))
+    var contextLength: Int?
+
     @Option(help: "The model's name (metadata key 'name').")
     var name: String?
 
@@ -100,6 +107,9 @@ struct Pack: ParsableCommand {
         }
         if vocab != nil && charVocab != nil {
             throw ValidationError("give --vocab or --char-vocab, not both")
+        }
+        if let contextLength, !(1...ModelKeys.maximumContextLength).contains(contextLength) {
+            throw ValidationError("--context-length must be in 1…\(ModelKeys.maximumContextLength), got \(contextLength)")
         }
         for item in meta {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
@@ -141,6 +151,7 @@ struct Pack: ParsableCommand {
                 }
                 model.vocabulary = vocabulary
             }
+            if let contextLength { model.contextLength = contextLength }
             if let name { model.metadata["name"] = .string(name) }
             for item in meta {
                 let eq = item.firstIndex(of: "=") ?? item.endIndex
@@ -236,11 +247,12 @@ struct Pack: ParsableCommand {
         let fileSize, rawBytes, tensors, parameters: Int
         let vocabSize, dModel, nHead, dHead, dMLP, nBlock: Int
         let vocabulary: Bool
+        let contextLength: JSONNullable<Int>
 
         enum CodingKeys: String, CodingKey {
             case path, fileSize = "file_size", rawBytes = "raw_bytes", tensors, parameters
             case vocabSize = "vocab_size", dModel = "d_model", nHead = "n_head", dHead = "d_head"
-            case dMLP = "d_mlp", nBlock = "n_block", vocabulary
+            case dMLP = "d_mlp", nBlock = "n_block", vocabulary, contextLength = "context_length"
         }
     }
 
@@ -250,7 +262,8 @@ struct Pack: ParsableCommand {
             try Console.out(try JSONOutput.text(Report(
                 path: output, fileSize: fileSize, rawBytes: rawBytes, tensors: model.arrays.count,
                 parameters: h.parameterCount, vocabSize: h.vocabSize, dModel: h.dModel, nHead: h.nHead,
-                dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil)))
+                dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil,
+                contextLength: JSONNullable(model.contextLength))))
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
             try Console.out("wrote \(Formatting.name(output)): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")

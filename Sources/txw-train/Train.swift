@@ -67,7 +67,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "Optimizer steps.") var steps: Int = 1000
     @Option(help: "Windows per step.") var batch: Int = 16
-    @Option(help: "Tokens each window predicts.") var context: Int = 64
+    @Option(help: "Tokens each window predicts; written as the model's context length (model.context_length).") var context: Int = 64
     @Option(help: "Peak learning rate.") var lr: Double = 3e-3
     @Option(help: "Seed of the random init and of the window sampler.") var seed: UInt64 = 42
     @Option(help: "Evaluate (and report) every K steps.") var evalEvery: Int = 100
@@ -296,6 +296,7 @@ struct Train: ParsableCommand {
         out.metadata["training.context"] = .int(Int64(context))
         out.metadata["training.seed"] = .int(Int64(bitPattern: seed))
         out.metadata["training.total_steps"] = .int(Int64(steps))
+        out.contextLength = context
         // The moments first: a checkpoint's model is never newer than its moments.
         var moments = try TXWWriter()
         try moments.setMetadata("adamw.step", .int(Int64(o.step)))

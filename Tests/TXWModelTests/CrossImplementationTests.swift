@@ -96,6 +96,16 @@ struct CrossImplementationTests {
         }
         try Self.expectedJSON(metadata: reader.metadata, tensors: modelTensors).write(to: URL(fileURLWithPath: dir.file("model.expected.json")))
         count += 1
+        // The same model with a context length: format version 1.1, one more key.
+        try ModelFile.save(model, vocabulary: Vocabulary(["a", "b", "c", "d", "e"]), contextLength: 40,
+                           metadata: ["name": .string("cross")], to: dir.file("model_context.txw"))
+        let withContext = try TXWReader(path: dir.file("model_context.txw"))
+        #expect(withContext.metadata.count == reader.metadata.count + 1)
+        var expectedMetadata = reader.metadata
+        expectedMetadata.append(MetadataEntry(key: "model.context_length", value: .int(40)))
+        try Self.expectedJSON(metadata: expectedMetadata, tensors: modelTensors)
+            .write(to: URL(fileURLWithPath: dir.file("model_context.expected.json")))
+        count += 1
 
         let read = try runProcess(URL(fileURLWithPath: Self.python), [Self.script, "read", dir.path])
         #expect(read.status == 0, "crosscheck read:\n\(read.stdout)\(read.stderr)")
@@ -145,7 +155,7 @@ struct CrossImplementationTests {
         let write = try runProcess(URL(fileURLWithPath: Self.python), [Self.script, "write", dir.path])
         try #require(write.status == 0, "crosscheck write:\n\(write.stdout)\(write.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".txw") }.sorted()
-        #expect(files.count == 17, "16 combinations and a model: \(files)")
+        #expect(files.count == 18, "16 combinations and two models: \(files)")
         for file in files {
             let base = String(file.dropLast(4))
             let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file(base + ".expected.json"))))
@@ -170,6 +180,10 @@ struct CrossImplementationTests {
             if metadata["model.vocab_size"] != nil {
                 let model = try ModelFile.load(reader, as: Double.self)
                 #expect(model.vocabulary != nil && model.weights.W_E.count > 0)
+                let contextLength = expected.metadata["model.context_length"].flatMap(Self.metadataValue)
+                #expect(contextLength == (file == "model_context.txw" ? .int(48) : nil), "\(file)")
+                #expect(model.contextLength.map { .int(Int64($0)) } == contextLength, "\(file) context length")
+                #expect(reader.version.minor == (contextLength == nil ? 0 : 1), "\(file) format version")
             }
         }
     }

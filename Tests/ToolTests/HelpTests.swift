@@ -35,7 +35,7 @@ struct HelpOutputTests {
         let help = try tool(name, ["--help"])
         #expect(help.status == 0 && help.stdout.hasPrefix("OVERVIEW: ") && help.stdout.contains("USAGE: \(name)") && help.stderr.isEmpty)
         let version = try tool(name, ["--version"])
-        #expect(version.status == 0 && version.stdout == "\(name) (txw format 1.0)\n" && version.stderr.isEmpty, "\(version.stdout)")
+        #expect(version.status == 0 && version.stdout == "\(name) (txw format 1.1)\n" && version.stderr.isEmpty, "\(version.stdout)")
     }
 
     /// stdout on /dev/full (opened for writing as the child's stdout; it is

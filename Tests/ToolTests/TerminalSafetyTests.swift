@@ -251,7 +251,8 @@ struct TerminalSafetyTests {
         let h = "n\n\u{1b}[2J\u{202e}\u{9b}"
         let model: [ModelError] = [
             .missingKey(h), .wrongType(key: h, expected: h, found: h), .outOfRange(key: h, value: h, requirement: h),
-            .unknownModelKey(h), .missingTensor(h), .unexpectedTensor(h), .shapeMismatch(tensor: h, expected: [1], found: [2]),
+            .unknownModelKey(h), .keyNeedsVersion(key: h, since: FormatVersion(major: 1, minor: 1), found: FormatVersion(major: 1, minor: 0)),
+            .missingTensor(h), .unexpectedTensor(h), .shapeMismatch(tensor: h, expected: [1], found: [2]),
             .vocabulary(h), .reservedKey(h),
         ]
         let imports: [ImportError] = [

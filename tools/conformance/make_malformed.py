@@ -919,6 +919,45 @@ def _():
     return mutate(lambda d: d.m("model.mask_value").__setitem__(2, v_float(-math.inf)))
 
 
+def with_context_length(type_code: int, value: bytes, minor: int = 1) -> bytes:
+    """The base model with 'model.context_length' (spec 2.1, format version 1.1) declaring ``minor``."""
+
+    def edit(d: Doc) -> None:
+        d.header["minor"] = minor
+        d.meta.append([b"model.context_length", type_code, value])
+
+    return mutate(edit)
+
+
+@model_case("model_context_length_zero", "'model.context_length' is 0 (format version 1.1; it must be 1 … 2^24)", ["model.context_length"])
+def _():
+    return with_context_length(T_INT, v_int(0))
+
+
+@model_case("model_context_length_over_limit", "'model.context_length' is 2^24 + 1 (format version 1.1)", ["model.context_length"])
+def _():
+    return with_context_length(T_INT, v_int((1 << 24) + 1))
+
+
+@model_case("model_context_length_float", "'model.context_length' is the float 64.0 (format version 1.1)", ["model.context_length"])
+def _():
+    return with_context_length(T_FLOAT, v_float(64.0))
+
+
+@model_case("model_context_length_in_1_0", "'model.context_length' 64 in a file declaring format version 1.0 (the key is part of 1.1)", ["model.context_length"])
+def _():
+    return with_context_length(T_INT, v_int(64), minor=0)
+
+
+@model_case("model_unknown_key_1_1", "an unknown reserved key 'model.n_ctx' (int 8) in a file declaring format version 1.1, which the readers know", ["model.n_ctx"])
+def _():
+    def edit(d: Doc) -> None:
+        d.header["minor"] = 1
+        d.meta.append([b"model.n_ctx", T_INT, v_int(8)])
+
+    return mutate(edit)
+
+
 # -- output -------------------------------------------------------------------------------------
 
 

@@ -53,13 +53,14 @@ func example(modelPath: String, scratch: String) throws {
     // 4. Save in f64 with user metadata, read it back through the container
     //    API, and check that the weights and the metadata survived.
     try ModelFile.save(
-        model.weights, vocabulary: vocabulary, metadata: ["example.note": .string("saved by txw-example")],
+        model.weights, vocabulary: vocabulary, contextLength: 16, metadata: ["example.note": .string("saved by txw-example")],
         dtype: .f64, to: scratch, overwrite: true)
     let reader = try TXWReader(path: scratch)
     try check(reader.verify().isEmpty, "\(scratch) does not verify")
     try check(reader.metadata("example.note") == .string("saved by txw-example"), "metadata lost")
     let reloaded = try ModelFile.load(reader, as: Double.self)
     try check(reloaded.weights == model.weights, "weights changed in the round trip")
+    try check(reloaded.contextLength == 16, "context length \(String(describing: reloaded.contextLength)), expected 16")
     print("saved and re-read \(scratch): \(reader.tensors.count) tensors, every checksum verified")
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Cross-implementation check between the Python and Swift txw readers/writers.
 
-    python crosscheck.py write DIR   write sample containers and a model, each
-                                     with a NAME.expected.json beside it
+    python crosscheck.py write DIR   write sample containers and two models (one
+                                     with model.context_length), each with a
+                                     NAME.expected.json beside it
     python crosscheck.py read DIR    check every NAME.txw in DIR that has a
                                      NAME.expected.json; print "ok NAME" or
                                      "FAIL NAME: reason" per file, then
@@ -140,14 +141,20 @@ def command_write(directory: Path) -> int:
                     [tensor_json(name, data, dtype, codec, filt) for name, data in values],
                 )
     W_E, blocks = model_values()
-    hp = txw.save(directory / "model.txw", W_E, blocks, vocab=["a", "b", "c", "d", "e"], metadata={"name": "cross"}, overwrite=True)
-    metadata = {"name": "cross", "model.vocab": ["a", "b", "c", "d", "e"]}
-    metadata.update({f"model.{k}": v for k, v in hp.items()})
-    tensors = [tensor_json("W_E", W_E, "f64", "zstd", "shuffle")]
-    for i, block in enumerate(blocks):
-        for field in txw.BlockParameter._fields:
-            tensors.append(tensor_json(f"blocks.{i}.{field}", getattr(block, field), "f64", "zstd", "shuffle"))
-    write_json(directory / "model.expected.json", metadata, tensors)
+    for stem, context_length in (("model", None), ("model_context", 48)):
+        hp = txw.save(
+            directory / f"{stem}.txw", W_E, blocks, vocab=["a", "b", "c", "d", "e"], metadata={"name": "cross"},
+            overwrite=True, context_length=context_length,
+        )
+        metadata = {"name": "cross", "model.vocab": ["a", "b", "c", "d", "e"]}
+        metadata.update({f"model.{k}": v for k, v in hp.items()})
+        if context_length is not None:
+            metadata["model.context_length"] = context_length
+        tensors = [tensor_json("W_E", W_E, "f64", "zstd", "shuffle")]
+        for i, block in enumerate(blocks):
+            for field in txw.BlockParameter._fields:
+                tensors.append(tensor_json(f"blocks.{i}.{field}", getattr(block, field), "f64", "zstd", "shuffle"))
+        write_json(directory / f"{stem}.expected.json", metadata, tensors)
     return 0
 
 
@@ -217,6 +224,10 @@ def check_file(path: Path, expected: dict) -> None:
             compare_values(f"tensor {info.name!r}", c.read(info.name), want["bits"])
         c.verify()
         is_model = any(key.startswith("model.") for key in c.metadata)
+        # Spec 1.8: the lowest minor version the file needs (1.1 for model.context_length).
+        minor = 1 if "model.context_length" in expected["metadata"] else 0
+        if c.version != (1, minor):
+            raise Mismatch(f"format version {c.version}, expected (1, {minor})")
     if is_model:
         model = txw.load(path)
         by_name = {t["name"]: t for t in expected["tensors"]}
@@ -230,6 +241,9 @@ def check_file(path: Path, expected: dict) -> None:
                 raise Mismatch(f"txw.load hyperparameter {key}: {value!r}, expected {want['value']!r}")
         if model.vocab != (meta["model.vocab"]["value"] if "model.vocab" in meta else None):
             raise Mismatch("txw.load vocab differs")
+        context_length = meta["model.context_length"]["value"] if "model.context_length" in meta else None
+        if model.context_length != context_length:
+            raise Mismatch(f"txw.load context_length {model.context_length!r}, expected {context_length!r}")
         if set(model.metadata) != {k for k in meta if not k.startswith("model.")}:
             raise Mismatch("txw.load user metadata keys differ")
 

@@ -20,7 +20,7 @@ def test_write_then_read(tmp_path):
     assert code == 0
     stems = sorted(p.stem for p in tmp_path.glob("*.txw"))
     expected_stems = sorted(f"{d}_{c}_{f}" for d in ("f32", "f64", "f16", "bf16") for c in ("stored", "zstd") for f in ("none", "shuffle"))
-    assert stems == sorted(expected_stems + ["model"])
+    assert stems == sorted(expected_stems + ["model", "model_context"])
     assert all((tmp_path / f"{s}.expected.json").is_file() for s in stems)
 
     with txw.read_container(tmp_path / "bf16_zstd_shuffle.txw") as c:
@@ -36,10 +36,11 @@ def test_write_then_read(tmp_path):
     assert "0x7ff0000000000000" in doc["tensors"][1]["bits"]  # +inf in b
     model = txw.load(tmp_path / "model.txw")
     assert model.hyperparameters["d_head"] == 3 and model.vocab == list("abcde") and model.metadata == {"name": "cross"}
+    assert model.context_length is None and txw.load(tmp_path / "model_context.txw").context_length == 48
 
     code, lines = run("read", tmp_path)
     assert code == 0, lines
-    assert lines[-1] == "17 passed, 0 failed"
+    assert lines[-1] == "18 passed, 0 failed"
     assert sorted(lines[:-1]) == sorted(f"ok {s}" for s in stems)
 
     # writing again gives the same bytes (determinism, and overwriting works)
@@ -58,17 +59,22 @@ def test_read_reports_mismatches(tmp_path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["metadata"]["cross.int"]["value"] = 124
     path.write_text(json.dumps(doc), encoding="utf-8")
+    path = tmp_path / "model_context.expected.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["metadata"]["model.context_length"]["value"] = 49
+    path.write_text(json.dumps(doc), encoding="utf-8")
     damaged = bytearray((tmp_path / "model.txw").read_bytes())
     damaged[-5] ^= 1
     (tmp_path / "model.txw").write_bytes(bytes(damaged))
 
     code, lines = run("read", tmp_path)
     assert code == 1
-    assert lines[-1] == "14 passed, 3 failed"
+    assert lines[-1] == "14 passed, 4 failed"
     fails = sorted(line for line in lines if line.startswith("FAIL"))
     assert fails[0].startswith("FAIL f16_zstd_none: tensor 'a': element 4")
     assert fails[1].startswith("FAIL f64_stored_shuffle: metadata 'cross.int'")
     assert fails[2].startswith("FAIL model: blockChecksum")
+    assert fails[3].startswith("FAIL model_context: metadata 'model.context_length'")
 
 
 def test_nan_matches_any_nan(tmp_path):

@@ -11,8 +11,8 @@ Container level::
 
 Model level::
 
-    txw.save(path, W_E, blocks, vocab=[...], metadata={"name": "toy"})
-    model = txw.load(path)            # model.W_E, model.blocks, model.hyperparameters, ...
+    txw.save(path, W_E, blocks, vocab=[...], context_length=64, metadata={"name": "toy"})
+    model = txw.load(path)            # model.W_E, model.blocks, model.hyperparameters, model.context_length, ...
 """
 
 from .container import BlockInfo, Container, TensorInfo, read_container
@@ -22,8 +22,10 @@ from .writer import Tensor, write_container
 
 __version__ = "1.0.0"
 
-#: The format version this package writes (and the major version it reads).
-FORMAT_VERSION = (1, 0)
+#: The highest format version this package reads and writes (spec 1.8). It
+#: reads any minor version of major 1, and writes the lowest one a file needs:
+#: 1.0, or 1.1 for a model with ``model.context_length``.
+FORMAT_VERSION = (1, 1)
 
 __all__ = [
     "TXWError",

@@ -7,7 +7,10 @@ import xxhash
 MAGIC = b"\x89TXW\r\n\x1a\n"
 HEADER_SIZE = 64
 MAJOR_VERSION = 1
-MINOR_VERSION = 0
+#: The highest minor version this package knows (spec 1.8): 1.1 adds the
+#: model profile's optional ``model.context_length``. A writer declares the
+#: lowest minor version its file needs (``write_container(minor_version=)``).
+MINOR_VERSION = 1
 
 MAX_MANIFEST_LENGTH = 1 << 28  # 256 MiB
 MAX_ENTRIES = 65536  # metadata entries; tensors

@@ -13,6 +13,7 @@ import numpy as np
 from . import dtypes
 from .container import Container, read_container
 from .errors import TXWError
+from .layout import MINOR_VERSION
 from .writer import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Tensor, write_container
 
 __all__ = ["BlockParameter", "Model", "save", "load", "tensor_shapes", "MODEL_PREFIX"]
@@ -33,7 +34,13 @@ _INT_KEYS = (
     ("n_block", 0, _LIMIT),
 )
 _FLOAT_KEYS = ("rmsnorm_epsilon", "positional_base", "mask_value")
-_KNOWN_KEYS = frozenset([MODEL_PREFIX + k for k, _, _ in _INT_KEYS] + [MODEL_PREFIX + k for k in _FLOAT_KEYS] + [MODEL_PREFIX + "vocab"])
+#: The longest context length, ``model.context_length`` (spec 2.1).
+MAX_CONTEXT_LENGTH = _LIMIT
+_CONTEXT_KEY = MODEL_PREFIX + "context_length"
+#: Every profile key and the minor format version that added it (spec 2.3):
+#: a file declaring minor version m may hold the keys added in m or before.
+_KEY_SINCE = {MODEL_PREFIX + k: 0 for k in [k for k, _, _ in _INT_KEYS] + list(_FLOAT_KEYS) + ["vocab"]}
+_KEY_SINCE[_CONTEXT_KEY] = 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -45,7 +52,10 @@ class Model:
     ``hyperparameters`` has ``vocab_size, d_model, n_head, d_head, d_mlp,
     n_block`` (int) and ``rmsnorm_epsilon, positional_base, mask_value``
     (float); ``vocab`` is the list of token strings or None; ``metadata``
-    holds the user keys (those not starting with ``model.``).
+    holds the user keys (those not starting with ``model.``);
+    ``context_length`` is ``model.context_length`` — the longest token
+    sequence the model was trained to see — or None when the file has none.
+    It is not a hyperparameter: nothing in the math uses it.
     """
 
     W_E: np.ndarray
@@ -53,6 +63,7 @@ class Model:
     hyperparameters: Dict[str, Any]
     vocab: Optional[List[str]]
     metadata: Dict[str, Any]
+    context_length: Optional[int] = None
 
     def named_tensors(self) -> Iterator[Tuple[str, np.ndarray]]:
         """(name, array) of every tensor, in the canonical order writers use."""
@@ -101,6 +112,11 @@ def _check_float(name: str, value: float) -> None:
         rule = "finite"
     if not ok:
         raise TXWError("model", f"{name} out of range", key=MODEL_PREFIX + name, expected=rule, found=value)
+
+
+def _check_context_length(value: int) -> None:
+    if not 1 <= value <= MAX_CONTEXT_LENGTH:
+        raise TXWError("model", "context_length out of range", key=_CONTEXT_KEY, expected=f"1 … {MAX_CONTEXT_LENGTH}", found=value)
 
 
 def _check_vocab(vocab: Sequence[str], vocab_size: int) -> None:
@@ -159,6 +175,7 @@ def save(
     n_head: Optional[int] = None,
     d_head: Optional[int] = None,
     d_mlp: Optional[int] = None,
+    context_length: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Write a txw model file; return its hyperparameters.
 
@@ -174,7 +191,10 @@ def save(
     others become f64); else ``'f32' 'f64' 'f16' 'bf16'`` or a numpy float
     type. ``dtype``, ``codec`` and ``shuffle`` may also be dicts keyed by
     tensor name (a missing name means the default). ``metadata`` keys must
-    not start with ``model.``. The other options are those of
+    not start with ``model.``. ``context_length`` (an int, 1 … 2^24, or
+    None) is written as ``model.context_length``, the longest token sequence
+    the model was trained to see; the file then declares format version 1.1
+    (without it, 1.0). The other options are those of
     :func:`txw.write_container`.
     """
     W_E = dtypes.as_float_array(W_E, "tensor 'W_E'")
@@ -216,6 +236,11 @@ def save(
     for key, value in (("rmsnorm_epsilon", rmsnorm_epsilon), ("positional_base", positional_base), ("mask_value", mask_value)):
         hp[key] = _real(key, value)
         _check_float(key, hp[key])
+    if context_length is not None:
+        if isinstance(context_length, (bool, np.bool_)) or not isinstance(context_length, (int, np.integer)):
+            raise TypeError(f"context_length must be an int, not {type(context_length).__name__}")
+        context_length = int(context_length)
+        _check_context_length(context_length)
 
     for name, shape in tensor_shapes(hp):
         found = by_name[name].shape
@@ -237,6 +262,8 @@ def save(
         meta[MODEL_PREFIX + key] = hp[key]
     for key in _FLOAT_KEYS:
         meta[MODEL_PREFIX + key] = hp[key]
+    if context_length is not None:
+        meta[_CONTEXT_KEY] = context_length
 
     tensors = []
     for name, array in arrays:
@@ -259,6 +286,7 @@ def save(
         shuffle=True,
         block_size=block_size,
         overwrite=overwrite,
+        minor_version=0 if context_length is None else _KEY_SINCE[_CONTEXT_KEY],
     )
     return hp
 
@@ -266,7 +294,7 @@ def save(
 # -- load ----------------------------------------------------------------------------
 
 
-def _model_metadata(container: Container) -> Tuple[Dict[str, Any], Optional[List[str]], Dict[str, Any]]:
+def _model_metadata(container: Container) -> Tuple[Dict[str, Any], Optional[List[str]], Dict[str, Any], Optional[int]]:
     values, types = container.metadata, container.metadata_types
     hp: Dict[str, Any] = {}
 
@@ -284,15 +312,33 @@ def _model_metadata(container: Container) -> Tuple[Dict[str, Any], Optional[List
     for name in _FLOAT_KEYS:
         hp[name] = typed(name, "float")
         _check_float(name, hp[name])
-    for key in values:
-        if key.startswith(MODEL_PREFIX) and key not in _KNOWN_KEYS:
-            raise TXWError("model", "unknown key in the reserved 'model.' namespace", key=key)
+    # Spec 2.2 step 2: the context length (version, type, range).
+    minor = container.version[1]
+    context_length = None
+    if _CONTEXT_KEY in values:
+        since = _KEY_SINCE[_CONTEXT_KEY]
+        if minor < since:
+            raise TXWError(
+                "model",
+                f"part of format version 1.{since} and later, but the file declares version 1.{minor}",
+                key=_CONTEXT_KEY,
+                expected=f"1.{since}",
+                found=f"1.{minor}",
+            )
+        context_length = typed("context_length", "int")
+        _check_context_length(context_length)
+    # Step 3: other model. keys are unknown in a version this package knows,
+    # ignored in a newer minor version (spec 2.3).
+    if minor <= MINOR_VERSION:
+        for key in values:
+            if key.startswith(MODEL_PREFIX) and key not in _KEY_SINCE:
+                raise TXWError("model", "unknown key in the reserved 'model.' namespace", key=key)
     vocab = None
     if MODEL_PREFIX + "vocab" in values:
         vocab = typed("vocab", "strings")
         _check_vocab(vocab, hp["vocab_size"])
     user = {key: value for key, value in values.items() if not key.startswith(MODEL_PREFIX)}
-    return hp, vocab, user
+    return hp, vocab, user, context_length
 
 
 def _check_model_tensors(container: Container, hp: Mapping[str, Any]) -> None:
@@ -320,15 +366,16 @@ def load(path: PathLike, dtype: Any = np.float64) -> Model:
     """Read and fully check a txw model file.
 
     Every model rule is checked (missing, unknown or mistyped ``model.``
-    keys, ranges, the vocabulary, exactly the required tensors, their
-    shapes), then every tensor is read, which verifies every block checksum
+    keys, ranges, ``model.context_length`` and the format version it needs,
+    the vocabulary, exactly the required tensors, their shapes; unknown
+    ``model.`` keys of a newer minor version are ignored, spec 2.3), then every tensor is read, which verifies every block checksum
     and all the padding. Tensors are converted to ``dtype`` (default
     float64; None keeps the stored type, bf16 as float32). Raises TXWError.
     """
     target = None if dtype is None else np.dtype(dtype)
     with read_container(path) as container:
         try:
-            hp, vocab, user = _model_metadata(container)
+            hp, vocab, user, context_length = _model_metadata(container)
             _check_model_tensors(container, hp)
         except TXWError as exc:
             exc.path = container.path
@@ -340,4 +387,4 @@ def load(path: PathLike, dtype: Any = np.float64) -> Model:
     blocks = [
         BlockParameter(*(arrays[f"blocks.{i}.{field}"] for field in BlockParameter._fields)) for i in range(hp["n_block"])
     ]
-    return Model(W_E=arrays["W_E"], blocks=blocks, hyperparameters=hp, vocab=vocab, metadata=user)
+    return Model(W_E=arrays["W_E"], blocks=blocks, hyperparameters=hp, vocab=vocab, metadata=user, context_length=context_length)

@@ -256,6 +256,7 @@ def write_container(
     shuffle: bool = True,
     block_size: int = DEFAULT_BLOCK_SIZE,
     overwrite: bool = False,
+    minor_version: int = 0,
 ) -> None:
     """Write a `.txw` container.
 
@@ -264,7 +265,9 @@ def write_container(
     name -> array); ``metadata`` a dict (see :func:`encode_metadata`).
     ``codec``, ``shuffle`` (byte-shuffle filter on/off) and ``block_size``
     are the defaults for tensors that do not set their own; ``level`` is the
-    zstd level.
+    zstd level. ``minor_version`` (0 … ``MINOR_VERSION``, default 0) is the
+    minor format version the file declares: the lowest one whose additions
+    it uses (spec 1.8; :func:`txw.save` declares 1 for ``model.context_length``).
 
     The same input gives the same bytes. The file is written to a temporary
     file in the same directory, fsynced, then moved into place: an existing
@@ -273,6 +276,8 @@ def write_container(
     """
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not codecs.ZSTD_MIN_LEVEL <= level <= codecs.ZSTD_MAX_LEVEL:
         raise ValueError(f"zstd level must be an int in {codecs.ZSTD_MIN_LEVEL} … {codecs.ZSTD_MAX_LEVEL}, not {level!r}")
+    if isinstance(minor_version, bool) or not isinstance(minor_version, (int, np.integer)) or not 0 <= minor_version <= MINOR_VERSION:
+        raise ValueError(f"minor_version must be an int in 0 … {MINOR_VERSION} (the versions this package knows), not {minor_version!r}")
     default_codec = _codec_name(codec)
     default_filter = "shuffle" if shuffle else "none"
     default_block_size = _check_block_size(block_size)
@@ -321,7 +326,7 @@ def write_container(
                 raise AssertionError("internal: manifest length changed")
             region = manifest + bytes(data_offset - HEADER_SIZE - manifest_length)
             head = MAGIC + struct.pack(
-                "<HHIQQQQQ", MAJOR_VERSION, MINOR_VERSION, 0, manifest_length, data_offset, file_length, 0, xxh3(region)
+                "<HHIQQQQQ", MAJOR_VERSION, int(minor_version), 0, manifest_length, data_offset, file_length, 0, xxh3(region)
             )
             head += struct.pack("<Q", xxh3(head))
             out.seek(0)
