@@ -1,8 +1,15 @@
 /// Overflow-checked byte counts for memory estimates: nil stands for "more
-/// than any memory" (an overflow, or a nil term).
+/// than any memory" (an overflow, or a nil term). The same arithmetic as
+/// `TXWFormat.MemoryBudget.bytes`/`sum`, which the kernels cannot use: they
+/// know nothing of files, and the budget belongs to the layers that read them.
 package enum CheckedBytes {
     /// The product of `factors` (each ≥ 0), nil on overflow.
     package static func product(_ factors: Int...) -> Int? {
+        product(of: factors)
+    }
+
+    /// The product of `factors` (each ≥ 0: a tensor's shape), nil on overflow.
+    package static func product(of factors: [Int]) -> Int? {
         var result = 1
         for f in factors {
             guard f >= 0 else { return nil }

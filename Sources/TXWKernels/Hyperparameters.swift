@@ -93,15 +93,7 @@ public struct Hyperparameters: Sendable, Equatable {
     /// The number of scalars over all tensors (`Int.max` if it would overflow,
     /// which `validate()` rejects).
     public var parameterCount: Int {
-        func count(_ shape: [Int]) -> Int? {
-            var c = 1
-            for d in shape {
-                let (p, o) = c.multipliedReportingOverflow(by: d)
-                if o { return nil }
-                c = p
-            }
-            return c
-        }
+        let count = CheckedBytes.product(of:)
         var perBlock = 0
         for (_, shape) in blockShapes() {
             guard let c = count(shape) else { return .max }

@@ -66,15 +66,7 @@ public enum ModelFile {
         _ h: Hyperparameters, vocabulary: Vocabulary?, as type: T.Type, reader: TXWReader?
     ) -> Int? {
         let size = MemoryLayout<T>.size
-        let count = { (shape: [Int]) -> Int? in
-            var n = 1
-            for d in shape {
-                let (p, overflow) = n.multipliedReportingOverflow(by: d)
-                if overflow { return nil }
-                n = p
-            }
-            return n
-        }
+        let count = CheckedBytes.product(of:)
         var terms: [Int?] = []
         var scratch = 0
         for (name, shape) in h.tensorShapes() {

@@ -28,14 +28,7 @@ package enum InputFile {
     package static func read(
         _ path: String, maxBytes: Int = defaultMaxBytes, checkSize: (Int) throws -> Void = { _ in }
     ) throws -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            // Non-blocking: a FIFO opens at once (and is refused below); a
-            // regular file ignores the flag.
-            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
-        } catch let errno as Errno {
-            throw ToolFailure(path: path, cannotOpen: errno)
-        }
+        let fd = try open(path)
         defer { _ = try? fd.close() }
         var info = stat()
         guard fstat(fd.rawValue, &info) == 0 else {
@@ -66,6 +59,18 @@ package enum InputFile {
             count += n
         }
         return count == size ? bytes : Array(bytes[..<count])
+    }
+
+    /// `path` opened for reading without blocking: a FIFO with no writer,
+    /// or a device waiting for a carrier, opens at once (the caller then
+    /// refuses it or reads nothing); a regular file ignores the flag.
+    /// Throws `ToolFailure` (`PATH: cannot open the file (REASON)`).
+    package static func open(_ path: String) throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
+        } catch let errno as Errno {
+            throw ToolFailure(path: path, cannotOpen: errno)
+        }
     }
 
     /// `a FIFO`, `a directory`, … for a file type of `st_mode`.

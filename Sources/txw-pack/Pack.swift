@@ -220,13 +220,8 @@ struct Pack: ParsableCommand {
     /// cannot be read (a directory opens but does not read; the importer then
     /// says why). Throws when the file cannot be opened.
     func firstBytes(_ path: String) throws -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            // Non-blocking: a FIFO opens (and reads nothing) at once; the importer then refuses it.
-            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
-        } catch let errno as Errno {
-            throw ToolFailure(path: path, cannotOpen: errno)
-        }
+        // A FIFO opens (and reads nothing) at once; the importer then refuses it.
+        let fd = try InputFile.open(path)
         defer { _ = try? fd.close() }
         var head = [UInt8](repeating: 0, count: 8)
         var count = 0

@@ -427,21 +427,7 @@ def expected_json(files: Dict[str, Tuple[bytes, dict]]) -> str:
 
 
 def write(out_dir: str) -> int:
-    files = generate()
-    os.makedirs(out_dir, exist_ok=True)
-    old = os.path.join(out_dir, "expected.json")
-    if os.path.exists(old):  # remove files a previous run wrote that are no longer part of the set
-        with open(old, encoding="utf-8") as f:
-            for name in json.load(f):
-                path = os.path.join(out_dir, name)
-                if name not in files and os.path.basename(name) == name and os.path.exists(path):
-                    os.remove(path)
-    for name, (data, _) in sorted(files.items()):
-        with open(os.path.join(out_dir, name), "wb") as f:
-            f.write(data)
-    with open(old, "w", encoding="utf-8", newline="\n") as f:
-        f.write(expected_json(files))
-    return len(files)
+    return mm.write_set(out_dir, generate(), expected_json)
 
 
 def table() -> str:
@@ -463,16 +449,7 @@ def table() -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    if argv[:1] == ["--table"]:
-        sys.stdout.write(table())
-        return 0
-    if len(argv) > 1 or (argv and argv[0].startswith("-")):
-        sys.stderr.write("usage: make_hostile.py [OUT_DIR] | --table\n")
-        return 2
-    out_dir = argv[0] if argv else DEFAULT_OUT
-    n = write(out_dir)
-    print(f"wrote {n} hostile files and expected.json to {out_dir}")
-    return 0
+    return mm.run_generator(argv, "make_hostile.py", "hostile", write, table, DEFAULT_OUT)
 
 
 if __name__ == "__main__":

@@ -975,7 +975,12 @@ def expected_json(files: Dict[str, Tuple[bytes, dict]]) -> str:
 
 
 def write(out_dir: str) -> int:
-    files = generate()
+    return write_set(out_dir, generate(), expected_json)
+
+
+def write_set(out_dir: str, files, expected_text) -> int:
+    """Writes `files` (name → (bytes, entry)) and `expected_text(files)` as
+    expected.json into `out_dir`; returns how many files."""
     os.makedirs(out_dir, exist_ok=True)
     # Remove files a previous run wrote that are no longer part of the set.
     old = os.path.join(out_dir, "expected.json")
@@ -989,7 +994,7 @@ def write(out_dir: str) -> int:
         with open(os.path.join(out_dir, name), "wb") as f:
             f.write(data)
     with open(old, "w", encoding="utf-8", newline="\n") as f:
-        f.write(expected_json(files))
+        f.write(expected_text(files))
     return len(files)
 
 
@@ -1002,17 +1007,23 @@ def table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def main(argv: Sequence[str]) -> int:
+def run_generator(argv: Sequence[str], program: str, what: str, write_set, table_text, default_out: str) -> int:
+    """The command line of a set's generator: `[OUT_DIR]` writes the set
+    (default `default_out`), `--table` prints its Markdown table."""
     if argv[:1] == ["--table"]:
-        sys.stdout.write(table())
+        sys.stdout.write(table_text())
         return 0
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
-        sys.stderr.write("usage: make_malformed.py [OUT_DIR] | --table\n")
+        sys.stderr.write(f"usage: {program} [OUT_DIR] | --table\n")
         return 2
-    out_dir = argv[0] if argv else DEFAULT_OUT
-    n = write(out_dir)
-    print(f"wrote {n} malformed files and expected.json to {out_dir}")
+    out_dir = argv[0] if argv else default_out
+    n = write_set(out_dir)
+    print(f"wrote {n} {what} files and expected.json to {out_dir}")
     return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    return run_generator(argv, "make_malformed.py", "malformed", write, table, DEFAULT_OUT)
 
 
 if __name__ == "__main__":
