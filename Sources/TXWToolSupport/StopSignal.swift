@@ -14,7 +14,9 @@ import Synchronization
 /// atomic (lock-free, initialized before the handler is installed, so no
 /// lazy global initialization can run inside the handler) and, for the
 /// first signal only, puts back the default action of both signals with
-/// `sigaction` (async-signal-safe, POSIX.1). A second SIGINT or SIGTERM
+/// `sigaction` (async-signal-safe, POSIX.1). The handler is installed
+/// whatever the inherited action (also over an inherited "ignore"), and
+/// both signals are unblocked in the calling thread. A second SIGINT or SIGTERM
 /// then ends the process at once, as it would without the handler; what the
 /// tool had written stays as it was (its files are replaced atomically, by
 /// rename). `SA_RESTART` resumes system calls the signal interrupted, so
@@ -33,6 +35,13 @@ package enum StopSignal {
         // that must not happen inside the handler.
         received.store(0, ordering: .sequentiallyConsistent)
         for signal in signals { setAction(signal, handler: handle) }
+        // A blocked signal is inherited from the parent (a thread of a
+        // process that spawned this one may block them): unblocked here, so
+        // the handler is reached at all.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// The first SIGINT or SIGTERM received since `install()`, or nil.

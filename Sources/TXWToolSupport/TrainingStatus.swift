@@ -44,6 +44,11 @@ extension Diagnostics {
         "\(Formatting.name(checkpoint)): \(Formatting.name(key)) \(problem): cannot resume"
     }
 
+    /// Settings read from a checkpoint that are out of range together (`detail`: the trainer's check).
+    package static func badCheckpointSettings(checkpoint: String, detail: String) -> String {
+        "\(Formatting.name(checkpoint)): the training settings it records are out of range (\(detail)): cannot resume"
+    }
+
     /// Data too short for one training window: what it holds, what a window
     /// needs, and which flags to lower.
     package static func tooLittleData(data: String, tokens: Int, context: Int, valFraction: Double, held: Int) -> String {

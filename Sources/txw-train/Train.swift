@@ -226,7 +226,7 @@ struct Train: ParsableCommand {
         do {
             try options(settings).validate()
         } catch let error as KernelError {
-            throw ToolFailure(Diagnostics.badCheckpointSetting(checkpoint: output, key: "settings", problem: "are out of range (\(error.description))"))
+            throw ToolFailure(Diagnostics.badCheckpointSettings(checkpoint: output, detail: error.description))
         }
         return settings
     }
@@ -277,11 +277,6 @@ struct Train: ParsableCommand {
             model.vocabulary = vocabulary
         }
         let tokens = try tokenize(bytes, vocabulary: model.vocabulary)
-        let held = Int(Double(tokens.count) * settings.valFraction)
-        guard tokens.count - held >= settings.context + 1 else {
-            throw ToolFailure(Diagnostics.tooLittleData(
-                data: data, tokens: tokens.count, context: settings.context, valFraction: settings.valFraction, held: held))
-        }
         var options = options(settings)
         // The model's arrays are held; its Float weights are made next.
         let heldBytes = MemoryBudget.sum(model.arrays.map(\.bytes.count))
@@ -297,6 +292,11 @@ struct Train: ParsableCommand {
             let total = MemoryBudget.sum([need, modelBytes]) ?? .max
             throw ValidationError("--batch/--context: " + Diagnostics.memoryMessage(
                 what: what + " with the model", need: total, budget: memory.budget.bytes))
+        } catch KernelError.sequenceTooShort(what: "training data", _, _) {
+            // Checked after the memory need: the split as the trainer makes it.
+            let held = Int(Double(tokens.count) * settings.valFraction)
+            throw ToolFailure(Diagnostics.tooLittleData(
+                data: data, tokens: tokens.count, context: settings.context, valFraction: settings.valFraction, held: held))
         }
         if let saved {
             do {
