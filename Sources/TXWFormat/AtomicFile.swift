@@ -21,15 +21,8 @@ package enum AtomicFile {
     package static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
         let (directory, name) = split(path)
         var existing = stat()
-        let exists = lstat(path, &existing) == 0
+        let exists = try checkDestination(path, overwrite: overwrite, existing: &existing)
         let kind = existing.st_mode & S_IFMT
-        // Only a regular file or a symbolic link is ever replaced: a
-        // directory, FIFO, device node or socket is refused, even with
-        // `overwrite`, before anything is written.
-        if exists && kind != S_IFREG && kind != S_IFLNK {
-            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: kind == S_IFDIR)
-        }
-        if exists && !overwrite { throw TXWFormatError.destinationExists(path: path) }
         removeStaleTemporaries(directory: directory, name: name)
         let temporary = "\(directory)/.\(name).txw-tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = try SystemCall.run(path: path, operation: "create a temporary file in \(directory)") {
@@ -68,6 +61,30 @@ package enum AtomicFile {
             _ = fsync(directoryFD.rawValue)
             _ = try? directoryFD.close()
         }
+    }
+
+    /// Checks, before any work, that `write(_:to:overwrite:)` may write
+    /// `path`: an existing destination must be a regular file or a symbolic
+    /// link (`TXWFormatError.notRegularFile` otherwise, even with
+    /// `overwrite`), and is refused without `overwrite`
+    /// (`TXWFormatError.destinationExists`). The write checks again.
+    package static func checkDestination(_ path: String, overwrite: Bool) throws {
+        var existing = stat()
+        _ = try checkDestination(path, overwrite: overwrite, existing: &existing)
+    }
+
+    /// `checkDestination(_:overwrite:)`, returning whether `path` exists (its `lstat` in `existing`).
+    static func checkDestination(_ path: String, overwrite: Bool, existing: inout stat) throws -> Bool {
+        guard lstat(path, &existing) == 0 else { return false }
+        let kind = existing.st_mode & S_IFMT
+        // Only a regular file or a symbolic link is ever replaced: a
+        // directory, FIFO, device node or socket is refused, even with
+        // `overwrite`, before anything is written.
+        if kind != S_IFREG && kind != S_IFLNK {
+            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: kind == S_IFDIR)
+        }
+        if !overwrite { throw TXWFormatError.destinationExists(path: path) }
+        return true
     }
 
     /// The directory (`.` for a bare name) and the last component of `path`.

@@ -23,8 +23,15 @@ public struct Trainer<Scalar: KernelScalar> {
         public var context = 64
         /// Peak learning rate (default 3e-3).
         public var learningRate = 3e-3
-        /// Steps of linear warm-up from 0 (default: 5% of the steps, at least 1).
+        /// Steps of linear warm-up from 0 (default: 5% of the schedule's
+        /// steps, at least 1).
         public var warmupSteps: Int? = nil
+        /// The step by which the cosine has decayed to
+        /// `finalLearningRateFraction` of the peak (default: `steps`); steps
+        /// past it train at that final rate. A run resumed to train longer
+        /// keeps the schedule it started with, so its first steps are those of
+        /// the original run whatever `steps` it is continued to.
+        public var scheduleSteps: Int? = nil
         /// The cosine decays to this fraction of the peak (default 0.1).
         public var finalLearningRateFraction = 0.1
         /// Seed of the window sampler (default 42).
@@ -99,14 +106,19 @@ public struct Trainer<Scalar: KernelScalar> {
         /// The most tokens one step reads, `batch · (context + 1)` (2^24).
         public static var maximumBatchTokens: Int { 1 << 24 }
 
-        /// The warm-up steps in force: `warmupSteps`, or 5% of the steps (at least 1).
-        public var warmup: Int { warmupSteps ?? max(1, steps / 20) }
+        /// The length of the schedule in force: `scheduleSteps`, or `steps`.
+        public var schedule: Int { scheduleSteps ?? steps }
+
+        /// The warm-up steps in force: `warmupSteps`, or 5% of the schedule (at least 1).
+        public var warmup: Int { warmupSteps ?? max(1, schedule / 20) }
 
         /// The learning rate of step `t` (1-based): t/warmup · peak during the
-        /// warm-up, then peak · (f + (1 − f)·½(1 + cos(π·progress))).
+        /// warm-up, then peak · (f + (1 − f)·½(1 + cos(π·progress))), progress
+        /// going from 0 after the warm-up to 1 at step `schedule` and staying 1
+        /// past it.
         public func learningRate(atStep t: Int) -> Double {
             if t <= warmup { return learningRate * Double(t) / Double(warmup) }
-            let progress = Double(t - warmup) / Double(max(steps - warmup, 1))
+            let progress = Double(t - warmup) / Double(max(schedule - warmup, 1))
             let cosine = 0.5 * (1 + cos(Double.pi * min(progress, 1)))
             return learningRate * (finalLearningRateFraction + (1 - finalLearningRateFraction) * cosine)
         }
@@ -125,7 +137,8 @@ public struct Trainer<Scalar: KernelScalar> {
             try check(batch * (context + 1) <= Self.maximumBatchTokens, "batch · (context + 1)", "\(batch * (context + 1))",
                       "must be ≤ \(Self.maximumBatchTokens) tokens a step")
             try check(learningRate.isFinite && learningRate > 0, "learning rate", "\(learningRate)", "must be > 0")
-            try check(warmup >= 1 && warmup <= Self.maximumSteps, "warm-up", "\(warmup)", "must be in 1...\(Self.maximumSteps)")
+            try check(schedule >= 1 && schedule <= Self.maximumSteps, "schedule", "\(schedule)", "must be in 1...\(Self.maximumSteps)")
+            try check(warmup >= 1 && warmup <= schedule, "warm-up", "\(warmup)", "must be in 1...\(schedule) (the schedule's steps)")
             try check(finalLearningRateFraction >= 0 && finalLearningRateFraction <= 1, "final fraction", "\(finalLearningRateFraction)", "must be in 0…1")
             try check(validationFraction >= 0 && validationFraction < 1, "validation fraction", "\(validationFraction)", "must be in [0, 1)")
         }

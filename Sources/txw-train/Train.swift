@@ -30,20 +30,38 @@ struct Train: ParsableCommand {
             ends in .tokens holds token ids separated by white space. The last \
             --val-fraction of the tokens is held out for the validation loss.
 
-            Checkpoints (every --checkpoint-every steps and at the end) are atomic writes \
-            of OUT; their metadata records the steps, the train and validation loss, the \
-            data's XXH3-64, the optimizer settings and the seed. The optimizer's moments \
-            go beside it in OUT.adam (a txw container: tensors m.NAME and v.NAME). \
-            --resume continues from them, as if the run had never stopped.
+            Checkpoints (at every evaluation by default; every --checkpoint-every \
+            steps instead when given, 0 for none but the last; always at the end and \
+            when stopped) are atomic writes of OUT; their metadata records the steps, \
+            the losses, the data's XXH3-64 and every setting of the run. The \
+            optimizer's moments go beside it in OUT.adam (a txw container: tensors \
+            m.NAME and v.NAME), written first. An existing OUT is refused unless \
+            --force (a new run) or --resume.
+
+            --resume continues from OUT and OUT.adam with the checkpoint's settings, \
+            as if the run had never stopped: `txw-train -o OUT --resume --data DATA` \
+            ends with the file the uninterrupted run would have written. --batch, \
+            --context, --lr, --seed and --val-fraction, when given, must agree with \
+            the checkpoint; --steps (a larger value trains longer, on the schedule \
+            the run started with, then at its final rate), --eval-every and \
+            --checkpoint-every may differ.
+
+            SIGINT (Ctrl-C) or SIGTERM: the step in progress is finished and \
+            checkpointed, one line says how to resume, and the exit status is 130 \
+            (SIGINT) or 143 (SIGTERM); a second signal ends the process at once, \
+            leaving the last checkpoint as it was.
 
             Progress goes to stderr: a live line on a terminal, a line per --eval-every \
-            steps otherwise; --json prints one JSON object per evaluation on stdout:             {"step", "train_loss", "val_loss", "tokens_per_s"}.
+            steps otherwise; --json prints one JSON object per evaluation on stdout: \
+            {"step", "train_loss", "val_loss", "tokens_per_s"}. The run ends with a line \
+            `wrote OUT: …` on stderr.
 
             Memory: the model, a step's activations (for min(--batch, threads) windows \
             of --context + 1 tokens) and the optimizer's state must fit --max-memory; \
             --batch and --context that ask for more are a usage error.
 
-            Exit status: 0 on success; 1 when an input is refused or a write fails; 64             for a usage error.
+            Exit status: 0 on success; 1 when an input is refused or a write fails; 64 \
+            for a usage error; 130 or 143 when stopped by SIGINT or SIGTERM.
             """,
         version: ToolMain.version("txw-train"))
 
@@ -65,19 +83,50 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Training data: UTF-8 text, or token ids in a .tokens file.", valueName: "path"))
     var data: String
 
-    @Option(help: "Optimizer steps.") var steps: Int = 1000
-    @Option(help: "Windows per step.") var batch: Int = 16
-    @Option(help: "Tokens each window predicts; written as the model's context length (model.context_length).") var context: Int = 64
-    @Option(help: "Peak learning rate.") var lr: Double = 3e-3
-    @Option(help: "Seed of the random init and of the window sampler.") var seed: UInt64 = 42
-    @Option(help: "Evaluate (and report) every K steps.") var evalEvery: Int = 100
-    @Option(help: "Fraction of the data held out for validation.") var valFraction: Double = 0.1
-    @Option(help: "Write a checkpoint every K steps (0: only at the end).") var checkpointEvery: Int = 0
-    @Flag(help: "Continue from OUT and OUT.adam.") var resume = false
+    @Option(help: "Optimizer steps in all (default 1000; with --resume the checkpoint's; more trains longer).")
+    var steps: Int?
+    @Option(help: "Windows per step (default 16).") var batch: Int?
+    @Option(help: "Tokens each window predicts (default 64); written as the model's context length (model.context_length).") var context: Int?
+    @Option(help: "Peak learning rate (default 3e-3).") var lr: Double?
+    @Option(help: "Seed of the random init and of the window sampler (default 42).") var seed: UInt64?
+    @Option(help: "Evaluate and report every K steps (default 100).") var evalEvery: Int?
+    @Option(help: "Fraction of the data held out for validation (default 0.1).") var valFraction: Double?
+    @Option(help: "Checkpoint every K steps (default: at every evaluation; 0: only at the end and when stopped).")
+    var checkpointEvery: Int?
+    @Option(help: ArgumentHelp("Stop after this step, as if interrupted (a checkpoint; resume later).", valueName: "step"))
+    var stopAt: Int?
+    @Flag(help: "Continue from OUT and OUT.adam with the checkpoint's settings.") var resume = false
+    @Flag(help: "Replace OUT (and OUT.adam) if it exists.") var force = false
     @Flag(help: "Print one JSON object per evaluation on stdout.") var json = false
 
     @OptionGroup(title: "Memory")
     var memory: MemoryOptions
+
+    /// The defaults of the flags, applied when a flag is absent (and, with
+    /// --resume, the checkpoint does not say).
+    static let defaults = Settings(
+        steps: 1000, batch: 16, context: 64, lr: 3e-3, seed: 42, evalEvery: 100, valFraction: 0.1, checkpointEvery: nil,
+        warmup: 50, scheduleSteps: 1000, finalFraction: 0.1)
+
+    /// Every setting of a run: from the flags (and their defaults), or with
+    /// --resume from the checkpoint's metadata.
+    struct Settings: Equatable {
+        var steps: Int
+        var batch: Int
+        var context: Int
+        var lr: Double
+        var seed: UInt64
+        var evalEvery: Int
+        var valFraction: Double
+        /// nil: a checkpoint at every evaluation.
+        var checkpointEvery: Int?
+        var warmup: Int
+        var scheduleSteps: Int
+        var finalFraction: Double
+
+        /// Steps between checkpoints (0: only at the end and when stopped).
+        var checkpointInterval: Int { checkpointEvery ?? evalEvery }
+    }
 
     func validate() throws {
         guard [initFrom != nil, random, resume].filter({ $0 }).count == 1 else {
@@ -86,33 +135,128 @@ struct Train: ParsableCommand {
         if !random && (shape.anyGiven || vocab != nil) {
             throw ValidationError("the hyperparameter flags and --vocab are for --random")
         }
-        guard steps >= 1, batch >= 1, context >= 1, evalEvery >= 1, checkpointEvery >= 0 else {
+        if resume && force {
+            throw ValidationError("--force is for a new run; --resume continues OUT")
+        }
+        if let stopAt, stopAt < 1 { throw ValidationError("--stop-at must be ≥ 1") }
+        guard (steps ?? 1) >= 1, (batch ?? 1) >= 1, (context ?? 1) >= 1, (evalEvery ?? 1) >= 1, (checkpointEvery ?? 0) >= 0 else {
             throw ValidationError("--steps, --batch, --context, --eval-every must be ≥ 1 and --checkpoint-every ≥ 0")
         }
         typealias Limits = Trainer<Float>.Options
-        guard steps <= Limits.maximumSteps else { throw ValidationError("--steps must be at most \(Limits.maximumSteps), got \(steps)") }
-        guard batch <= Limits.maximumBatch else { throw ValidationError("--batch must be at most \(Limits.maximumBatch), got \(batch)") }
-        guard context <= Limits.maximumContext else {
+        if let steps, steps > Limits.maximumSteps { throw ValidationError("--steps must be at most \(Limits.maximumSteps), got \(steps)") }
+        if let batch, batch > Limits.maximumBatch { throw ValidationError("--batch must be at most \(Limits.maximumBatch), got \(batch)") }
+        if let context, context > Limits.maximumContext {
             throw ValidationError("--context must be at most \(Limits.maximumContext), got \(context)")
         }
         // Both are bounded above, so the product cannot overflow.
-        guard batch * (context + 1) <= Limits.maximumBatchTokens else {
-            throw ValidationError("--batch × (--context + 1) must be at most \(Limits.maximumBatchTokens) tokens a step, got \(batch * (context + 1))")
+        let (b, t) = (batch ?? Self.defaults.batch, context ?? Self.defaults.context)
+        if batch != nil || context != nil, b * (t + 1) > Limits.maximumBatchTokens {
+            throw ValidationError("--batch × (--context + 1) must be at most \(Limits.maximumBatchTokens) tokens a step, got \(b * (t + 1))")
         }
-        guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number") }
-        guard valFraction >= 0, valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") }
+        if let lr { guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number") } }
+        if let valFraction { guard valFraction >= 0, valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") } }
     }
 
     func run() throws {
         try reportingErrors(tool: "txw-train") { try train() }
     }
 
+    /// The settings of a new run: the flags, their defaults for those absent.
+    func newSettings() -> Settings {
+        let d = Self.defaults
+        let total = steps ?? d.steps
+        return Settings(
+            steps: total, batch: batch ?? d.batch, context: context ?? d.context, lr: lr ?? d.lr, seed: seed ?? d.seed,
+            evalEvery: evalEvery ?? d.evalEvery, valFraction: valFraction ?? d.valFraction, checkpointEvery: checkpointEvery,
+            warmup: max(1, total / 20), scheduleSteps: total, finalFraction: d.finalFraction)
+    }
+
+    /// The settings of a resumed run: the checkpoint's. A flag that changes
+    /// the model's numbers (--batch, --context, --lr, --seed, --val-fraction)
+    /// must agree with it; --steps, --eval-every and --checkpoint-every may
+    /// differ. A key the checkpoint lacks (one written by an older txw-train)
+    /// takes the flag or its default.
+    func resumedSettings(_ metadata: [String: MetadataValue]) throws -> Settings {
+        func int(_ key: String) throws -> Int? {
+            switch metadata[key] {
+            case nil: return nil
+            case let .int(value)?:
+                guard let v = Int(exactly: value) else { throw ToolFailure(Diagnostics.badCheckpointSetting(checkpoint: output, key: key, problem: "= \(value) is out of range")) }
+                return v
+            case let other?:
+                throw ToolFailure(Diagnostics.badCheckpointSetting(checkpoint: output, key: key, problem: "is of type \(other.typeName), expected int"))
+            }
+        }
+        func float(_ key: String) throws -> Double? {
+            switch metadata[key] {
+            case nil: return nil
+            case let .float(value)?: return value
+            case let other?:
+                throw ToolFailure(Diagnostics.badCheckpointSetting(checkpoint: output, key: key, problem: "is of type \(other.typeName), expected float"))
+            }
+        }
+        func fixed<T: Equatable>(_ flag: String, _ given: T?, _ saved: T?, _ fallback: T, _ setting: String) throws -> T {
+            guard let saved else { return given ?? fallback }
+            if let given, given != saved {
+                throw ValidationError(Diagnostics.resumeConflict(flag: flag, given: "\(given)", setting: setting, saved: "\(saved)", checkpoint: output))
+            }
+            return saved
+        }
+        let d = Self.defaults
+        let savedTotal = try int("training.total_steps")
+        let total = steps ?? savedTotal ?? d.steps
+        let schedule = try int("training.lr_decay_steps") ?? savedTotal ?? total
+        let settings = Settings(
+            steps: total,
+            batch: try fixed("--batch", batch, try int("training.batch"), d.batch, "batch"),
+            context: try fixed("--context", context, try int("training.context"), d.context, "context"),
+            lr: try fixed("--lr", lr, try float("training.lr"), d.lr, "lr"),
+            seed: try fixed("--seed", seed, try int("training.seed").map { UInt64(bitPattern: Int64($0)) }, d.seed, "seed"),
+            evalEvery: try evalEvery ?? int("training.eval_every") ?? d.evalEvery,
+            valFraction: try fixed("--val-fraction", valFraction, try float("training.val_fraction"), d.valFraction, "val_fraction"),
+            checkpointEvery: try checkpointEvery ?? int("training.checkpoint_every"),
+            warmup: try int("training.lr_warmup_steps") ?? max(1, schedule / 20),
+            scheduleSteps: schedule,
+            finalFraction: try float("training.lr_final_fraction") ?? d.finalFraction)
+        // Values from the file: checked as the flags are.
+        for (key, value, ok) in [("training.eval_every", settings.evalEvery, settings.evalEvery >= 1),
+                                 ("training.checkpoint_every", settings.checkpointInterval, settings.checkpointInterval >= 0)] where !ok {
+            throw ToolFailure(Diagnostics.badCheckpointSetting(checkpoint: output, key: key, problem: "= \(value) must be ≥ \(key.hasSuffix("eval_every") ? 1 : 0)"))
+        }
+        do {
+            try options(settings).validate()
+        } catch let error as KernelError {
+            throw ToolFailure(Diagnostics.badCheckpointSettings(checkpoint: output, detail: error.description))
+        }
+        return settings
+    }
+
+    /// The trainer's options for `settings`.
+    func options(_ settings: Settings) -> Trainer<Float>.Options {
+        var options = Trainer<Float>.Options()
+        options.steps = settings.steps
+        options.batch = settings.batch
+        options.context = settings.context
+        options.learningRate = settings.lr
+        options.seed = settings.seed
+        options.validationFraction = settings.valFraction
+        options.warmupSteps = settings.warmup
+        options.scheduleSteps = settings.scheduleSteps
+        options.finalLearningRateFraction = settings.finalFraction
+        return options
+    }
+
     func train() throws {
+        // A new run never replaces a file by accident: refused before any work.
+        if !resume {
+            try AtomicFile.checkDestination(output, overwrite: force)
+        }
         let bytes = try ModelInput.readTextFile(data, budget: memory.budget)
         let dataChecksum = hexChecksum(bytes)
         var model: ModelArrays
         var metadata: [String: MetadataValue] = [:]
         var saved: AdamW? = nil
+        let settings: Settings
         if resume {
             let reader = try ModelInput.open(output, budget: memory.budget)
             model = try ModelArrays(reader: reader)
@@ -120,24 +264,25 @@ struct Train: ParsableCommand {
             guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
                 throw ToolFailure("\(Formatting.name(data)): not the data \(Formatting.name(output)) was trained on (its checksum differs)")
             }
+            settings = try resumedSettings(metadata)
             saved = try loadOptimizer(model)
         } else if let initFrom {
+            settings = newSettings()
             model = try ModelArrays(reader: ModelInput.open(initFrom, budget: memory.budget))
             metadata = model.metadata
         } else {
+            settings = newSettings()
             let vocabulary = try startingVocabulary(bytes)
-            model = try ModelArrays.random(try shape.hyperparameters(vocabularySize: vocabulary?.count), seed: seed)
+            model = try ModelArrays.random(try shape.hyperparameters(vocabularySize: vocabulary?.count), seed: settings.seed)
             model.vocabulary = vocabulary
         }
         let tokens = try tokenize(bytes, vocabulary: model.vocabulary)
-        var options = Trainer<Float>.Options()
-        (options.steps, options.batch, options.context, options.learningRate, options.seed, options.validationFraction) =
-            (steps, batch, context, lr, seed, valFraction)
+        var options = options(settings)
         // The model's arrays are held; its Float weights are made next.
-        let held = MemoryBudget.sum(model.arrays.map(\.bytes.count))
+        let heldBytes = MemoryBudget.sum(model.arrays.map(\.bytes.count))
         let weightsNeed = ModelFile.memoryNeed(model.hyperparameters, vocabulary: model.vocabulary, as: Float.self)
-        try memory.budget.check(MemoryBudget.sum([held, weightsNeed]), for: "the model's arrays and its f32 weights")
-        let modelBytes = MemoryBudget.sum([held, weightsNeed]) ?? 0
+        try memory.budget.check(MemoryBudget.sum([heldBytes, weightsNeed]), for: "the model's arrays and its f32 weights")
+        let modelBytes = MemoryBudget.sum([heldBytes, weightsNeed]) ?? 0
         options.memoryBudget = MemoryBudget(bytes: memory.budget.bytes - modelBytes)
         var trainer: Trainer<Float>
         do {
@@ -160,6 +305,11 @@ struct Train: ParsableCommand {
             // What --batch and --context ask of this model: a usage error.
             throw ValidationError("--batch/--context: " + Diagnostics.memoryMessage(
                 what: what + " with the model", need: total, budget: memory.budget.bytes))
+        } catch KernelError.sequenceTooShort(what: "training data", _, _) {
+            // Checked after the memory need: the split as the trainer makes it.
+            let held = Int(Double(tokens.count) * settings.valFraction)
+            throw ToolFailure(Diagnostics.tooLittleData(
+                data: data, tokens: tokens.count, context: settings.context, valFraction: settings.valFraction, held: held))
         }
         if let saved {
             do {
@@ -168,31 +318,83 @@ struct Train: ParsableCommand {
                 throw ToolFailure("\(Formatting.name(output)).adam: \(error.description): cannot resume")
             }
         }
+        if settings.valFraction > 0 && trainer.validationTokens.count < settings.context + 1 {
+            Console.err("txw-train: " + Diagnostics.validationTooSmall(
+                held: trainer.validationTokens.count, context: settings.context, valFraction: settings.valFraction))
+        }
+        try loop(&trainer, settings: settings, model: model, metadata: metadata, checksum: dataChecksum)
+    }
+
+    /// The steps up to `settings.steps`: an evaluation and report every
+    /// --eval-every steps, a checkpoint every `checkpointInterval` steps and at
+    /// the end; a SIGINT or SIGTERM stops it after the step in progress, with
+    /// a checkpoint of that step.
+    func loop(_ trainer: inout Trainer<Float>, settings: Settings, model: ModelArrays,
+              metadata: [String: MetadataValue], checksum: String) throws {
         let start = Date()
         let firstStep = trainer.step
         var lastLoss = Double.nan
         var lastValidation: Double? = nil
-        while trainer.step < steps {
+        var checkpointed = firstStep
+        // A new run may replace OUT only with --force; after its first
+        // checkpoint, OUT is its own.
+        var overwrite = force || resume
+        func save(validation: Double?) throws -> Written {
+            let written = try checkpoint(trainer, settings: settings, model: model, metadata: metadata, train: lastLoss,
+                                         validation: validation, checksum: checksum, overwrite: overwrite)
+            checkpointed = trainer.step
+            overwrite = true
+            return written
+        }
+        func stopped(_ why: String) throws {
+            // The step in progress is done; its checkpoint is written (unless
+            // it is already), then the run ends.
+            if trainer.step > checkpointed { _ = try save(validation: try trainer.validationLoss()) }
+            // On a terminal the live progress line is cleared first.
+            let clear = Console.stderrIsTerminal ? "\r\u{1B}[K" : ""
+            if trainer.step == firstStep && !resume {
+                Console.err(clear + "txw-train: \(why)stopped before the first step; \(Formatting.name(output)) not written")
+            } else {
+                Console.err(clear + "txw-train: \(why)" + Diagnostics.stopped(
+                    step: trainer.step, steps: settings.steps, output: output, data: data,
+                    extra: memory.maxMemory.map { ["--max-memory", String($0)] } ?? []))
+            }
+        }
+        let end = min(settings.steps, stopAt ?? settings.steps)
+        StopSignal.install()
+        while trainer.step < end {
+            if let signal = StopSignal.requested {
+                try stopped("")
+                throw ExitCode(StopSignal.exitStatus(for: signal))
+            }
             lastLoss = try trainer.trainStep()
             let step = trainer.step
             guard lastLoss.isFinite else {
                 throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(Formatting.name(output)) not written")
             }
-            if step % evalEvery == 0 || step == steps {
-                let validation = try trainer.validationLoss()
-                lastValidation = validation
-                try report(step: step, train: lastLoss, validation: validation, start: start, firstStep: firstStep, final: step == steps)
-                if step == steps || (checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: validation, checksum: dataChecksum)
-                }
-            } else if checkpointEvery > 0 && step % checkpointEvery == 0 {
-                try checkpoint(trainer, model: model, metadata: metadata, train: lastLoss, validation: try trainer.validationLoss(), checksum: dataChecksum)
-            } else if Console.stderrIsTerminal && !json {
-                progress(step: step, train: lastLoss, validation: lastValidation, start: start, firstStep: firstStep)
+            let evaluate = step % settings.evalEvery == 0 || step == settings.steps
+            let interval = settings.checkpointInterval
+            if evaluate {
+                lastValidation = try trainer.validationLoss()
+                try report(step: step, train: lastLoss, validation: lastValidation, start: start, firstStep: firstStep, settings: settings)
+            }
+            if step == settings.steps {
+                let written = try save(validation: lastValidation)
+                Console.err("wrote \(Formatting.name(output)): step \(step) of \(settings.steps), train loss \(TrainingStatus.format(lastLoss))"
+                    + (lastValidation.map { ", val loss \(TrainingStatus.format($0))" } ?? "")
+                    + ", \(Formatting.grouped(trainer.weights.hyperparameters.parameterCount)) parameters, "
+                    + "\(Formatting.grouped(written.model)) bytes (\(Formatting.name(output)).adam: \(Formatting.grouped(written.moments)) bytes)")
+            } else if interval > 0 && step % interval == 0 {
+                _ = try save(validation: evaluate ? lastValidation : try trainer.validationLoss())
+            } else if !evaluate && Console.stderrIsTerminal && !json {
+                progress(step: step, train: lastLoss, validation: lastValidation, start: start, firstStep: firstStep, settings: settings)
             }
         }
         if trainer.step == firstStep {
-            Console.err("txw-train: \(Formatting.name(output)) already has \(firstStep) steps; nothing to do")
+            let reason = firstStep >= settings.steps ? "--steps is \(settings.steps)" : "--stop-at is \(end)"
+            Console.err("txw-train: \(Formatting.name(output)) already has \(firstStep) steps, \(reason); nothing to do")
+        } else if trainer.step < settings.steps {
+            try stopped("--stop-at \(end): ")
         }
     }
 
@@ -241,33 +443,42 @@ struct Train: ParsableCommand {
         }
     }
 
-    func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, final: Bool) throws {
+    func report(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, settings: Settings) throws {
         let elapsed = Date().timeIntervalSince(start)
-        let tokensPerSecond = Double(step - firstStep) * Double(batch) * Double(context) / max(elapsed, 1e-9)
+        let tokensPerSecond = Double(step - firstStep) * Double(settings.batch) * Double(settings.context) / max(elapsed, 1e-9)
         if json {
             try Console.out(try JSONOutput.text(Evaluation(
                 step: step, trainLoss: train, valLoss: JSONNullable(validation), tokensPerS: tokensPerSecond)))
         }
-        let line = status(step: step, train: train, validation: validation, elapsed: elapsed, firstStep: firstStep)
+        let line = status(step: step, train: train, validation: validation, elapsed: elapsed, firstStep: firstStep, settings: settings)
         // On a terminal the line replaces the live progress line.
         Console.err(Console.stderrIsTerminal ? "\r" + line + "\u{1B}[K" : line)
     }
 
     /// The live line on a terminal: the same fields, rewritten in place.
-    func progress(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int) {
-        let line = status(step: step, train: train, validation: validation, elapsed: Date().timeIntervalSince(start), firstStep: firstStep)
+    func progress(step: Int, train: Double, validation: Double?, start: Date, firstStep: Int, settings: Settings) {
+        let line = status(step: step, train: train, validation: validation, elapsed: Date().timeIntervalSince(start),
+                          firstStep: firstStep, settings: settings)
         Console.err("\r" + line + "\u{1B}[K", terminator: "")
     }
 
     /// `step S/N  train L  val L  T tok/s  ETA Ns`.
-    func status(step: Int, train: Double, validation: Double?, elapsed: Double, firstStep: Int) -> String {
-        TrainingStatus.line(step: step, steps: steps, train: train, validation: validation, elapsed: elapsed,
-                            firstStep: firstStep, tokensPerStep: Double(batch) * Double(context))
+    func status(step: Int, train: Double, validation: Double?, elapsed: Double, firstStep: Int, settings: Settings) -> String {
+        TrainingStatus.line(step: step, steps: settings.steps, train: train, validation: validation, elapsed: elapsed,
+                            firstStep: firstStep, tokensPerStep: Double(settings.batch) * Double(settings.context))
     }
 
 
-    func checkpoint(_ trainer: Trainer<Float>, model: ModelArrays, metadata: [String: MetadataValue],
-                    train: Double, validation: Double?, checksum: String) throws {
+    /// The sizes of a checkpoint's two files.
+    struct Written {
+        let model: Int
+        let moments: Int
+    }
+
+    /// Writes OUT.adam, then OUT, each atomically (both encoded first, so the
+    /// two renames follow each other at once).
+    func checkpoint(_ trainer: Trainer<Float>, settings: Settings, model: ModelArrays, metadata: [String: MetadataValue],
+                    train: Double, validation: Double?, checksum: String, overwrite: Bool) throws -> Written {
         // A diverged run (an overflowing learning rate or state) is refused,
         // never written as a checkpoint.
         for (name, tensor) in trainer.weights.parameterTensors {
@@ -288,15 +499,21 @@ struct Train: ParsableCommand {
         out.metadata = metadata
         out.metadata["training.steps"] = .int(Int64(trainer.step))
         out.metadata["training.train_loss"] = .float(train)
-        if let validation { out.metadata["training.val_loss"] = .float(validation) }
+        out.metadata["training.val_loss"] = validation.map { .float($0) }
         out.metadata["training.data_xxh3"] = .string(checksum)
         out.metadata["training.optimizer"] = .string("adamw beta1=\(o.beta1) beta2=\(o.beta2) eps=\(o.epsilon) weight_decay=\(o.weightDecay)")
-        out.metadata["training.lr"] = .float(lr)
-        out.metadata["training.batch"] = .int(Int64(batch))
-        out.metadata["training.context"] = .int(Int64(context))
-        out.metadata["training.seed"] = .int(Int64(bitPattern: seed))
-        out.metadata["training.total_steps"] = .int(Int64(steps))
-        out.contextLength = context
+        out.metadata["training.lr"] = .float(settings.lr)
+        out.metadata["training.batch"] = .int(Int64(settings.batch))
+        out.metadata["training.context"] = .int(Int64(settings.context))
+        out.metadata["training.seed"] = .int(Int64(bitPattern: settings.seed))
+        out.metadata["training.total_steps"] = .int(Int64(settings.steps))
+        out.metadata["training.lr_warmup_steps"] = .int(Int64(settings.warmup))
+        out.metadata["training.lr_decay_steps"] = .int(Int64(settings.scheduleSteps))
+        out.metadata["training.lr_final_fraction"] = .float(settings.finalFraction)
+        out.metadata["training.val_fraction"] = .float(settings.valFraction)
+        out.metadata["training.eval_every"] = .int(Int64(settings.evalEvery))
+        out.metadata["training.checkpoint_every"] = settings.checkpointEvery.map { .int(Int64($0)) }
+        out.contextLength = settings.context
         // The moments first: a checkpoint's model is never newer than its moments.
         var moments = try TXWWriter()
         try moments.setMetadata("adamw.step", .int(Int64(o.step)))
@@ -304,14 +521,23 @@ struct Train: ParsableCommand {
             try moments.addTensor(name: "m." + name, dtype: .f64, shape: tensor.shape, bytes: ElementCoding.encode(o.firstMoments[i], as: .f64))
             try moments.addTensor(name: "v." + name, dtype: .f64, shape: tensor.shape, bytes: ElementCoding.encode(o.secondMoments[i], as: .f64))
         }
-        try moments.write(to: output + ".adam", overwrite: true)
-        try out.writer(dtype: .f32, options: TXWWriter.Options()).write(to: output, overwrite: true)
+        let momentBytes = try moments.encode()
+        let modelBytes = try out.writer(dtype: .f32, options: TXWWriter.Options()).encode()
+        // OUT.adam of a new run is replaced: it belongs to OUT, which was
+        // checked (absent, or --force).
+        try AtomicFile.write(momentBytes, to: output + ".adam", overwrite: true)
+        try AtomicFile.write(modelBytes, to: output, overwrite: overwrite)
+        return Written(model: modelBytes.count, moments: momentBytes.count)
     }
 
     func loadOptimizer(_ model: ModelArrays) throws -> AdamW {
         let reader = try ModelInput.open(output + ".adam", budget: memory.budget)
         guard case let .int(step)? = reader.metadata("adamw.step"), case let .int(modelSteps)? = model.metadata["training.steps"],
               step == modelSteps else {
+            if case let .int(step)? = reader.metadata("adamw.step"), case let .int(modelSteps)? = model.metadata["training.steps"],
+               step > modelSteps, modelSteps >= 0 {
+                throw ToolFailure(Diagnostics.momentsAhead(output: output, momentsStep: step, modelStep: modelSteps))
+            }
             throw ToolFailure("\(Formatting.name(output)).adam does not match \(Formatting.name(output)) (steps differ): cannot resume")
         }
         let limit = Trainer<Float>.Options.maximumSteps

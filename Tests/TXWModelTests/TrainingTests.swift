@@ -127,6 +127,38 @@ struct TrainingTests {
         #expect(options.learningRate(atStep: 1) == 0.2 && options.learningRate(atStep: 5) == 1)
         #expect(abs(options.learningRate(atStep: 100) - 0.1) < 1e-12)
         #expect(options.learningRate(atStep: 50) < 1 && options.learningRate(atStep: 50) > 0.1)
+        // A schedule shorter than the run: the cosine ends at its step, then the final rate.
+        var longer = options
+        longer.steps = 150
+        longer.scheduleSteps = 100
+        #expect(longer.warmup == 5 && longer.schedule == 100)
+        for t in [1, 5, 50, 99, 100] { #expect(longer.learningRate(atStep: t) == options.learningRate(atStep: t)) }
+        for t in [101, 150] { #expect(abs(longer.learningRate(atStep: t) - 0.1) < 1e-12) }
+        longer.warmupSteps = 101
+        #expect(throws: KernelError.self) { try longer.validate() }
+    }
+
+    /// A run trained longer on the schedule it started with takes the same
+    /// first steps as the run it continues.
+    @Test func trainingLongerKeepsTheFirstSteps() throws {
+        let h = Hyperparameters(vocabSize: 7, dModel: 8, nHead: 2, dHead: 4, dMLP: 16, nBlock: 1)
+        let weights = try ModelArrays.random(h, seed: 3).weights(as: Float.self)
+        let tokens = (0..<200).map { ($0 * 5 + $0 / 7) % 7 }
+        var short = Trainer<Float>.Options()
+        (short.steps, short.batch, short.context) = (6, 2, 8)
+        var long = short
+        long.steps = 9
+        long.scheduleSteps = 6
+        var a = try Trainer(weights: weights, tokens: tokens, options: short)
+        var b = try Trainer(weights: weights, tokens: tokens, options: long)
+        for _ in 0..<6 { _ = (try a.trainStep(), try b.trainStep()) }
+        #expect(a.weights.parameterTensors.map(\.tensor.scalars) == b.weights.parameterTensors.map(\.tensor.scalars))
+        // Without the kept schedule the same steps differ.
+        var stretched = short
+        stretched.steps = 9
+        var c = try Trainer(weights: weights, tokens: tokens, options: stretched)
+        for _ in 0..<6 { _ = try c.trainStep() }
+        #expect(a.weights.parameterTensors.map(\.tensor.scalars) != c.weights.parameterTensors.map(\.tensor.scalars))
     }
 }
 

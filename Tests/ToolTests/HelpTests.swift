@@ -12,7 +12,7 @@ struct HelpTests {
                      "--seed", "--precision", "--json"]),
         ("txw-train", ["--output", "--init", "--random", "--vocab-size", "--d-model", "--vocab", "--data", "--steps",
                        "--batch", "--context", "--lr", "--seed", "--eval-every", "--val-fraction", "--checkpoint-every",
-                       "--resume", "--json"]),
+                       "--stop-at", "--resume", "--force", "--json"]),
     ]
 
     @Test(arguments: 0..<4)

@@ -16,7 +16,7 @@ work=.build/reversal
 mkdir -p "$work"
 python3 tools/tasks/make_reversal.py "$work" --seed 7
 "$bin/txw-train" -o "$work/reversal.txw" --random --d-model 64 --n-head 4 --d-head 16 --d-mlp 128 --n-block 2 \
-    --data "$work/train.txt" --steps 5000 --batch 16 --context 48 --lr 3e-3 --eval-every 100 --seed 42 --json \
+    --data "$work/train.txt" --steps 5000 --batch 16 --context 48 --lr 3e-3 --eval-every 100 --seed 42 --json --force \
     > "$work/log.jsonl"
 python3 tools/tasks/plot_loss.py "$work/log.jsonl" "$work/reversal-loss.svg" \
     "txw-train on the reversal task (d_model 64, 2 blocks, 5000 steps)"

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TXWTestSupport
+
+/// The README's "Train, stop, resume, evaluate" commands run as written
+/// (with the built tools on PATH, in a fresh directory beside the samples).
+struct ReadmeWalkthroughTests {
+    /// The first ```sh block after `heading` in README.md.
+    static func block(after heading: String) throws -> String {
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "\n" + heading + "\n"), "README.md has no \(heading)")
+        let rest = readme[section.upperBound...]
+        let open = try #require(rest.range(of: "```sh\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "\n```"))
+        return String(rest[open.upperBound..<close.lowerBound])
+    }
+
+    @Test func trainStopResumeEvaluateRunsAsWritten() throws {
+        let script = try Self.block(after: "### Train, stop, resume, evaluate")
+        #expect(script.contains("--stop-at") && script.contains("--resume") && script.contains("--loss --text-file"))
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
+                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
+        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("walkthrough.sh"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("walkthrough.sh"), dir.path], environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("txw-train: --stop-at 150: stopped at step 150 of 300; resume with: txw-train -o story.txw --resume --data samples/tiny-corpus.txt\n"),
+                "\(r.stderr)")
+        #expect(r.stderr.contains("\nwrote story.txw: step 300 of 300, train loss "), "\(r.stderr)")
+        #expect(r.stdout.contains("training.steps = 300") && r.stdout.contains("perplexity"), "\(r.stdout)")
+        // What the text after the block says.
+        let refused = try tool("txw-train", ["-o", dir.file("story.txw"), "--resume", "--data", dir.file("samples/tiny-corpus.txt"), "--batch", "4"])
+        #expect(refused.status == 64 && refused.stderr.contains("--batch 4 contradicts the checkpoint's batch 8"), "\(refused.stderr)")
+    }
+}
