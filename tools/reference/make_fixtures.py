@@ -390,6 +390,19 @@ def tool_fixtures(out_dir):
         "samples": samples,
         "greedy": {"prompt": [3, 1, 4], "n": 8, "k": 5, "tokens": greedy},
     }
+    # txw-run --loss --context C --stride S and --sample --context C.
+    long_tokens = [(i * 5 + 3) % V for i in range(40)]
+    windowed = []
+    for C, S in [(8, 3), (7, 6), (5, 1), (64, 32)]:
+        loss, windows = ref.windowed_loss(np.array(long_tokens), W_E, blocks, C, S)
+        windowed.append({"context": C, "stride": S, "loss": loss, "windows": windows})
+    expected["windowed_loss"] = {"tokens": long_tokens, "cases": windowed}
+    cropped = []
+    for prompt, n, C, k, t, seed in [([3, 1, 4], 12, 5, 5, 1.0, 42), ([0, 1, 2, 3, 4, 5, 6, 7], 6, 4, 20, 0.0, 7),
+                                     ([11, 2], 10, 3, 3, 2.0, 2**64 - 1)]:
+        out = ref.cropped_sample(np.array(prompt), W_E, blocks, n, C, k, t, seed)
+        cropped.append({"prompt": prompt, "n": n, "context": C, "k": k, "t": t, "seed": f"{seed:#x}", "tokens": out})
+    expected["cropped_samples"] = cropped
     with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, separators=(",", ":"))
         f.write("\n")
