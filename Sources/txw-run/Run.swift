@@ -42,8 +42,8 @@ struct Run: ParsableCommand {
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
             seed gives the same tokens as numpy's default_rng; -t 0 is greedy. A model whose \
             mask value gives masked positions weight (model.mask_value 0, say) is sampled \
-            exactly but recomputes the whole sequence for every token: a warning on stderr \
-            gives the estimated cost. A model whose constants do not fit float32 is refused \
+            exactly but recomputes the whole sequence (the last C tokens with a context) for \
+            every token: a warning on stderr gives the estimated cost. A model whose constants do not fit float32 is refused \
             in f32; run it with --precision f64.
 
             Memory: the model in the compute precision, and what the mode needs — \
