@@ -147,6 +147,12 @@ struct ContextWindowTests {
         #expect(whole > 100 * windowed, "whole \(whole), windowed \(windowed)")
         // Fewer tokens than the context: the tokens decide.
         #expect(w.lossMemoryNeed(tokens: 10, context: 64, threads: 2) == w.lossMemoryNeed(tokens: 10, threads: 2))
+        // 20,000 tokens on a V = 65,536 model in f64 (their logits: 10 GB): tens of MB.
+        let h = Hyperparameters(vocabSize: 65_536, dModel: 2, nHead: 1, dHead: 1, dMLP: 1, nBlock: 0)
+        let wide = try TransformerWeights<Double>(
+            hyperparameters: h, W_E: Tensor(shape: [65_536, 2], scalars: [Double](repeating: 0, count: 131_072)), blocks: [])
+        let need = try #require(wide.lossMemoryNeed(tokens: 20_000, context: 512, threads: 2))
+        #expect(need < 32 << 20, "\(need) bytes")
     }
 
     // MARK: Cropped sampling
