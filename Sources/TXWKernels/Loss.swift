@@ -30,42 +30,28 @@ extension TransformerWeights {
         return max(1, min(1024, (16 << 20) / rowBytes))
     }
 
-    /// The loss with logits computed `chunkRows` rows at a time, with the calling thread's configuration.
+    /// The loss with logits computed `chunkRows` rows at a time, with the
+    /// calling thread's configuration: one window over the whole sequence.
     package func chunkedLoss(_ tokens: [Int], chunkRows: Int) -> Double {
-        let (m, d, V) = (tokens.count, hyperparameters.dModel, hyperparameters.vocabSize)
-        let rows = m - 1
-        let chunk = max(1, min(chunkRows, rows))
-        let hidden = UnsafeMutablePointer<Scalar>.allocate(capacity: m * d)
-        defer { hidden.deallocate() }
-        SequenceForward.run(self, tokens: tokens, logits: nil, hidden: hidden)
-        let logits = UnsafeMutablePointer<Scalar>.allocate(capacity: chunk * V)
-        defer { logits.deallocate() }
-        var terms = [Double](repeating: 0, count: rows)
-        unembedding.withUnsafeBufferPointer { u in
-            for r0 in stride(from: 0, to: rows, by: chunk) {
-                let n = min(chunk, rows - r0)
-                Gemm.multiply(m: n, n: V, k: d, a: hidden + r0 * d, lda: d, b: u.baseAddress!, ldb: V, c: logits, ldc: V)
-                Kernels.nextTokenLossTerms(
-                    logits: UnsafePointer(logits), rows: n, vocabSize: V, tokens: tokens, firstRow: r0, into: &terms)
-            }
-        }
-        var total = 0.0
-        for term in terms { total += term }
-        return total / Double(rows)
+        windowedLoss(tokens, context: tokens.count, stride: 1, chunkRows: chunkRows).loss
     }
 
-    /// The bytes `loss(for:)` allocates for m tokens (nil on overflow), with
-    /// at most `threads` threads: the forward pass's buffers, its final rows
-    /// (m, d_model), one chunk of logits, the threads' float64 rows (V each)
-    /// and the m − 1 terms. Bounded independently of m × V.
-    package func lossMemoryNeed(tokens m: Int, threads: Int) -> Int? {
+    /// The bytes `loss(for:)` (`context` nil) or
+    /// `loss(for:context:stride:configuration:)` allocates for n tokens (nil
+    /// on overflow), with at most `threads` threads. One window of
+    /// m = min(n, context) tokens is computed at a time: the forward pass's
+    /// buffers, its final rows (m, d_model), one chunk of logits, the
+    /// threads' float64 rows (V each), the window's tokens and its terms.
+    /// Bounded independently of n × V, and with a context independently of n.
+    package func lossMemoryNeed(tokens n: Int, context: Int? = nil, threads: Int) -> Int? {
         let s = MemoryLayout<Scalar>.size, h = hyperparameters
+        let m = min(n, context ?? n)
         return CheckedBytes.sum([
             SequenceForward.memoryNeed(h, m: m, scalarBytes: s, threads: threads),
             CheckedBytes.product(m, h.dModel, s),
             CheckedBytes.product(min(lossChunkRows, max(m, 1)), h.vocabSize, s),
             CheckedBytes.product(max(1, threads), h.vocabSize, 8),
-            CheckedBytes.product(m, 8),
+            CheckedBytes.product(m, 16),
         ])
     }
 

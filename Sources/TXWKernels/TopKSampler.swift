@@ -49,8 +49,9 @@ public struct TopKSampler: Sendable, Equatable {
         /// What the same tokens would cost with the key/value cache, for comparison.
         public let cachedMultiplyAdds: Double
 
-        /// The estimate for passes over sequences of `lengths` tokens.
-        package init(position: Int, lengths: ClosedRange<Int>, _ h: Hyperparameters) {
+        /// The estimate for passes over sequences of `lengths` tokens, each
+        /// cropped to its last `context` tokens when one is given.
+        package init(position: Int, lengths: ClosedRange<Int>, context: Int? = nil, _ h: Hyperparameters) {
             self.position = position
             passes = lengths.count
             let hd = Double(h.nHead * h.dHead), d = Double(h.dModel)
@@ -58,39 +59,63 @@ public struct TopKSampler: Sendable, Equatable {
             let unembed = d * Double(h.vocabSize)
             // Σm and Σm² over the lengths, in floating point (an estimate; no overflow).
             func sumTo(_ n: Double) -> (Double, Double) { (n * (n + 1) / 2, n * (n + 1) * (2 * n + 1) / 6) }
-            let (high1, high2) = sumTo(Double(lengths.upperBound))
-            let (low1, low2) = sumTo(Double(lengths.lowerBound - 1))
-            let (sum, squares) = (high1 - low1, high2 - low2)
+            // Lengths up to the context are passes over m rows; longer ones over C rows.
+            let C = context ?? Int.max
+            let (low, high) = (lengths.lowerBound, lengths.upperBound)
+            var (sum, squares) = (0.0, 0.0)
+            if low <= C {
+                let (high1, high2) = sumTo(Double(Swift.min(high, C)))
+                let (low1, low2) = sumTo(Double(low - 1))
+                (sum, squares) = (high1 - low1, high2 - low2)
+            }
+            let croppedPasses = C == Int.max ? 0 : Double(Swift.max(0, high - Swift.max(low, C + 1) + 1))
+            let c = Double(C == Int.max ? 0 : C)
             let count = Double(lengths.count)
             // A pass over m rows: per block m rows' projections and MLP, attention of
             // every row over all m positions (scores and weighted sum); one row unembedded.
-            multiplyAdds = blocks * (perRow * sum + 2 * hd * squares) + unembed * count
-            // Cached: one row per token, attention over the positions so far.
-            cachedMultiplyAdds = blocks * (perRow * count + 2 * hd * sum) + unembed * count
+            multiplyAdds = blocks * (perRow * (sum + croppedPasses * c) + 2 * hd * (squares + croppedPasses * c * c))
+                + unembed * count
+            // Cached: one row per token, attention over the positions so far; past
+            // the context the cache cannot be used, and each token is a pass over C rows.
+            cachedMultiplyAdds = blocks * (perRow * (count - croppedPasses) + 2 * hd * sum
+                + croppedPasses * (perRow * c + 2 * hd * c * c)) + unembed * count
         }
     }
 
     /// Samples `n` tokens after `prompt`, calling `onToken` with each as it is
     /// chosen, and returns them; the forward passes run with `configuration`
-    /// (the tokens do not depend on its thread count). Throws for n < 0, an
-    /// empty prompt, a token outside the vocabulary, or NaN logits.
+    /// (the tokens do not depend on its thread count). Throws for n < 0, a
+    /// context < 1, an empty prompt, a token outside the vocabulary, or NaN
+    /// logits.
     ///
-    /// The logits come from a key/value cache (`IncrementalDecoder`) while it
-    /// matches a full pass; otherwise every token recomputes the whole
-    /// sequence, as the notebook does, and `onRecompute` is called once
-    /// before the first such pass (with a mask value near the scores that is
-    /// at the first position, before any token is drawn). Only the last
-    /// row's logits are computed in a recomputed pass, and a prompt costs one
-    /// pass, not one per prompt token.
+    /// With a `context` C, before each new token the model sees only the
+    /// last C tokens of prompt + tokens so far, positions counted from 0
+    /// within that window (Spec/kernels.md, "Cropped sampling"); nil sees the
+    /// whole sequence.
+    ///
+    /// The logits come from a key/value cache (`IncrementalDecoder`) while
+    /// the sequence fits the context and the cache matches a full pass.
+    /// Past the context every cached key and value is stale (each window
+    /// starts at position 0), so each token is a pass over the last C tokens,
+    /// and the cache is released. When the cache does not match a full pass,
+    /// every token recomputes its whole window, as the notebook does, and
+    /// `onRecompute` is called once before the first such pass (with a mask
+    /// value near the scores that is at the first position, before any token
+    /// is drawn). Only the last row's logits are computed in a recomputed
+    /// pass, and a prompt costs one pass, not one per prompt token.
     @discardableResult
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func sample<T>(
-        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, configuration: KernelConfiguration = .default,
+        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, context: Int? = nil,
+        configuration: KernelConfiguration = .default,
         onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
     ) throws -> [Int] {
         guard n >= 0 else {
             throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "must be ≥ 0")
+        }
+        if let context, context < 1 {
+            throw KernelError.invalidArgument(name: "context", value: "\(context)", requirement: "must be ≥ 1")
         }
         let V = weights.hyperparameters.vocabSize
         try Kernels.checkTokens(prompt, vocabSize: V, what: "prompt")
@@ -101,10 +126,12 @@ public struct TopKSampler: Sendable, Equatable {
         guard !prompt.count.addingReportingOverflow(n).overflow else {
             throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "prompt length + n must fit in Int")
         }
+        let C = context ?? Int.max
         // The key/value cache gives the last position's logits of the
-        // sequence so far, as a full recomputation would (IncrementalDecoder);
-        // when it cannot (masked weights that are not 0), the whole sequence
-        // is recomputed for every token, as the notebook does.
+        // sequence so far, as a full recomputation would (IncrementalDecoder),
+        // while the sequence fits the context; when it cannot (masked weights
+        // that are not 0), the whole window is recomputed for every token, as
+        // the notebook does.
         var decoder = IncrementalDecoder(weights, configuration: configuration)
         var sequence: [Int] = []
         sequence.reserveCapacity(min(prompt.count + n, 1 << 20))
@@ -112,17 +139,28 @@ public struct TopKSampler: Sendable, Equatable {
         func switchToRecomputation() throws {
             recompute = true
             try onRecompute(Recomputation(
-                position: decoder.count - 1, lengths: max(sequence.count, prompt.count)...(prompt.count + n - 1), weights.hyperparameters))
+                position: decoder.count - 1, lengths: max(sequence.count, prompt.count)...(prompt.count + n - 1),
+                context: context, weights.hyperparameters))
+        }
+        /// The last position's logits of a full pass over the last C tokens.
+        func windowLogits() throws -> [T] {
+            try weights.lastLogits(for: sequence.count <= C ? sequence : Array(sequence.suffix(C)), configuration: configuration)
         }
         var logits: [T] = []
-        for token in prompt {
-            sequence.append(token)
-            if recompute { continue }
-            logits = try decoder.append(token)
-            if !decoder.matchesFullPass { try switchToRecomputation() }
+        if prompt.count <= C {
+            for token in prompt {
+                sequence.append(token)
+                if recompute { continue }
+                logits = try decoder.append(token)
+                if !decoder.matchesFullPass { try switchToRecomputation() }
+            }
+            // One pass for the whole prompt: only its last row's logits are used.
+            if recompute { logits = try windowLogits() }
+        } else {
+            // Longer than the context: one pass over its last C tokens.
+            sequence = prompt
+            logits = try windowLogits()
         }
-        // One pass for the whole prompt: only its last row's logits are used.
-        if recompute { logits = try weights.lastLogits(for: sequence, configuration: configuration) }
         var last = [Double](repeating: 0, count: V)
         for step in 0..<n {
             for v in 0..<V { last[v] = Double(logits[v]) }
@@ -131,28 +169,35 @@ public struct TopKSampler: Sendable, Equatable {
             try onToken(token)
             guard step + 1 < n else { break }
             sequence.append(token)
-            if !recompute {
+            if sequence.count > C {
+                // Past the context: the cache is of no further use.
+                if decoder.count > 0 { decoder = IncrementalDecoder(weights, configuration: configuration) }
+            } else if !recompute {
                 logits = try decoder.append(token)
                 if decoder.matchesFullPass { continue }
                 try switchToRecomputation()
             }
-            logits = try weights.lastLogits(for: sequence, configuration: configuration)
+            logits = try windowLogits()
         }
         return produced
     }
 
     /// The bytes `sample` allocates at its peak for a prompt and new tokens
-    /// covering `positions` positions (nil on overflow): the key/value cache
-    /// (`IncrementalDecoder`), plus, should the cache not match the full
-    /// pass (`Recomputation`), one full pass over the whole sequence and its
-    /// last row of logits, while the cache is still held; the sequence and
-    /// the float64 copy of the logits.
-    package static func memoryNeed(_ h: Hyperparameters, positions: Int, scalarBytes s: Int, threads: Int) -> Int? {
-        CheckedBytes.sum([
-            IncrementalDecoder<Double>.memoryNeed(h, positions: positions, scalarBytes: s),
-            SequenceForward.memoryNeed(h, m: max(positions, 1), scalarBytes: s, threads: threads),
+    /// covering `positions` positions with a `context` of C tokens (nil:
+    /// the whole sequence) (nil on overflow): the key/value cache
+    /// (`IncrementalDecoder`) of min(positions, C) positions, plus one full
+    /// pass over min(positions, C) tokens and its last row of logits (the
+    /// passes past the context, or should the cache not match the full pass,
+    /// `Recomputation`, while the cache is still held), the sequence, the
+    /// window's copy and the float64 copy of the logits.
+    package static func memoryNeed(_ h: Hyperparameters, positions: Int, context: Int? = nil, scalarBytes s: Int, threads: Int) -> Int? {
+        let window = min(positions, context ?? positions)
+        return CheckedBytes.sum([
+            IncrementalDecoder<Double>.memoryNeed(h, positions: window, scalarBytes: s),
+            SequenceForward.memoryNeed(h, m: max(window, 1), scalarBytes: s, threads: threads),
             CheckedBytes.product(h.vocabSize, s + 8),
             CheckedBytes.product(positions, 16),
+            CheckedBytes.product(window, 8),
         ])
     }
 

@@ -136,6 +136,7 @@ struct Sample: ParsableCommand, ModelMeasurement {
     @Option(name: .short) var k: Int = 10
     @Option(name: .short) var t: Double = 1
     @Option(help: "Prompt length.") var prompt: Int = 8
+    @Option(help: "Context: the model sees the last C tokens (default: the whole sequence).") var context: Int?
 
     func run() throws { try runMeasurement() }
 
@@ -145,9 +146,11 @@ struct Sample: ParsableCommand, ModelMeasurement {
         var samples: [Double] = []
         var produced: [Int] = []
         let kernels = common.kernels
-        try common.warmUp { produced = try sampler.sample(loaded.weights, prompt: input, count: n, configuration: kernels) }
+        try common.warmUp { produced = try sampler.sample(loaded.weights, prompt: input, count: n, context: context, configuration: kernels) }
         for _ in 0..<common.repetitions {
-            samples.append(try time { produced = try sampler.sample(loaded.weights, prompt: input, count: n, configuration: kernels) })
+            samples.append(try time {
+                produced = try sampler.sample(loaded.weights, prompt: input, count: n, context: context, configuration: kernels)
+            })
         }
         try report([("n", .number(Double(n))), ("tokens_per_s", .number(Double(n) / median(samples))), ("tokens", .list(produced.map(Double.init)))],
                    samples: samples)

@@ -29,19 +29,29 @@ struct Run: ParsableCommand {
               --loss     mean next-token loss and perplexity of a text or token sequence.
               --logits   the m × V logits of a token sequence.
 
+            Context: with --context C (default: the model's context length when the file \
+            has one), --loss evaluates the sequence in windows of C tokens that start every \
+            --stride S tokens (default ⌊C/2⌋), each target scored once by the first window \
+            that covers it with earlier tokens, and --sample lets the model see only the last \
+            C tokens before each new one, positions counted from 0 in that window. Without a \
+            context the whole sequence is one window (--loss) or seen whole (--sample). Past \
+            the context each sampled token is a pass over C tokens (no key/value cache). \
+            --logits takes no context.
+
             Text is tokenized with the file's vocabulary by greedy longest match. \
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
             seed gives the same tokens as numpy's default_rng; -t 0 is greedy. A model whose \
             mask value gives masked positions weight (model.mask_value 0, say) is sampled \
-            exactly but recomputes the whole sequence for every token: a warning on stderr \
-            gives the estimated cost. A model whose constants do not fit float32 is refused \
+            exactly but recomputes the whole sequence (the last C tokens with a context) for \
+            every token: a warning on stderr gives the estimated cost. A model whose constants do not fit float32 is refused \
             in f32; run it with --precision f64.
 
             Memory: the model in the compute precision, and what the mode needs — \
-            for --sample the key/value cache of prompt + n positions, for --logits the \
-            m × V result, for --loss the activations of the sequence and one chunk of \
-            logits (never m × V) — must fit --max-memory; otherwise the run is refused \
-            with one line before it allocates them.
+            for --sample the key/value cache of prompt + n positions (at most C), for \
+            --logits the m × V result, for --loss the activations of the sequence (of one \
+            window of C tokens with a context) and one chunk of logits (never m × V) — must \
+            fit --max-memory; otherwise the run is refused with one line before it \
+            allocates them.
 
             Exit status: 0 on success; 1 when the file or the input is refused; 64 for \
             a usage error.
@@ -60,10 +70,13 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Sampling")
     var sampling: SamplingOptions
 
+    @OptionGroup(title: "Context")
+    var window: ContextOptions
+
     @Option(help: "Compute precision: f32 (fast) or f64 (the notebook's numbers).")
     var precision: Precision = .f32
 
-    @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"}, --loss {\"loss\", \"perplexity\", \"tokens\"}, --logits {\"logits\"}.")
+    @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"}, --loss {\"loss\", \"perplexity\", \"tokens\", \"context\", \"stride\", \"windows\"} (context and stride null without a context), --logits {\"logits\"}.")
     var json = false
 
     @OptionGroup(title: "Memory")
@@ -73,6 +86,13 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         try input.validate(for: mode)
+        try window.validate(for: mode)
+    }
+
+    /// The context used when --context is not given: the file's
+    /// `model.context_length`, or nil (the whole sequence) without one.
+    func defaultContext<T>(_ loaded: LoadedModel<T>) -> Int? {
+        loaded.contextLength
     }
 
     func run() throws {
@@ -132,16 +152,19 @@ struct Run: ParsableCommand {
 
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
+        let context = window.context ?? defaultContext(loaded)
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
         try checkMemory(loaded, overflow ? nil : TopKSampler.memoryNeed(
-            loaded.hyperparameters, positions: positions, scalarBytes: MemoryLayout<T>.size, threads: KernelConfiguration.defaultThreads),
-            for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt (the key/value cache)")
+            loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
+            threads: KernelConfiguration.defaultThreads),
+            for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt"
+                + (context.map { " with a context of \($0) tokens" } ?? "") + " (the key/value cache)")
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         var first = true
         let maskValue = loaded.hyperparameters.constants.maskValue
         let isTerminal = Console.stdoutIsTerminal
-        let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n) { token in
+        let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context) { token in
             guard !json else { return }
             if let vocabulary {
                 try Console.out(Formatting.generatedText(vocabulary.tokens[token], isTerminal: isTerminal), terminator: "")
@@ -162,14 +185,26 @@ struct Run: ParsableCommand {
 
     func runLoss<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
-        try checkMemory(loaded, loaded.weights.lossMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
-                        for: "the loss of \(tokens.count) tokens")
-        let value = try loaded.weights.loss(for: tokens)
-        let perplexity = exp(value)
-        if json {
-            try Console.out(try JSONOutput.text(LossJSON(loss: value, perplexity: perplexity, tokens: tokens.count)))
+        let windows = try window.lossWindows(fileContext: defaultContext(loaded))
+        try checkMemory(loaded, loaded.weights.lossMemoryNeed(
+            tokens: tokens.count, context: windows?.context, threads: KernelConfiguration.defaultThreads),
+            for: "the loss of \(tokens.count) tokens" + (windows.map { " in windows of \($0.context)" } ?? ""))
+        let result: WindowedLoss
+        if let windows {
+            result = try loaded.weights.loss(for: tokens, context: windows.context, stride: windows.stride)
         } else {
-            try Console.out("loss \(value)  perplexity \(perplexity)  tokens \(tokens.count)")
+            result = WindowedLoss(loss: try loaded.weights.loss(for: tokens), windows: 1)
+        }
+        let perplexity = exp(result.loss)
+        if json {
+            try Console.out(try JSONOutput.text(LossJSON(
+                loss: result.loss, perplexity: perplexity, tokens: tokens.count,
+                context: windows?.context, stride: windows?.stride, windows: result.windows)))
+        } else if let windows {
+            try Console.out("loss \(result.loss)  perplexity \(perplexity)  tokens \(tokens.count)"
+                + "  context \(windows.context)  stride \(windows.stride)  windows \(result.windows)")
+        } else {
+            try Console.out("loss \(result.loss)  perplexity \(perplexity)  tokens \(tokens.count)")
         }
     }
 
@@ -225,8 +260,24 @@ struct SampleJSON: Encodable {
     enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens", tokens, text }
 }
 
-/// The `--json` result of --loss.
+/// The `--json` result of --loss: `context` and `stride` are null when the
+/// sequence is one window (no context); `windows` is then 1.
 struct LossJSON: Encodable {
     let loss, perplexity: Double
     let tokens: Int
+    let context, stride: Int?
+    let windows: Int
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(perplexity, forKey: .perplexity)
+        try c.encode(tokens, forKey: .tokens)
+        // Written as null, not left out: the keys are the same for every run.
+        try c.encode(context, forKey: .context)
+        try c.encode(stride, forKey: .stride)
+        try c.encode(windows, forKey: .windows)
+    }
+
+    enum CodingKeys: String, CodingKey { case loss, perplexity, tokens, context, stride, windows }
 }

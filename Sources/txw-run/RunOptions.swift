@@ -92,3 +92,62 @@ struct SamplingOptions: ParsableArguments {
         guard t.isFinite, t >= 0 else { throw ValidationError("-t must be a finite number ≥ 0, got \(t)") }
     }
 }
+
+/// The context: how many tokens the model sees at a time (--loss in
+/// windows, --sample cropped to the last C tokens).
+struct ContextOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Tokens the model sees at a time: --loss in windows of C tokens, --sample the last C tokens. Default: the model's context length when the file has one, else the whole sequence.",
+        valueName: "C"))
+    var context: Int?
+
+    @Option(help: ArgumentHelp(
+        "Start of each --loss window after the previous one's, 1 … C − 1 (default ⌊C/2⌋); needs a context (--context or the file's).",
+        valueName: "S"))
+    var stride: Int?
+
+    func validate() throws {
+        if let context, context < 1 { throw ValidationError("--context must be ≥ 1, got \(context)") }
+        if let stride, stride < 1 { throw ValidationError("--stride must be ≥ 1, got \(stride)") }
+    }
+
+    /// Checks the flags against `mode` (before the model is read).
+    func validate(for mode: Mode) throws {
+        switch mode {
+        case .logits:
+            if context != nil || stride != nil {
+                throw ValidationError("--context and --stride are for --loss and --sample; --logits prints the logits of the whole sequence")
+            }
+        case .sample:
+            if stride != nil { throw ValidationError("--stride is for --loss; --sample takes --context only") }
+        case .loss:
+            if let context, context < 2 {
+                throw ValidationError("--context must be ≥ 2 for --loss (a window of C tokens scores C − 1 targets), got \(context)")
+            }
+            if let context, let stride, stride > context - 1 {
+                throw ValidationError("--stride must be 1 … C − 1 = \(context - 1) for --context \(context), got \(stride)")
+            }
+        }
+    }
+
+    /// The context of a --loss run and its stride, nil for the whole
+    /// sequence: --context, else the model's `fileContext`; --stride, else ⌊C/2⌋.
+    /// A --stride without a context, or outside 1 … C − 1 of the file's
+    /// context, is a usage error.
+    func lossWindows(fileContext: Int?) throws -> (context: Int, stride: Int)? {
+        guard let C = context ?? fileContext else {
+            if stride != nil {
+                throw ValidationError("--stride needs a context: give --context (the model file has no context length)")
+            }
+            return nil
+        }
+        guard C >= 2 else {
+            throw ValidationError("the model's context length \(C) is too short for a windowed --loss (C ≥ 2); give --context")
+        }
+        let S = stride ?? C / 2
+        guard S <= C - 1 else {
+            throw ValidationError("--stride must be 1 … C − 1 = \(C - 1) for the model's context length \(C), got \(S)")
+        }
+        return (C, S)
+    }
+}

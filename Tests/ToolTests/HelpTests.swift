@@ -9,7 +9,7 @@ struct HelpTests {
                       "--name", "--meta", "--force", "--json"]),
         ("txw-inspect", ["--verify", "--stats", "--dump", "--json"]),
         ("txw-run", ["--sample", "--loss", "--logits", "--prompt", "--tokens", "--text", "--text-file", "-n", "-k", "-t",
-                     "--seed", "--precision", "--json"]),
+                     "--seed", "--context", "--stride", "--precision", "--json"]),
         ("txw-train", ["--output", "--init", "--random", "--vocab-size", "--d-model", "--vocab", "--data", "--steps",
                        "--batch", "--context", "--lr", "--seed", "--eval-every", "--val-fraction", "--checkpoint-every",
                        "--stop-at", "--resume", "--force", "--json"]),

@@ -45,7 +45,7 @@ struct JSONOutputTests {
     @Test func runResultsAreSortedAndNullable() throws {
         let golden = repositoryRoot.appendingPathComponent("samples/golden.txw").path
         let loss = try tool("txw-run", [golden, "--loss", "--tokens", "1 2 3", "--json"])
-        #expect(loss.stdout.hasPrefix(#"{"loss":"#) && loss.stdout.contains(#","tokens":3}"#), "\(loss.stdout)")
+        #expect(loss.stdout.hasPrefix(#"{"context":null,"loss":"#) && loss.stdout.contains(#","stride":null,"tokens":3,"windows":1}"#), "\(loss.stdout)")
         let sample = try tool("txw-run", [golden, "--tokens", "1", "-n", "2", "-t", "0", "--json"])
         #expect(sample.stdout.hasPrefix(#"{"prompt_tokens":[1],"text":""#), "\(sample.stdout)")
         // f32 logits keep float32 digits: no value has more than 9 significant digits.

@@ -156,6 +156,18 @@ def main():
                   "--repetitions", str(reps))
         rows.append((f"sampling n=256 after 8 tokens, k=10, t=1, {precision}", f"{s['tokens_per_s']:.0f} tok/s",
                      f"{np_tps:.1f} tok/s", s["tokens_per_s"] / np_tps, "numpy reference recomputes the sequence"))
+    # Past the context every token is a pass over the last C tokens (no cache).
+    log(f"numpy reference: cropped sampling n={n_sample}, context 64 …")
+    long_prompt = tokens(64, STANDARD["vocab_size"])
+    t = time.perf_counter()
+    ref.cropped_sample(long_prompt, model.W_E, model.blocks, n_sample, 64, 10, 1.0, 42)
+    np_cropped = n_sample / (time.perf_counter() - t)
+    for precision in ("f32", "f64"):
+        s = bench(bin_dir, "sample", std_path, "--precision", precision, "-n", "256", "-k", "10", "-t", "1",
+                  "--prompt", "64", "--context", "64", "--repetitions", str(reps))
+        rows.append((f"sampling n=256 past a context of 64 (prompt 64), k=10, t=1, {precision}", f"{s['tokens_per_s']:.0f} tok/s",
+                     f"{np_cropped:.1f} tok/s", s["tokens_per_s"] / np_cropped,
+                     "numpy reference cropped_sample; every token a pass over 64 tokens"))
 
     # --- large toy vs numpy float32 matmul
     a = np.random.default_rng(0).standard_normal((512, 512), dtype=np.float32)

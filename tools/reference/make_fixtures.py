@@ -215,7 +215,90 @@ def transformer_cases(rng):
         if mask is not None:
             case["mask_value"] = mask
         cases.append(case)
+        models[name] = (W_E, blocks)
     return cases, models
+
+
+def model_by_name(models, name):
+    """A transformer.json model by its case name: (W_E, blocks, mask value)."""
+    for case_name, V, d, H, dh, F, N, _, scale in model_configs():
+        if case_name == name:
+            W_E, blocks = models[(V, d, H, dh, F, N, scale)]
+            return W_E, blocks, ref.MASK_VALUE
+    for case_name, *_, mask in long_model_configs():
+        if case_name == name:
+            W_E, blocks = models[name]
+            return W_E, blocks, ref.MASK_VALUE if mask is None else mask
+    raise KeyError(name)
+
+
+def token_sequence(V, n, a, c):
+    """n tokens (i * a + c) mod V: a fixed sequence, independent of any generator."""
+    return [(i * a + c) % V for i in range(n)]
+
+
+def windowed_loss_cases(models):
+    """windowed_loss of transformer.json models: C dividing N or not, S = 1,
+    S = C - 1, the smallest C, N = C + 1, N <= C (the whole-sequence loss
+    exactly) and a mask value near the scores."""
+    specs = [
+        # name, model, tokens, C, S
+        ("c16_s8_n70", "long", token_sequence(11, 70, 7, 3), 16, 8),
+        ("c8_s4_n40_divides", "basic", token_sequence(11, 40, 5, 2), 8, 4),
+        ("c7_s3_n50", "d_head_not_d_model_over_n_head", token_sequence(9, 50, 4, 1), 7, 3),
+        ("s1", "basic", token_sequence(11, 25, 3, 7), 6, 1),
+        ("s_c_minus_1", "long", token_sequence(11, 70, 7, 3), 12, 11),
+        ("c2_s1", "one_head", token_sequence(7, 12, 3, 2), 2, 1),
+        ("n_c_plus_1", "flat", token_sequence(11, 10, 4, 0), 9, 4),
+        ("large_logits_c3_s2", "large_logits", token_sequence(13, 20, 5, 4), 3, 2),
+        ("near_mask_c16_s5", "near_mask", token_sequence(11, 40, 5, 1), 16, 5),
+        ("n_equals_c", "basic", token_sequence(11, 16, 5, 2), 16, 8),
+        ("n_below_c", "basic", [1, 4, 1, 5, 9, 2, 6], 32, 16),
+        ("n2_c2", "vocab2", [1, 0], 2, 1),
+    ]
+    cases = []
+    for name, model, tokens, C, S in specs:
+        W_E, blocks, mask = model_by_name(models, model)
+        x = np.array(tokens)
+        loss, windows = ref.windowed_loss(x, W_E, blocks, C, S, mask)
+        whole = len(tokens) <= C
+        if whole:
+            assert loss == ref.loss_logsumexp(x, W_E, blocks, mask), name
+            assert windows == 1, name
+        cases.append({"name": name, "model": model, "tokens": tokens, "context": C, "stride": S,
+                      "loss": loss, "windows": windows, "equals_whole_sequence_loss": whole})
+    return cases
+
+
+def cropped_sample_cases(models):
+    """cropped_sample of transformer.json models: prompts shorter than, equal
+    to and longer than C, C = 1, k > V, t = 0 and t > 0, a C longer than the
+    whole run (the uncropped sampler exactly) and a mask value near the
+    scores (the sampler's recomputation path)."""
+    specs = [
+        # name, model, prompt, n, C, k, t, seed
+        ("short_prompt_crosses_c", "flat", [1, 2, 3], 14, 6, 5, 1.0, 42),
+        ("long_prompt", "flat", token_sequence(11, 12, 4, 1), 10, 5, 4, 0.7, 7),
+        ("prompt_equals_c", "flat", token_sequence(11, 6, 3, 2), 8, 6, 6, 1.0, 5),
+        ("k_above_V", "flat", [9], 12, 4, 50, 1.0, 3),
+        ("t0_long_prompt", "flat", [1, 2, 3, 4, 5, 6, 7], 10, 4, 5, 0.0, 42),
+        ("t0_short_prompt", "flat", [2], 10, 5, 5, 0.0, 42),
+        ("c1", "flat", [4, 7], 8, 1, 3, 1.5, 11),
+        ("t3_seed_2p64_minus_1", "flat", [0, 10, 5], 12, 7, 6, 3.0, 2**64 - 1),
+        ("c_above_run_uncropped", "flat", [1, 2, 3], 12, 100, 5, 1.0, 42),
+        ("vocab2", "vocab2", [0], 12, 3, 2, 1.0, 42),
+        ("near_mask_short_prompt", "near_mask", [1, 2, 3], 16, 8, 6, 10.0, 77),
+        ("near_mask_long_prompt", "near_mask", token_sequence(11, 12, 5, 3), 10, 8, 6, 5.0, 78),
+    ]
+    cases = []
+    for name, model, prompt, n, C, k, t, seed in specs:
+        W_E, blocks, mask = model_by_name(models, model)
+        tokens = ref.cropped_sample(np.array(prompt), W_E, blocks, n, C, k, t, seed, mask)
+        if len(prompt) + n - 1 <= C and mask == ref.MASK_VALUE:
+            assert tokens == ref.topk_sample_spec(np.array(prompt), W_E, blocks, n, k, t, seed), name
+        cases.append({"name": name, "model": model, "prompt": prompt, "n": n, "context": C, "k": k, "t": t,
+                      "seed": f"{seed:#x}", "tokens": tokens})
+    return cases
 
 
 def sample_cases(models):
@@ -307,6 +390,19 @@ def tool_fixtures(out_dir):
         "samples": samples,
         "greedy": {"prompt": [3, 1, 4], "n": 8, "k": 5, "tokens": greedy},
     }
+    # txw-run --loss --context C --stride S and --sample --context C.
+    long_tokens = [(i * 5 + 3) % V for i in range(40)]
+    windowed = []
+    for C, S in [(8, 3), (7, 6), (5, 1), (64, 32)]:
+        loss, windows = ref.windowed_loss(np.array(long_tokens), W_E, blocks, C, S)
+        windowed.append({"context": C, "stride": S, "loss": loss, "windows": windows})
+    expected["windowed_loss"] = {"tokens": long_tokens, "cases": windowed}
+    cropped = []
+    for prompt, n, C, k, t, seed in [([3, 1, 4], 12, 5, 5, 1.0, 42), ([0, 1, 2, 3, 4, 5, 6, 7], 6, 4, 20, 0.0, 7),
+                                     ([11, 2], 10, 3, 3, 2.0, 2**64 - 1)]:
+        out = ref.cropped_sample(np.array(prompt), W_E, blocks, n, C, k, t, seed)
+        cropped.append({"prompt": prompt, "n": n, "context": C, "k": k, "t": t, "seed": f"{seed:#x}", "tokens": out})
+    expected["cropped_samples"] = cropped
     with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, separators=(",", ":"))
         f.write("\n")
@@ -335,6 +431,8 @@ def main():
     write(out_dir, "transformer", transformer)
     write(out_dir, "sample", sample_cases(models))
     write(out_dir, "rng", rng_cases())
+    write(out_dir, "windowed_loss", windowed_loss_cases(models))
+    write(out_dir, "cropped_sample", cropped_sample_cases(models))
 
 
 if __name__ == "__main__":

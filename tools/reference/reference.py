@@ -9,6 +9,12 @@ Two functions are added beside the notebook's own:
 * ``topk_sample_spec``: the sampler as Spec/kernels.md defines it (stable
   top-k order, clamped k, greedy t = 0). For t > 0, k <= V and no tied logits
   it returns exactly what ``topk_sample_notebook`` returns.
+* ``windowed_loss``: the loss of a long sequence evaluated in windows of C
+  tokens with stride S (Spec/kernels.md, "Windowed loss"); with N <= C it is
+  ``loss_logsumexp``.
+* ``cropped_sample``: ``topk_sample_spec`` where the model sees only the last
+  C tokens before each draw, positions counted from 0 within that window
+  (Spec/kernels.md, "Cropped sampling").
 
 This module is a test oracle, not a library: it has no dependency but numpy.
 """
@@ -138,27 +144,86 @@ def topk_sample_notebook(x, W_E, paras, n, k, t=1, seed=42):
     return res
 
 
+def spec_choice(last, k, t, rng):
+    """One draw of the sampler of Spec/kernels.md from the last position's
+    logits: greedy for t = 0 (no random number drawn), else top-k of
+    logits / t in stable order, softmax, one rng.random() against the cdf."""
+    last = np.asarray(last, dtype=np.float64)
+    k = min(k, last.shape[0])
+    if t == 0:
+        return int(np.argmax(last))  # first maximum: lowest id on ties
+    last = last / t
+    order = np.argsort(last, kind="stable")  # ascending, ties by id
+    top_k = order[-k:]
+    probs = softmax(last[top_k])
+    cdf = np.cumsum(probs)
+    cdf /= cdf[-1]
+    u = rng.random()
+    idx = int(np.searchsorted(cdf, u, side="right"))
+    return int(top_k[min(idx, k - 1)])
+
+
 def topk_sample_spec(x, W_E, paras, n, k, t=1.0, seed=42):
     """The sampler of Spec/kernels.md, step by step."""
     rng = np.random.default_rng(seed)
-    V = W_E.shape[0]
-    k = min(k, V)
     res = []
     seq = list(x)
     for _ in range(n):
-        last = transformer(np.array(seq), W_E, paras)[-1, :].astype(np.float64)
-        if t == 0:
-            token = int(np.argmax(last))  # first maximum: lowest id on ties
-        else:
-            last = last / t
-            order = np.argsort(last, kind="stable")  # ascending, ties by id
-            top_k = order[-k:]
-            probs = softmax(last[top_k])
-            cdf = np.cumsum(probs)
-            cdf /= cdf[-1]
-            u = rng.random()
-            idx = int(np.searchsorted(cdf, u, side="right"))
-            token = int(top_k[min(idx, k - 1)])
+        last = transformer(np.array(seq), W_E, paras)[-1, :]
+        token = spec_choice(last, k, t, rng)
+        seq.append(token)
+        res.append(token)
+    return res
+
+
+def windowed_loss(x, W_E, paras, C, S, mask=MASK_VALUE):
+    """The mean next-token loss of N >= 2 tokens evaluated in windows.
+
+    Windows start at b = 0, S, 2S, ... and cover tokens [b, min(b + C, N));
+    the walk stops after the window that reaches N. The window at b scores
+    the targets j (1 <= j <= N - 1) with max(e_prev, b + 1) <= j < e, where e
+    is its end and e_prev the previous window's end (0 for the first), each
+    from that window's own logits at position j - 1 - b (computed with
+    positions counted from 0 within the window). The loss is the mean of the
+    log-sum-exp terms over all N - 1 targets. Needs 1 <= S <= C - 1.
+    Returns (loss, number of windows).
+    """
+    x = np.asarray(x)
+    N = len(x)
+    assert N >= 2 and C >= 2 and 1 <= S <= C - 1
+    parts, scored = [], []
+    b, e_prev, windows = 0, 0, 0
+    while True:
+        e = min(b + C, N)
+        y = transformer(x[b:e], W_E, paras, mask)
+        windows += 1
+        j = np.arange(max(e_prev, b + 1), e)  # the targets this window scores
+        rows = y[j - 1 - b]
+        # The same expression as loss_logsumexp, on this window's rows.
+        top = np.max(rows, axis=-1)
+        lse = top + np.log(np.sum(np.exp(rows - top[:, None]), axis=-1))
+        parts.append(lse - rows[np.arange(len(j)), x[j]])
+        scored.extend(int(v) for v in j)
+        if e == N:
+            break
+        e_prev = e
+        b += S
+    assert scored == list(range(1, N)), scored  # every target once, in order
+    return float(np.mean(np.concatenate(parts))), windows
+
+
+def cropped_sample(x, W_E, paras, n, C, k, t=1.0, seed=42, mask=MASK_VALUE):
+    """``topk_sample_spec`` with a context of C tokens: before each new token
+    the model sees only the last C tokens of prompt + generated so far,
+    positions counted from 0 within that window (nanoGPT's
+    ``idx[:, -block_size:]``); the same draw and the same generator stream."""
+    assert C >= 1
+    rng = np.random.default_rng(seed)
+    res = []
+    seq = list(x)
+    for _ in range(n):
+        last = transformer(np.array(seq[-C:]), W_E, paras, mask)[-1, :]
+        token = spec_choice(last, k, t, rng)
         seq.append(token)
         res.append(token)
     return res
