@@ -84,6 +84,52 @@ struct ContextWindowToolTests {
         #expect(!plain.stdout.contains("context") && plain.stdout.hasSuffix("tokens 40\n"), "\(plain.stdout)")
     }
 
+    /// The file's `model.context_length` is the default context: a model
+    /// packed with one gives the reference's windowed loss and cropped tokens
+    /// without --context, --context overrides it, and --stride is checked
+    /// against it.
+    @Test func theFileContextLengthIsTheDefault() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let e = try Self.expected()
+        let windowed = try #require(e.windowed_loss.cases.first { $0.context < e.windowed_loss.tokens.count && $0.stride > 1 })
+        let model = dir.file("c.txw")
+        let pack = try tool("txw-pack", ["--from", fixtures.appendingPathComponent("notebook.npz").path, "-o", model,
+                                         "--context-length", "\(windowed.context)"])
+        try #require(pack.status == 0, "\(pack.stderr)")
+        let tokens = Self.ids(e.windowed_loss.tokens)
+        func loss(_ extra: [String]) throws -> [String: Any] {
+            let r = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--precision", "f64", "--json"] + extra)
+            try #require(r.status == 0, "\(r.stderr)")
+            return try jsonObject(r.stdout)
+        }
+        // The file's C with the reference's stride: the reference's loss.
+        let json = try loss(["--stride", "\(windowed.stride)"])
+        #expect(json["context"] as? Int == windowed.context && json["windows"] as? Int == windowed.windows, "\(json)")
+        #expect(closeF64(try #require(json["loss"] as? Double), windowed.loss), "\(json) vs \(windowed.loss)")
+        // No flag at all: the file's C and ⌊C/2⌋, as if both were given.
+        let defaulted = try loss([]), given = try loss(["--context", "\(windowed.context)", "--stride", "\(windowed.context / 2)"])
+        #expect(defaulted["context"] as? Int == windowed.context && defaulted["stride"] as? Int == windowed.context / 2, "\(defaulted)")
+        #expect(defaulted["loss"] as? Double == given["loss"] as? Double, "\(defaulted) vs \(given)")
+        // --context overrides the file's; a stride past the file's C − 1 is a usage error.
+        let whole = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--precision", "f64", "--json",
+                                         "--context", "\(e.windowed_loss.tokens.count)"])
+        #expect(try jsonObject(whole.stdout)["windows"] as? Int == 1, "\(whole.stdout)")
+        let badStride = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--stride", "\(windowed.context)"])
+        #expect(badStride.status == 64 && badStride.stderr.contains("--stride"), "\(badStride.stderr)")
+        // Sampling crops to the file's context by default.
+        let cropped = try #require(e.cropped_samples.first { $0.prompt.count > $0.context })
+        let withLength = dir.file("s.txw")
+        let pack2 = try tool("txw-pack", ["--from", fixtures.appendingPathComponent("notebook.npz").path, "-o", withLength,
+                                          "--context-length", "\(cropped.context)"])
+        try #require(pack2.status == 0, "\(pack2.stderr)")
+        let seed = try #require(UInt64(cropped.seed.dropFirst(2), radix: 16))
+        let sample = try tool("txw-run", [withLength, "--tokens", Self.ids(cropped.prompt), "-n", "\(cropped.n)", "-k", "\(cropped.k)",
+                                          "-t", "\(cropped.t)", "--seed", "\(seed)", "--precision", "f64", "--json"])
+        try #require(sample.status == 0, "\(sample.stderr)")
+        #expect(try jsonObject(sample.stdout)["tokens"] as? [Int] == cropped.tokens, "\(sample.stdout)")
+    }
+
     @Test func croppedSamplingMatchesTheReference() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
