@@ -36,7 +36,9 @@ struct Run: ParsableCommand {
             C tokens before each new one, positions counted from 0 in that window. Without a \
             context the whole sequence is one window (--loss) or seen whole (--sample). Past \
             the context each sampled token is a pass over C tokens (no key/value cache). \
-            --logits takes no context.
+            --logits takes no context. A --context longer than the file's context length, \
+            or --logits of more tokens than it, is refused unless --past-context: such \
+            numbers are past anything the model was trained on.
 
             Text is tokenized with the file's vocabulary by greedy longest match. \
             Sampling is the notebook's topk_sample made exact (Spec/kernels.md): the same \
@@ -153,6 +155,7 @@ struct Run: ParsableCommand {
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
         let context = window.context ?? defaultContext(loaded)
+        try window.checkTrained(context, trained: loaded.contextLength)
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
         try checkMemory(loaded, overflow ? nil : TopKSampler.memoryNeed(
             loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
@@ -186,6 +189,7 @@ struct Run: ParsableCommand {
     func runLoss<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
         let windows = try window.lossWindows(fileContext: defaultContext(loaded))
+        try window.checkTrained(windows?.context, trained: loaded.contextLength)
         try checkMemory(loaded, loaded.weights.lossMemoryNeed(
             tokens: tokens.count, context: windows?.context, threads: KernelConfiguration.defaultThreads),
             for: "the loss of \(tokens.count) tokens" + (windows.map { " in windows of \($0.context)" } ?? ""))
@@ -210,6 +214,11 @@ struct Run: ParsableCommand {
 
     func runLogits<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
+        if let trained = loaded.contextLength, tokens.count > trained, !window.pastContext {
+            throw ToolFailure("\(Formatting.name(model)): \(tokens.count) tokens are more than the model's context length \(trained) "
+                + "(model.context_length): logits past it are past anything it was trained on; "
+                + "pass --past-context to compute them anyway, or --loss/--sample, which take windows of it")
+        }
         try checkMemory(loaded, loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
                         for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
         let result = try loaded.weights.logits(for: tokens)

@@ -106,6 +106,18 @@ struct ContextOptions: ParsableArguments {
         valueName: "S"))
     var stride: Int?
 
+    @Flag(help: "Allow a --context longer than the model's context length (model.context_length), and --logits of more tokens than it: numbers past anything the model was trained on.")
+    var pastContext = false
+
+    /// Refuses (usage error) a context `C` longer than the model's trained
+    /// context `trained` unless --past-context: its numbers would be past
+    /// anything the model was trained on.
+    func checkTrained(_ C: Int?, trained: Int?) throws {
+        guard !pastContext, let C, let trained, C > trained else { return }
+        throw ValidationError("--context \(C) is longer than the model's context length \(trained) (model.context_length): "
+            + "the numbers would be past anything it was trained on; pass --past-context to compute them anyway")
+    }
+
     func validate() throws {
         if let context, context < 1 { throw ValidationError("--context must be ≥ 1, got \(context)") }
         if let stride, stride < 1 { throw ValidationError("--stride must be ≥ 1, got \(stride)") }

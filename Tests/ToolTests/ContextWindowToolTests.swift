@@ -113,10 +113,23 @@ struct ContextWindowToolTests {
         #expect(defaulted["loss"] as? Double == given["loss"] as? Double, "\(defaulted) vs \(given)")
         // --context overrides the file's; a stride past the file's C − 1 is a usage error.
         let whole = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--precision", "f64", "--json",
-                                         "--context", "\(e.windowed_loss.tokens.count)"])
+                                         "--context", "\(e.windowed_loss.tokens.count)", "--past-context"])
         #expect(try jsonObject(whole.stdout)["windows"] as? Int == 1, "\(whole.stdout)")
         let badStride = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--stride", "\(windowed.context)"])
         #expect(badStride.status == 64 && badStride.stderr.contains("--stride"), "\(badStride.stderr)")
+        // Past the file's context: refused unless --past-context.
+        let longer = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--context", "\(windowed.context + 1)"])
+        #expect(longer.status == 64 && longer.stderr.contains("--past-context")
+                && longer.stderr.contains("context length \(windowed.context)"), "\(longer.stderr)")
+        let allowed = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--context", "\(windowed.context + 1)", "--past-context"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let logits = try tool("txw-run", [model, "--logits", "--tokens", tokens])
+        #expect(logits.status == 1 && logits.stderr.contains("--past-context") && logits.stdout.isEmpty, "\(logits.stderr)")
+        let shortLogits = try tool("txw-run", [model, "--logits", "--tokens", Self.ids(Array(e.windowed_loss.tokens.prefix(windowed.context)))])
+        #expect(shortLogits.status == 0, "\(shortLogits.stderr)")
+        #expect(try tool("txw-run", [model, "--logits", "--tokens", tokens, "--past-context"]).status == 0)
+        let longSample = try tool("txw-run", [model, "--tokens", "1 2", "-n", "2", "--context", "\(windowed.context + 1)"])
+        #expect(longSample.status == 64, "\(longSample.stderr)")
         // Sampling crops to the file's context by default.
         let cropped = try #require(e.cropped_samples.first { $0.prompt.count > $0.context })
         let withLength = dir.file("s.txw")
