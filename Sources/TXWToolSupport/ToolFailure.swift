@@ -141,7 +141,7 @@ package enum Diagnostics {
         let r = recomputation
         let ratio = r.cachedMultiplyAdds > 0 ? r.multiplyAdds / r.cachedMultiplyAdds : 1
         return "warning: model.mask_value \(maskValue) gives masked positions a weight that is not 0 "
-            + "(from position \(r.position)), so every token recomputes the whole sequence, as the notebook does: "
+            + "(from position \(r.position)), so every token recomputes the whole sequence (the last C tokens with a context), as the notebook does: "
             + "about \(Formatting.short(r.multiplyAdds)) multiply-adds for the \(r.passes) tokens still to sample, "
             + "\(Formatting.short(ratio))× the \(Formatting.short(r.cachedMultiplyAdds)) of the key/value cache; "
             + "the tokens are exact, only slow"
