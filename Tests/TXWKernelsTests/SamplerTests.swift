@@ -85,6 +85,9 @@ struct SamplerTests {
 
 /// Temperatures so small that ℓ/t overflows, and counts that overflow.
 struct SamplerLimitTests {
+    /// A subnormal temperature (about 8.7e-311), written exactly: ℓ/t overflows for |ℓ| ≳ 1.6e-2.
+    static let tiny = 0x1p-1030
+
     func draw(_ logits: [Double], k: Int, t: Double, seed: UInt64 = 42) throws -> Int {
         var rng = NumpyRandom(seed: seed)
         return try TopKSampler(k: k, temperature: t, seed: seed).choose(from: logits, rng: &rng, position: 0)
@@ -93,18 +96,18 @@ struct SamplerLimitTests {
     @Test func overflowingScaleTakesTheLimitFromTheLogits() throws {
         // All negative: every ℓ/t is −inf; the notebook's softmax is NaN.
         // The limit t → 0 is the largest logit, here id 0 (before: the last kept, id 2).
-        #expect(try draw([-1, -2, -3], k: 3, t: 1e-310) == 0)
+        #expect(try draw([-1, -2, -3], k: 3, t: Self.tiny) == 0)
         // Distinct positive logits that all overflow to +inf: the limit keeps
         // their order (before: uniform over the three, or the wrong id with k = 1).
         for seed: UInt64 in [1, 2, 3, 42, 7] {
-            #expect(try draw([5, 6, 4], k: 3, t: 1e-310, seed: seed) == 1)
-            #expect(try draw([6, 5, 4], k: 1, t: 1e-310, seed: seed) == 0)
+            #expect(try draw([5, 6, 4], k: 3, t: Self.tiny, seed: seed) == 1)
+            #expect(try draw([6, 5, 4], k: 1, t: Self.tiny, seed: seed) == 0)
         }
         // Mixed signs: 1/t overflows only for the positive one.
-        #expect(try draw([-1, 2, -3], k: 2, t: 1e-310) == 1)
+        #expect(try draw([-1, 2, -3], k: 2, t: Self.tiny) == 1)
         // Tied maxima stay a uniform draw between them, never another id.
         var seen = Set<Int>()
-        for seed: UInt64 in 0..<32 { seen.insert(try draw([-1, 3, 3, 0], k: 4, t: 1e-310, seed: seed)) }
+        for seed: UInt64 in 0..<32 { seen.insert(try draw([-1, 3, 3, 0], k: 4, t: Self.tiny, seed: seed)) }
         #expect(seen == [1, 2])
         // A normal temperature is untouched by the rule.
         #expect(!TopKSampler.needsLimit(logits: [5, 6, 4], scaled: [5, 6, 4].map { $0 / 0.5 }))
