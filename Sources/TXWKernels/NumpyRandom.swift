@@ -14,6 +14,13 @@ public struct NumpyRandom: Sendable, Equatable {
         Double(bitGenerator.next() >> 11) * 0x1p-53
     }
 
+    /// Skips `count` draws of `random()` or `next()` (each uses one 64-bit
+    /// output) in O(log count): the generator is then where it would be
+    /// after them.
+    public mutating func skip(_ count: UInt128) {
+        bitGenerator.advance(by: count)
+    }
+
     /// The next raw 64-bit output (numpy's `PCG64.random_raw()`).
     public mutating func next() -> UInt64 {
         bitGenerator.next()

@@ -27,6 +27,26 @@ public struct PCG64: Sendable, Equatable {
         state = state &* Self.multiplier &+ increment
     }
 
+    /// Moves the state `delta` steps ahead, as `delta` calls of `next()`
+    /// would (numpy's `PCG64.advance`), in O(log delta) multiplications:
+    /// the LCG's jump-ahead (Brown, "Random number generation with arbitrary
+    /// strides"), composing the step's affine map with itself by squaring.
+    public mutating func advance(by delta: UInt128) {
+        var (accumulatedMultiplier, accumulatedIncrement): (UInt128, UInt128) = (1, 0)
+        var (multiplier, increment) = (Self.multiplier, self.increment)
+        var remaining = delta
+        while remaining > 0 {
+            if remaining & 1 == 1 {
+                accumulatedMultiplier = accumulatedMultiplier &* multiplier
+                accumulatedIncrement = accumulatedIncrement &* multiplier &+ increment
+            }
+            increment = (multiplier &+ 1) &* increment
+            multiplier = multiplier &* multiplier
+            remaining >>= 1
+        }
+        state = accumulatedMultiplier &* state &+ accumulatedIncrement
+    }
+
     /// Steps, then outputs XSL-RR of the new state.
     public mutating func next() -> UInt64 {
         step()

@@ -198,9 +198,9 @@ public struct Trainer<Scalar: KernelScalar> {
     /// 0...`Options.maximumSteps`, one first and one second moment per
     /// weight tensor with the tensor's element count (none only at step 0),
     /// every moment finite and every second moment ≥ 0. A saved step at or
-    /// past `options.steps` leaves nothing to train, and the sampler is not
-    /// advanced: the cost of a resume is bounded by `steps · batch` draws,
-    /// never by the saved step.
+    /// past `options.steps` leaves nothing to train. The window sampler skips
+    /// the `step · batch` draws of the steps taken by a jump-ahead
+    /// (`NumpyRandom.skip`), O(log) whatever the saved step.
     ///
     /// - Throws: `KernelError.invalidArgument` naming the first value out of
     ///   range (the step, or the moment tensor and its index).
@@ -208,7 +208,7 @@ public struct Trainer<Scalar: KernelScalar> {
         try Self.validate(saved, for: weights)
         optimizer = saved
         guard saved.step < options.steps else { return }
-        for _ in 0..<(saved.step * options.batch) { _ = rng.random() }
+        rng.skip(UInt128(saved.step) * UInt128(options.batch))
     }
 
     /// Checks a saved optimizer state against `weights` (see `restore(_:)`).

@@ -41,3 +41,31 @@ struct RandomTests {
         #expect(cases.contains { $0.seed == seed })
     }
 }
+
+/// The jump-ahead the trainer uses to skip the draws of the steps a
+/// checkpoint has taken.
+struct RandomSkipTests {
+    @Test func skipEqualsThatManyDraws() {
+        for count in [0, 1, 2, 3, 63, 64, 1000, 12_345] {
+            var stepped = NumpyRandom(seed: 42), skipped = NumpyRandom(seed: 42)
+            for _ in 0..<count { _ = stepped.next() }
+            skipped.skip(UInt128(count))
+            #expect(stepped == skipped, "count \(count)")
+            #expect(stepped.random() == skipped.random())
+        }
+    }
+
+    /// numpy: `g = np.random.PCG64(42); g.advance(d); g.random_raw()`, and
+    /// `default_rng(7)` advanced 1000 then `random()`.
+    @Test func skipMatchesNumpyAdvance() {
+        for (delta, raw) in [(UInt128(1_000_000_000_000), UInt64(1_631_422_736_121_912_276)),
+                             ((UInt128(1) << 56) + 12_345, UInt64(1_884_141_009_161_722_016))] {
+            var g = NumpyRandom(seed: 42)
+            g.skip(delta)
+            #expect(g.next() == raw, "advance \(delta)")
+        }
+        var h = NumpyRandom(seed: 7)
+        h.skip(1000)
+        #expect(h.random() == 0.8690497571674405)
+    }
+}
