@@ -12,18 +12,28 @@ import Synchronization
 /// handler runs at an arbitrary instruction of an arbitrary thread, so it
 /// does only what is async-signal-safe. It stores the signal number in an
 /// atomic (lock-free, initialized before the handler is installed, so no
-/// lazy global initialization can run inside the handler) and, for the
-/// first signal only, puts back the default action of both signals with
-/// `sigaction` (async-signal-safe, POSIX.1). The handler is installed
-/// whatever the inherited action (also over an inherited "ignore"), and
-/// both signals are unblocked in the calling thread. A second SIGINT or SIGTERM
-/// then ends the process at once, as it would without the handler; what the
-/// tool had written stays as it was (its files are replaced atomically, by
-/// rename). `SA_RESTART` resumes system calls the signal interrupted, so
-/// reads, writes and waits elsewhere never see `EINTR` from it.
+/// lazy global initialization can run inside the handler). A second
+/// SIGINT or SIGTERM ends the process at once, killed by that signal
+/// (`sigaction` back to the default action, then `raise`: both
+/// async-signal-safe, POSIX.1) — unless it arrives while a checkpoint is
+/// being written (`whileWriting`): it is then recorded, and acted on as
+/// soon as the write is done, so the two files of a checkpoint are never
+/// left half replaced. The handler is installed whatever the inherited
+/// action (also over an inherited "ignore"), and both signals are unblocked
+/// in the calling thread. `SA_RESTART` resumes system calls the signal
+/// interrupted, so reads, writes and waits elsewhere never see `EINTR` from it.
+///
+/// A stop ends with `terminate(by:)`: the process dies of the signal it
+/// received, after the tool's last line, so a calling shell sees what it
+/// sees for any program killed by Ctrl-C (status 130 or 143, and a script
+/// stops too).
 package enum StopSignal {
     /// The first signal received since `install()`, 0 while none.
     private static let received = Atomic<Int32>(0)
+    /// 1 while a checkpoint is being written (`whileWriting`).
+    private static let writing = Atomic<Int32>(0)
+    /// A second signal that arrived while writing, 0 while none.
+    private static let deferred = Atomic<Int32>(0)
 
     /// The signals handled.
     package static let signals: [Int32] = [SIGINT, SIGTERM]
@@ -34,6 +44,8 @@ package enum StopSignal {
         // Touch the atomic first: a global is initialized on first use, and
         // that must not happen inside the handler.
         received.store(0, ordering: .sequentiallyConsistent)
+        writing.store(0, ordering: .sequentiallyConsistent)
+        deferred.store(0, ordering: .sequentiallyConsistent)
         for signal in signals { setAction(signal, handler: handle) }
         // A blocked signal is inherited from the parent (a thread of a
         // process that spawned this one may block them): unblocked here, so
@@ -50,17 +62,50 @@ package enum StopSignal {
         return value == 0 ? nil : value
     }
 
-    /// The exit status of a process stopped by `signal`, as a shell reports
-    /// one killed by it: 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+    /// The exit status a shell reports for a process killed by `signal`:
+    /// 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
     package static func exitStatus(for signal: Int32) -> Int32 { 128 + signal }
 
-    /// The handler: records the first signal and restores the default actions.
+    /// Runs `body` (a checkpoint's writes) with a second signal held back
+    /// until it returns; then acts on one that arrived meanwhile.
+    package static func whileWriting<R>(_ body: () throws -> R) rethrows -> R {
+        writing.store(1, ordering: .sequentiallyConsistent)
+        defer {
+            writing.store(0, ordering: .sequentiallyConsistent)
+            let second = deferred.load(ordering: .sequentiallyConsistent)
+            if second != 0 { terminate(by: second) }
+        }
+        return try body()
+    }
+
+    /// Ends the process killed by `signal`: its default action restored,
+    /// unblocked, raised. Should it survive (a signal whose default is not
+    /// to terminate), it exits with `exitStatus(for:)`.
+    package static func terminate(by signal: Int32) -> Never {
+        setAction(signal, handler: nil)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal)
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        _ = raise(signal)
+        exit(exitStatus(for: signal))
+    }
+
+    /// The handler: records the first signal; a second one ends the process
+    /// at once, or once the checkpoint being written is complete.
     private static let handle: @convention(c) (Int32) -> Void = { signal in
         if received.compareExchange(expected: 0, desired: signal, ordering: .sequentiallyConsistent).exchanged {
-            // Two calls, no array: nothing in a handler may allocate.
-            setAction(SIGINT, handler: nil)
-            setAction(SIGTERM, handler: nil)
+            return
         }
+        if writing.load(ordering: .sequentiallyConsistent) == 1 {
+            _ = deferred.compareExchange(expected: 0, desired: signal, ordering: .sequentiallyConsistent)
+            return
+        }
+        // Killed by the second signal: the default action, raised again
+        // (pending until this handler returns, as the signal is blocked
+        // while it runs). No allocation, only async-signal-safe calls.
+        setAction(signal, handler: nil)
+        _ = raise(signal)
     }
 
     /// `sigaction(signal)` with `handler` (nil: the default action), no

@@ -47,9 +47,10 @@ struct Train: ParsableCommand {
             --checkpoint-every may differ.
 
             SIGINT (Ctrl-C) or SIGTERM: the step in progress is finished and \
-            checkpointed, one line says how to resume, and the exit status is 130 \
-            (SIGINT) or 143 (SIGTERM); a second signal ends the process at once, \
-            leaving the last checkpoint as it was.
+            checkpointed, one line says how to resume, and the process ends killed by \
+            that signal (a shell reports 130 or 143); a second signal ends it at once \
+            (after the checkpoint being written, if one is), leaving the last complete \
+            checkpoint as it was.
 
             Progress goes to stderr: a live line on a terminal, a line per --eval-every \
             steps otherwise; --json prints one JSON object per evaluation on stdout: \
@@ -61,7 +62,8 @@ struct Train: ParsableCommand {
             --batch and --context that ask for more are a usage error.
 
             Exit status: 0 on success; 1 when an input is refused or a write fails; 64 \
-            for a usage error; 130 or 143 when stopped by SIGINT or SIGTERM.
+            for a usage error; killed by SIGINT or SIGTERM (130 or 143 in a shell) when \
+            stopped by one.
             """,
         version: ToolMain.version("txw-train"))
 
@@ -365,7 +367,7 @@ struct Train: ParsableCommand {
         while trainer.step < end {
             if let signal = StopSignal.requested {
                 try stopped("")
-                throw ExitCode(StopSignal.exitStatus(for: signal))
+                StopSignal.terminate(by: signal)
             }
             lastLoss = try trainer.trainStep()
             let step = trainer.step
@@ -394,6 +396,11 @@ struct Train: ParsableCommand {
             let reason = firstStep >= settings.steps ? "--steps is \(settings.steps)" : "--stop-at is \(end)"
             Console.err("txw-train: \(Formatting.name(output)) already has \(firstStep) steps, \(reason); nothing to do")
         } else if trainer.step < settings.steps {
+            // A signal during the step --stop-at ends with: stopped by it.
+            if let signal = StopSignal.requested {
+                try stopped("")
+                StopSignal.terminate(by: signal)
+            }
             try stopped("--stop-at \(end): ")
         }
     }
@@ -525,8 +532,10 @@ struct Train: ParsableCommand {
         let modelBytes = try out.writer(dtype: .f32, options: TXWWriter.Options()).encode()
         // OUT.adam of a new run is replaced: it belongs to OUT, which was
         // checked (absent, or --force).
-        try AtomicFile.write(momentBytes, to: output + ".adam", overwrite: true)
-        try AtomicFile.write(modelBytes, to: output, overwrite: overwrite)
+        try StopSignal.whileWriting {
+            try AtomicFile.write(momentBytes, to: output + ".adam", overwrite: true)
+            try AtomicFile.write(modelBytes, to: output, overwrite: overwrite)
+        }
         return Written(model: modelBytes.count, moments: momentBytes.count)
     }
 
