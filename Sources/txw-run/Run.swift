@@ -29,8 +29,8 @@ struct Run: ParsableCommand {
               --loss     mean next-token loss and perplexity of a text or token sequence.
               --logits   the m × V logits of a token sequence.
 
-            Context: with --context C (default: the model's context length when the file \
-            has one), --loss evaluates the sequence in windows of C tokens that start every \
+            Context: with --context C (default: the model's context length T when the file \
+            has one; T + 1 for --loss, whose windows score T targets as training did), --loss evaluates the sequence in windows of C tokens that start every \
             --stride S tokens (default ⌊C/2⌋), each target scored once by the first window \
             that covers it with earlier tokens, and --sample lets the model see only the last \
             C tokens before each new one, positions counted from 0 in that window. Without a \
@@ -155,7 +155,7 @@ struct Run: ParsableCommand {
     func runSample<T>(_ loaded: LoadedModel<T>) throws {
         let prompt = try inputTokens(loaded) ?? [0]
         let context = window.context ?? defaultContext(loaded)
-        try window.checkTrained(context, trained: loaded.contextLength)
+        try window.checkTrained(context, trained: loaded.contextLength, limit: loaded.contextLength)
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
         try checkMemory(loaded, overflow ? nil : TopKSampler.memoryNeed(
             loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
@@ -188,8 +188,11 @@ struct Run: ParsableCommand {
 
     func runLoss<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
-        let windows = try window.lossWindows(fileContext: defaultContext(loaded))
-        try window.checkTrained(windows?.context, trained: loaded.contextLength)
+        // A window of T + 1 tokens scores T targets from positions 0 … T − 1:
+        // the model's context length T allows one token more here.
+        let trainedWindow = defaultContext(loaded).map { $0 + 1 }
+        let windows = try window.lossWindows(fileWindow: trainedWindow)
+        try window.checkTrained(windows?.context, trained: loaded.contextLength, limit: trainedWindow)
         try checkMemory(loaded, loaded.weights.lossMemoryNeed(
             tokens: tokens.count, context: windows?.context, threads: KernelConfiguration.defaultThreads),
             for: "the loss of \(tokens.count) tokens" + (windows.map { " in windows of \($0.context)" } ?? ""))

@@ -97,7 +97,7 @@ struct SamplingOptions: ParsableArguments {
 /// windows, --sample cropped to the last C tokens).
 struct ContextOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Tokens the model sees at a time: --loss in windows of C tokens, --sample the last C tokens. Default: the model's context length when the file has one, else the whole sequence.",
+        "Tokens the model sees at a time: --loss in windows of C tokens, --sample the last C tokens. Default: the model's context length T when the file has one (--loss: windows of T + 1 tokens, which score T targets as training did), else the whole sequence.",
         valueName: "C"))
     var context: Int?
 
@@ -112,9 +112,12 @@ struct ContextOptions: ParsableArguments {
     /// Refuses (usage error) a context `C` longer than the model's trained
     /// context `trained` unless --past-context: its numbers would be past
     /// anything the model was trained on.
-    func checkTrained(_ C: Int?, trained: Int?) throws {
-        guard !pastContext, let C, let trained, C > trained else { return }
-        throw ValidationError("--context \(C) is longer than the model's context length \(trained) (model.context_length): "
+    /// `limit` is the longest C the trained context allows (`trained` for
+    /// --sample, `trained + 1` tokens for a --loss window).
+    func checkTrained(_ C: Int?, trained: Int?, limit: Int?) throws {
+        guard !pastContext, let C, let trained, let limit, C > limit else { return }
+        let allowed = limit == trained ? "" : " (a --loss window of \(limit) tokens scores \(trained) targets from the positions it was trained at)"
+        throw ValidationError("--context \(C) is longer than the model's context length \(trained) (model.context_length) allows\(allowed): "
             + "the numbers would be past anything it was trained on; pass --past-context to compute them anyway")
     }
 
@@ -143,11 +146,12 @@ struct ContextOptions: ParsableArguments {
     }
 
     /// The context of a --loss run and its stride, nil for the whole
-    /// sequence: --context, else the model's `fileContext`; --stride, else ⌊C/2⌋.
-    /// A --stride without a context, or outside 1 … C − 1 of the file's
-    /// context, is a usage error.
-    func lossWindows(fileContext: Int?) throws -> (context: Int, stride: Int)? {
-        guard let C = context ?? fileContext else {
+    /// sequence: --context, else `fileWindow` (the model's context length
+    /// T + 1: a window of T + 1 tokens scores T targets, from positions
+    /// 0 … T − 1, exactly those training used); --stride, else ⌊C/2⌋.
+    /// A --stride without a context, or outside 1 … C − 1, is a usage error.
+    func lossWindows(fileWindow: Int?) throws -> (context: Int, stride: Int)? {
+        guard let C = context ?? fileWindow else {
             if stride != nil {
                 throw ValidationError("--stride needs a context: give --context (the model file has no context length)")
             }
@@ -158,7 +162,7 @@ struct ContextOptions: ParsableArguments {
         }
         let S = stride ?? C / 2
         guard S <= C - 1 else {
-            throw ValidationError("--stride must be 1 … C − 1 = \(C - 1) for the model's context length \(C), got \(S)")
+            throw ValidationError("--stride must be 1 … C − 1 = \(C - 1) for windows of \(C) tokens (the model's context length + 1), got \(S)")
         }
         return (C, S)
     }

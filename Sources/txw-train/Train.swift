@@ -372,7 +372,11 @@ struct Train: ParsableCommand {
             lastLoss = try trainer.trainStep()
             let step = trainer.step
             guard lastLoss.isFinite else {
-                throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(Formatting.name(output)) not written")
+                // Nothing of this step is written; a checkpoint written before stays.
+                let kept = checkpointed > 0 && (overwrite || resume)
+                    ? "\(Formatting.name(output)) not updated (its checkpoint of step \(checkpointed) stays)"
+                    : "\(Formatting.name(output)) not written"
+                throw ToolFailure("training diverged at step \(step): the training loss is \(lastLoss); \(kept)")
             }
             let evaluate = step % settings.evalEvery == 0 || step == settings.steps
             let interval = settings.checkpointInterval

@@ -94,8 +94,10 @@ struct ContextWindowToolTests {
         let e = try Self.expected()
         let windowed = try #require(e.windowed_loss.cases.first { $0.context < e.windowed_loss.tokens.count && $0.stride > 1 })
         let model = dir.file("c.txw")
+        // Context length T = C − 1: a --loss window of T + 1 = C tokens scores
+        // T targets from the positions training used.
         let pack = try tool("txw-pack", ["--from", fixtures.appendingPathComponent("notebook.npz").path, "-o", model,
-                                         "--context-length", "\(windowed.context)"])
+                                         "--context-length", "\(windowed.context - 1)"])
         try #require(pack.status == 0, "\(pack.stderr)")
         let tokens = Self.ids(e.windowed_loss.tokens)
         func loss(_ extra: [String]) throws -> [String: Any] {
@@ -120,12 +122,12 @@ struct ContextWindowToolTests {
         // Past the file's context: refused unless --past-context.
         let longer = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--context", "\(windowed.context + 1)"])
         #expect(longer.status == 64 && longer.stderr.contains("--past-context")
-                && longer.stderr.contains("context length \(windowed.context)"), "\(longer.stderr)")
+                && longer.stderr.contains("context length \(windowed.context - 1)"), "\(longer.stderr)")
         let allowed = try tool("txw-run", [model, "--loss", "--tokens", tokens, "--context", "\(windowed.context + 1)", "--past-context"])
         #expect(allowed.status == 0, "\(allowed.stderr)")
         let logits = try tool("txw-run", [model, "--logits", "--tokens", tokens])
         #expect(logits.status == 1 && logits.stderr.contains("--past-context") && logits.stdout.isEmpty, "\(logits.stderr)")
-        let shortLogits = try tool("txw-run", [model, "--logits", "--tokens", Self.ids(Array(e.windowed_loss.tokens.prefix(windowed.context)))])
+        let shortLogits = try tool("txw-run", [model, "--logits", "--tokens", Self.ids(Array(e.windowed_loss.tokens.prefix(windowed.context - 1)))])
         #expect(shortLogits.status == 0, "\(shortLogits.stderr)")
         #expect(try tool("txw-run", [model, "--logits", "--tokens", tokens, "--past-context"]).status == 0)
         let longSample = try tool("txw-run", [model, "--tokens", "1 2", "-n", "2", "--context", "\(windowed.context + 1)"])
