@@ -166,14 +166,19 @@ struct Inspect: ParsableCommand {
     // MARK: Verify
 
     func verifyFile(_ reader: TXWReader) throws {
-        let problems = reader.verify()
+        let (problems, nonFinite) = reader.verifyCountingNonFinite()
         // Not damage: the budget refused decoding before any block was read.
         if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: model, refusal) }
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
+        // Non-finite values are not damage (the exit status stays 0): a warning per tensor.
+        for (entry, count) in zip(reader.tensors, nonFinite) where count.total > 0 {
+            Console.err("txw-inspect: warning: " + Diagnostics.nonFiniteWarning(path: model, tensor: entry.name, shape: entry.shape, count))
+        }
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(
                 path: model, ok: problems.isEmpty, tensors: reader.tensors.count, blocks: blocks,
-                problems: problems.map(ProblemJSON.init))))
+                problems: problems.map(ProblemJSON.init),
+                nonFinite: zip(reader.tensors, nonFinite).filter { $0.1.total > 0 }.map { NonFiniteJSON(tensor: $0.0.name, $0.1) })))
         } else if problems.isEmpty {
             try Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
         } else {

@@ -54,13 +54,13 @@ struct Pack: ParsableCommand {
     @OptionGroup(title: "Hyperparameters (with --random)")
     var shape: HyperparameterOptions
 
-    @Option(help: "Seed of the random init.")
+    @Option(parsing: .unconditional, help: "Seed of the random init: 0 … 2^64 − 1.", transform: NumberArguments.seed)
     var seed: UInt64 = 42
 
     @Option(help: "Stored dtype of every tensor: f32, f64, f16 or bf16 (default: keep the source's; f32 for --random).")
     var dtype: DType?
 
-    @Option(help: "zstd compression level.")
+    @Option(parsing: .unconditional, help: "zstd compression level.")
     var level: Int = FormatLimits.defaultLevel
 
     @Flag(help: "Do not byte-shuffle before compressing.")
@@ -69,7 +69,7 @@ struct Pack: ParsableCommand {
     @Flag(help: "Store blocks uncompressed and unshuffled (memory-mappable in place).")
     var stored = false
 
-    @Option(help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
     var blockSize: Int = FormatLimits.defaultBlockSize
 
     @Option(help: ArgumentHelp("Vocabulary: a JSON array of V strings (token id = index).", valueName: "vocab.json"))
@@ -78,7 +78,7 @@ struct Pack: ParsableCommand {
     @Option(help: ArgumentHelp("Character vocabulary: the sorted distinct characters of this text.", valueName: "corpus.txt"))
     var charVocab: String?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "The model's context length (model.context_length), 1 to 16777216: the longest token sequence it was trained to see (default: keep the source's; none for --random and imports).",
         valueName: "N"))
     var contextLength: Int?
@@ -88,6 +88,9 @@ struct Pack: ParsableCommand {
 
     @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable).", valueName: "key=value"))
     var meta: [String] = []
+
+    @Flag(help: "Pack weights that are NaN or ±inf, or that become ±inf in --dtype (refused otherwise, naming the first).")
+    var allowNonfinite = false
 
     @Flag(help: "Replace OUT if it exists.")
     var force = false
@@ -162,6 +165,7 @@ struct Pack: ParsableCommand {
             let options = TXWWriter.Options(
                 level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
             let target = dtype ?? (random ? .f32 : nil)
+            try checkFinite(model, storedAs: target)
             let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
             // Held at once while encoding: the source arrays, the tensors in the
             // stored dtype, the encoded file (at most about the raw bytes), and
@@ -194,6 +198,14 @@ struct Pack: ParsableCommand {
             return try Vocabulary.characters(of: text)
         }
         return nil
+    }
+
+    /// Refuses, unless --allow-nonfinite, a model with a weight that is NaN
+    /// or ±inf, or that becomes ±inf stored as `dtype`: the first one is named.
+    func checkFinite(_ model: ModelArrays, storedAs dtype: DType?) throws {
+        guard !allowNonfinite, let element = model.firstNonFinite(storedAs: dtype) else { return }
+        let message = Diagnostics.message(for: element)
+        throw ToolFailure(from.map { "\(Formatting.name($0)): \(message)" } ?? message)
     }
 
     /// The model in `path`: a txw file is re-packed, anything else imported.

@@ -197,7 +197,12 @@ struct Run: ParsableCommand {
         if let windows {
             result = try loaded.weights.loss(for: tokens, context: windows.context, stride: windows.stride)
         } else {
-            result = WindowedLoss(loss: try loaded.weights.loss(for: tokens), windows: 1)
+            // The whole sequence as one window: `loss(for:)` bit for bit, with
+            // the first non-finite term's position.
+            result = try loaded.weights.loss(for: tokens, context: max(tokens.count, 2), stride: 1)
+        }
+        guard result.loss.isFinite else {
+            throw ToolFailure(Diagnostics.nonFiniteLoss(result.loss, firstPosition: result.firstNonFinitePosition))
         }
         let perplexity = exp(result.loss)
         if json {
@@ -222,6 +227,7 @@ struct Run: ParsableCommand {
         try checkMemory(loaded, loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
                         for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
         let result = try loaded.weights.logits(for: tokens)
+        try checkFinite(result.scalars, V: loaded.hyperparameters.vocabSize)
         // Values print in the compute precision: shortest round-trip text.
         // Checked type equality, then the same array viewed as its concrete
         // type: no copy (an `as?` cast converts element by element into a new
@@ -234,6 +240,12 @@ struct Run: ParsableCommand {
         } else {
             try printLogits(result.scalars.map { Double($0) }, V: V)
         }
+    }
+
+    /// Refuses (m, V) logits with a value that is not finite, naming the first.
+    func checkFinite<T: KernelScalar>(_ scalars: [T], V: Int) throws {
+        guard let i = scalars.firstIndex(where: { !$0.isFinite }) else { return }
+        throw ToolFailure(Diagnostics.nonFiniteLogits(position: i / V, token: i % V, value: Double(scalars[i])))
     }
 
     /// The (m, V) logits, row by row, written in pieces of about 64 KiB
