@@ -215,6 +215,9 @@ struct Pack: ParsableCommand {
             if head == FormatLimits.magic {
                 return try ModelArrays(reader: ModelInput.open(path, budget: memory.budget))
             }
+            if let foreign = ForeignFile.identify(path: path), foreign == .gguf || foreign == .pytorch {
+                throw ToolFailure("\(Formatting.name(path)): \(foreign.message)")
+            }
             return try ModelArrays(arrays: ArrayImporter.read(path: path, memoryBudget: memory.budget))
         } catch let error as ModelError {
             throw ToolFailure(path: path, error)
@@ -222,7 +225,7 @@ struct Pack: ParsableCommand {
             throw ToolFailure(path: path, error)
         } catch let error as ImportError {
             switch error {
-            case .io, .notRegularFile: throw error  // the message names the path already
+            case .io, .notRegularFile, .unrecognizedFormat: throw error  // the message names the path already
             default: throw ToolFailure(path: path, error)
             }
         }
