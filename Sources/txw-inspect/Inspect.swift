@@ -22,6 +22,10 @@ struct Inspect: ParsableCommand {
             more than --max-memory is refused before anything is allocated. --dump \
             writes its output in pieces, so it needs only the tensor's values.
 
+            A file that is not a txw container but an npz, safetensors, GGUF or \
+            PyTorch file is named as such, with the command that converts it \
+            (txw-pack --from FILE -o model.txw) or the word that it is not supported.
+
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
             damage; 64 for a usage error.
             """,
@@ -30,7 +34,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The .txw file to inspect.")
     var model: String
 
-    @Flag(help: "Decode every block and check every checksum and all padding: prints OK and exits 0, or lists each damaged tensor/block and exits 1.")
+    @Flag(help: "Decode every block and check every checksum and all padding: prints OK and exits 0, or lists each damaged tensor/block and exits 1. A tensor holding NaN or ±inf values gets a warning on stderr (not damage: exit 0).")
     var verify = false
 
     @Flag(help: "Add per-tensor min, max, mean, std, NaN and Inf counts and a histogram (decodes every tensor).")

@@ -19,15 +19,18 @@ struct Pack: ParsableCommand {
         commandName: "txw-pack",
         abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
         discussion: """
-            Sources (exactly one):
-              --random <hyperparameters> [--seed S]   a documented random init (Spec/cli.md); \
-            the same seed gives an identical file.
-              --from FILE   an .npz (np.savez / np.savez_compressed) or .safetensors file with \
-            the tensor names of the spec (W_E, blocks.0.W_Q, …), or a .txw to re-pack. \
-            Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
+            Sources (exactly one): --random with the hyperparameter flags and --seed S \
+            is a documented random init (Spec/cli.md); the same seed gives an identical \
+            file. --from FILE imports an .npz (np.savez / np.savez_compressed) or \
+            .safetensors file with the tensor names of the spec (W_E, blocks.0.W_Q, …), \
+            or re-packs a .txw. Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
             is named. A re-pack keeps the source's vocabulary, context length, constants \
             and metadata; --vocab, --char-vocab, --context-length, --name and --meta change \
             them.
+
+            A weight that is NaN or ±inf, or that becomes ±inf in the stored dtype \
+            (--dtype), is refused, naming the tensor and the first such element's flat \
+            index and multi-index, unless --allow-nonfinite.
 
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.

@@ -23,11 +23,11 @@ struct Run: ParsableCommand {
         commandName: "txw-run",
         abstract: "Run a .txw model: sample tokens, compute the loss, or print logits.",
         discussion: """
-            Modes (exactly one; --sample when none is given):
-              --sample   streams n new tokens after the prompt (text when the file has a \
-            vocabulary, token ids otherwise); with no prompt it starts from token 0.
-              --loss     mean next-token loss and perplexity of a text or token sequence.
-              --logits   the m × V logits of a token sequence.
+            Modes (exactly one; --sample when none is given): --sample streams n new \
+            tokens after the prompt (text when the file has a vocabulary, token ids \
+            otherwise), starting from token 0 without a prompt; --loss prints the mean \
+            next-token loss and the perplexity of a text or token sequence; --logits \
+            prints the m × V logits of a token sequence.
 
             Context: with --context C (default: the model's context length when the file \
             has one), --loss evaluates the sequence in windows of C tokens that start every \
@@ -47,6 +47,10 @@ struct Run: ParsableCommand {
             exactly but recomputes the whole sequence (the last C tokens with a context) for \
             every token: a warning on stderr gives the estimated cost. A model whose constants do not fit float32 is refused \
             in f32; run it with --precision f64.
+
+            A --loss or --logits result that is not finite (NaN or ±inf, from weights \
+            that are, or numbers that overflow) is refused with exit 1, naming the \
+            first position, as sampling refuses logits it cannot use.
 
             Memory: the model in the compute precision, and what the mode needs — \
             for --sample the key/value cache of prompt + n positions (at most C), for \
