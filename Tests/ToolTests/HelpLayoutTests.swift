@@ -34,6 +34,27 @@ struct HelpLayoutTests {
         }
     }
 
+    /// The README's "Shell completions" commands run as written (HOME a
+    /// fresh directory, the built tools on PATH) and leave a script per tool
+    /// and shell that completes the tool's flags.
+    @Test func readmeCompletionCommandsWork() throws {
+        let script = try ReadmeWalkthroughTests.block(after: "### Shell completions")
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try ("set -euo pipefail\n" + script + "\n").write(toFile: dir.file("completions.sh"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["HOME"] = dir.path
+        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("completions.sh")], environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        for t in ["txw-pack", "txw-inspect", "txw-run", "txw-train"] {
+            for path in [".local/share/bash-completion/completions/\(t)", ".zfunc/_\(t)", ".config/fish/completions/\(t).fish"] {
+                let text = (try? String(contentsOfFile: dir.file(path), encoding: .utf8)) ?? ""
+                #expect(text.contains(t) && text.contains("max-memory"), "\(path): \(text.prefix(80))")
+            }
+        }
+    }
+
     /// One version string for every tool, from one place: `NAME (txw format X.Y)`.
     @Test func everyToolPrintsTheSameVersion() throws {
         var versions: Set<String> = []
