@@ -70,7 +70,7 @@ let package = Package(
         // Runs the built tools end to end; depending on them makes SwiftPM build
         // them first, beside the test bundle, where the tests find them.
         .testTarget(name: "ToolTests", dependencies: [
-            "TXWModel", "TXWToolSupport", "TXWTestSupport", "txw-pack", "txw-inspect", "txw-run", "txw-train", "txw-fuzz",
+            "TXWModel", "TXWToolSupport", "TXWTestSupport", "txw-pack", "txw-inspect", "txw-run", "txw-train", "txw-fuzz", "txw-bench",
         ]),
     ]
 )

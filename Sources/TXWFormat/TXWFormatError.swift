@@ -94,7 +94,7 @@ public enum TXWFormatError: Error, Equatable, Sendable, CustomStringConvertible 
     /// through `DisplayText` (escaped, backslashes doubled), and so do the
     /// free-text payloads that may quote one (escaped, backslashes kept), so
     /// the description is one printable line whatever the file holds.
-    var detail: String {
+    package var detail: String {
         func text(_ s: String) -> String { DisplayText.escaped(s, .keepBackslashes) }
         switch self {
         case let .truncated(what, offset, needed, fileSize):

@@ -256,7 +256,22 @@ public final class TXWReader: Sendable {
 
     /// `verify()` with the decoder made by `makeDecoder` (tests inject a failure).
     func verify(makeDecoder: (Int) throws(TXWFormatError) -> BlockDecoder) -> [TXWFormatError] {
+        verify(makeDecoder: makeDecoder, countingNonFinite: false).problems
+    }
+
+    /// `verify()`, and the non-finite values (NaN, ±inf) of every tensor,
+    /// one count per entry of `tensors`, counted in the blocks as they are
+    /// decoded (a damaged block's values are not counted). Non-finite values
+    /// are not damage: the file holds what was written.
+    public func verifyCountingNonFinite() -> (problems: [TXWFormatError], nonFinite: [NonFiniteCount]) {
+        verify(makeDecoder: BlockDecoder.init(scratchBytes:), countingNonFinite: true)
+    }
+
+    func verify(
+        makeDecoder: (Int) throws(TXWFormatError) -> BlockDecoder, countingNonFinite: Bool
+    ) -> (problems: [TXWFormatError], nonFinite: [NonFiniteCount]) {
         var problems: [TXWFormatError] = []
+        var nonFinite = [NonFiniteCount](repeating: NonFiniteCount(), count: countingNonFinite ? tensors.count : 0)
         // Scratch only for byte-shuffled blocks, as `decode` (it bounds what verifying allocates).
         let largest = tensors.reduce(0) { $1.filter == .byteShuffle ? max($0, $1.blocks.reduce(0) { max($0, $1.rawLength) }) : $0 }
         // The output buffer holds the largest block (each ≤ 64 MiB, so no overflow).
@@ -266,21 +281,31 @@ public final class TXWReader: Sendable {
             try options.memoryBudget.check(largest + largestBlock, for: "verifying (a block and its scratch)")
             decoder = try makeDecoder(largest)
         } catch {
-            return [error]
+            return ([error], nonFinite)
         }
         var out: [UInt8] = []
-        for entry in tensors {
+        for (tensorIndex, entry) in tensors.enumerated() {
+            var firstElement = 0
             for (index, block) in entry.blocks.enumerated() {
+                defer { firstElement += block.rawLength / entry.dtype.size }
                 if out.count < block.rawLength { out = [UInt8](repeating: 0, count: block.rawLength) }
                 let result = out.withUnsafeMutableBytes { dst in
                     Result { () throws(TXWFormatError) in
                         try decodeBlock(entry, index, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<block.rawLength]), with: decoder)
                     }
                 }
-                if case let .failure(problem) = result { problems.append(problem) }
+                switch result {
+                case let .failure(problem): problems.append(problem)
+                case .success where countingNonFinite:
+                    out.withUnsafeBytes { decoded in
+                        nonFinite[tensorIndex].add(
+                            UnsafeRawBufferPointer(rebasing: decoded[0..<block.rawLength]), dtype: entry.dtype, firstElement: firstElement)
+                    }
+                case .success: break
+                }
             }
         }
-        return problems
+        return (problems, nonFinite)
     }
 
     /// Verifies, checks the padding after, and decodes block `index` of `entry`

@@ -5,11 +5,15 @@ public struct WindowedLoss: Sendable, Equatable {
     public let loss: Double
     /// The number of windows the sequence was evaluated in (1 when n ≤ context).
     public let windows: Int
+    /// The first position (0-based, in the whole sequence) whose logits give
+    /// a next-token loss term that is not finite (NaN or ±inf); nil when every term is finite.
+    public let firstNonFinitePosition: Int?
 
-    /// A loss and its window count.
-    public init(loss: Double, windows: Int) {
+    /// A loss, its window count, and the first position with a non-finite term.
+    public init(loss: Double, windows: Int, firstNonFinitePosition: Int? = nil) {
         self.loss = loss
         self.windows = windows
+        self.firstNonFinitePosition = firstNonFinitePosition
     }
 }
 
@@ -61,6 +65,7 @@ extension TransformerWeights {
         defer { logits.deallocate() }
         var terms = [Double](repeating: 0, count: width)
         var total = 0.0, windows = 0
+        var firstNonFinite: Int?
         var (b, previousEnd) = (0, 0)
         unembedding.withUnsafeBufferPointer { u in
             while true {
@@ -78,12 +83,15 @@ extension TransformerWeights {
                         logits: UnsafePointer(logits), rows: rows, vocabSize: V, tokens: window, firstRow: c0, into: &terms)
                 }
                 // Added in target order: the order of the whole-sequence loss.
-                for r in r0..<r1 { total += terms[r] }
+                for r in r0..<r1 {
+                    total += terms[r]
+                    if firstNonFinite == nil && !terms[r].isFinite { firstNonFinite = b + r }
+                }
                 if e == n { break }
                 previousEnd = e
                 b += S
             }
         }
-        return WindowedLoss(loss: total / Double(n - 1), windows: windows)
+        return WindowedLoss(loss: total / Double(n - 1), windows: windows, firstNonFinitePosition: firstNonFinite)
     }
 }

@@ -58,6 +58,14 @@ public struct ModelArrays: Sendable {
             guard w1.shape.count == 2 else {
                 throw ModelError.rank(tensor: "blocks.0.W_1", axes: ["d_model", "d_mlp"], found: w1.shape)
             }
+            // TransformerLens's W_Q is (n_head, d_model, d_head): named as such,
+            // with the shape txw expects, before it misleads the inference.
+            let dModel = embedding.shape[1]
+            if q.shape[0] != dModel && q.shape[1] == dModel {
+                throw ModelError.transposedLayout(
+                    tensor: "blocks.0.W_Q", expected: [dModel, q.shape[2], q.shape[0]], found: q.shape,
+                    layout: Self.transformerLensLayout("W_Q"))
+            }
             (dHead, nHead, dMLP) = (q.shape[1], q.shape[2], w1.shape[1])
         }
         let h = Hyperparameters(
@@ -71,7 +79,13 @@ public struct ModelArrays: Sendable {
         var ordered: [ImportedArray] = []
         for (name, shape) in h.tensorShapes() {
             guard let array = byName[name] else { throw ModelError.missingTensor(name) }
-            guard array.shape == shape else { throw ModelError.shapeMismatch(tensor: name, expected: shape, found: array.shape) }
+            guard array.shape == shape else {
+                let field = String(name.split(separator: ".").last ?? "")
+                if let transposed = Self.transformerLensShape(field, h), transposed == array.shape {
+                    throw ModelError.transposedLayout(tensor: name, expected: shape, found: array.shape, layout: Self.transformerLensLayout(field))
+                }
+                throw ModelError.shapeMismatch(tensor: name, expected: shape, found: array.shape)
+            }
             ordered.append(array)
         }
         self.init(hyperparameters: h, arrays: ordered, vocabulary: nil, metadata: [:])
@@ -190,6 +204,21 @@ public struct ModelArrays: Sendable {
         } catch let error as KernelError {
             throw ModelError.kernel(error)
         }
+    }
+
+    /// TransformerLens's shape of a block's attention weight `field` for `h`:
+    /// W_Q, W_K, W_V (n_head, d_model, d_head); W_O (n_head, d_head, d_model).
+    static func transformerLensShape(_ field: String, _ h: Hyperparameters) -> [Int]? {
+        switch field {
+        case "W_Q", "W_K", "W_V": [h.nHead, h.dModel, h.dHead]
+        case "W_O": [h.nHead, h.dHead, h.dModel]
+        default: nil
+        }
+    }
+
+    /// The name of TransformerLens's layout of `field`, with its axes.
+    static func transformerLensLayout(_ field: String) -> String {
+        "TransformerLens (" + (field == "W_O" ? "n_head, d_head, d_model" : "n_head, d_model, d_head") + ")"
     }
 
     /// `.some(nil)` for `W_E`, `.some(i)` for `blocks.{i}.{field}` with a

@@ -27,6 +27,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unexpectedTensor(String)
     /// A tensor whose shape is not the one the hyperparameters imply.
     case shapeMismatch(tensor: String, expected: [Int], found: [Int])
+    /// A tensor in another library's layout: its shape `found` is a known
+    /// transposition or split of the `expected` one (`layout` names it, with
+    /// its axes, e.g. TransformerLens's `(n_head, d_model, d_head)` for W_Q).
+    case transposedLayout(tensor: String, expected: [Int], found: [Int], layout: String)
     /// The vocabulary is unusable, or a text or token id does not fit it (the detail says which).
     case vocabulary(String)
     /// User metadata may not use the profile's `model.` prefix.
@@ -62,6 +66,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             case let .unexpectedTensor(name): return "unexpected tensor '\(id(name))' (a model holds W_E and blocks.{i}.* only)"
             case let .shapeMismatch(name, expected, found):
                 return "tensor '\(id(name))' has shape \(Self.shape(found)), expected \(Self.shape(expected))"
+            case let .transposedLayout(name, expected, found, layout):
+                let axes = name.hasSuffix("W_O") ? "n_head·d_head, d_model" : "d_model, d_head, n_head"
+                return "tensor '\(id(name))' has shape \(Self.shape(found)), the layout of \(layout); txw expects \(Self.shape(expected)) "
+                    + "(\(axes)): permute its axes before importing"
             case let .vocabulary(detail): return "vocabulary: \(text(detail))"
             case let .reservedKey(key): return "metadata key '\(id(key))' is reserved for the model profile"
             case let .rank(tensor, axes, found):

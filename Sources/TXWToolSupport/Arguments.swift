@@ -27,3 +27,35 @@ package func parseTokens(_ text: String, option: String) throws -> [Int] {
     }
     return tokens
 }
+
+/// Numbers given on the command line: every numeric option is declared
+/// `@Option(parsing: .unconditional)`, so that a negative value (`-t -1`)
+/// is read as the option's value rather than as another flag, and then
+/// reaches the range check, which says what is wrong (`NumberArguments.outOfRange`).
+package enum NumberArguments {
+    /// The usage error for a value out of range: `FLAG (WHAT) must be REQUIREMENT, got VALUE`
+    /// (`-t (temperature) must be ≥ 0, got -1`); `what` is left out when nil.
+    package static func outOfRange(_ flag: String, _ what: String? = nil, must requirement: String, got value: String) -> ValidationError {
+        ValidationError("\(flag)\(what.map { " (\($0))" } ?? "") must be \(requirement), got \(Formatting.name(value))")
+    }
+
+    /// `value` as given: an integral double without its `.0` (`-1`, not `-1.0`).
+    package static func text(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), value.magnitude < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// Parses a seed: an integer 0 … 2^64 − 1. Anything else, a negative
+    /// number included, is refused; the parser's line names the flag and the
+    /// value (`The value '-1' is invalid for '--seed <seed>': a seed is an
+    /// integer 0 … 18446744073709551615, never negative`), exit 64.
+    package static func seed(_ text: String) throws -> UInt64 {
+        guard let value = UInt64(text) else { throw SeedError() }
+        return value
+    }
+
+    /// Why a seed was refused (the parser appends it to its line).
+    struct SeedError: Error, CustomStringConvertible {
+        var description: String { "a seed is an integer 0 … \(UInt64.max), never negative" }
+    }
+}

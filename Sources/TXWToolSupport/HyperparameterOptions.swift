@@ -4,22 +4,22 @@ import TXWKernels
 
 /// The shape of a new model, shared by `txw-pack --random` (and later `txw-train --random`).
 package struct HyperparameterOptions: ParsableArguments {
-    @Option(help: "Vocabulary size V (may be left out when --vocab or --char-vocab gives the tokens).")
+    @Option(parsing: .unconditional, help: "Vocabulary size V (may be left out when --vocab or --char-vocab gives the tokens).")
     package var vocabSize: Int?
 
-    @Option(help: "Model width d_model (even).")
+    @Option(parsing: .unconditional, help: "Model width d_model (even).")
     package var dModel: Int?
 
-    @Option(help: "Number of attention heads n_head.")
+    @Option(parsing: .unconditional, help: "Number of attention heads n_head.")
     package var nHead: Int?
 
-    @Option(help: "Width of each head d_head (need not be d_model / n_head).")
+    @Option(parsing: .unconditional, help: "Width of each head d_head (need not be d_model / n_head).")
     package var dHead: Int?
 
-    @Option(help: "Hidden width of the MLP d_mlp.")
+    @Option(parsing: .unconditional, help: "Hidden width of the MLP d_mlp.")
     package var dMLP: Int?
 
-    @Option(help: "Number of blocks n_block.")
+    @Option(parsing: .unconditional, help: "Number of blocks n_block.")
     package var nBlock: Int?
 
     package init() {}

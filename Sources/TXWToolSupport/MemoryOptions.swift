@@ -6,7 +6,7 @@ import TXWModel
 /// `--max-memory SIZE`, shared by every tool: the memory budget of the run
 /// (Spec/cli.md, "Memory").
 package struct MemoryOptions: ParsableArguments {
-    @Option(name: .customLong("max-memory"),
+    @Option(name: .customLong("max-memory"), parsing: .unconditional,
             help: ArgumentHelp(
                 "The most memory the run may allocate for what the files and flags ask: bytes, or a number with K, M, G or T (binary: 1K = 1024), e.g. 512M or 1.5G. Default: half of the smallest of physical memory, the cgroup memory limit and the address-space and data ulimits. Over it, the tool refuses with one line naming what needs how much.",
                 valueName: "size"),

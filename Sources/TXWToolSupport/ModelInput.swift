@@ -17,6 +17,10 @@ package enum ModelInput {
         } catch let error as TXWFormatError {
             switch error {
             case .io, .notRegularFile: throw error  // the message names the path already
+            case .badMagic:
+                // Another format: say what it is and which command reads it.
+                if let foreign = ForeignFile.identify(path: path) { throw ToolFailure("\(Formatting.name(path)): \(foreign.message)") }
+                throw ToolFailure("\(Formatting.name(path)): \(error.detail)")
             default: throw ToolFailure(path: path, error)
             }
         }

@@ -27,15 +27,17 @@ struct Bench: ParsableCommand {
 struct Common: ParsableArguments {
     @Argument(help: "The .txw model.") var model: String
     @Option(help: "Compute precision.") var precision: Precision = .f32
-    @Option(help: "Timed repetitions (after one warm-up).") var repetitions: Int = 10
-    @Option(help: "Threads for the kernels and the reader.") var threads: Int = 2
-    @Option(help: "Seconds of untimed runs before timing (forward, loss, sample): processors that were idle take a moment to reach full speed.")
+    @Option(parsing: .unconditional, help: "Timed repetitions (after one warm-up).") var repetitions: Int = 10
+    @Option(parsing: .unconditional, help: "Threads for the kernels and the reader.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Seconds of untimed runs before timing (forward, loss, sample): processors that were idle take a moment to reach full speed.")
     var warmup: Double = 0.5
 
     func validate() throws {
-        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1.") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
-        guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup must be between 0 and 60 seconds.") }
+        guard repetitions >= 1 else { throw NumberArguments.outOfRange("--repetitions", must: "≥ 1", got: "\(repetitions)") }
+        guard threads >= 1 else { throw NumberArguments.outOfRange("--threads", must: "≥ 1", got: "\(threads)") }
+        guard warmup >= 0, warmup <= 60 else {
+            throw NumberArguments.outOfRange("--warmup", "seconds", must: "0 … 60", got: NumberArguments.text(warmup))
+        }
     }
 
     /// The kernels' configuration: `threads` threads, the CPU's best instruction set.
@@ -97,7 +99,11 @@ func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 1
 
 struct Forward: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
-    @Option(help: "Sequence length m.") var m: Int = 256
+    @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
+
+    func validate() throws {
+        guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
+    }
 
     func run() throws { try runMeasurement() }
 
@@ -113,7 +119,11 @@ struct Forward: ParsableCommand, ModelMeasurement {
 
 struct Loss: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
-    @Option(help: "Sequence length m.") var m: Int = 256
+    @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
+
+    func validate() throws {
+        guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
+    }
 
     func run() throws { try runMeasurement() }
 
@@ -132,11 +142,19 @@ struct Loss: ParsableCommand, ModelMeasurement {
 
 struct Sample: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
-    @Option(name: .short) var n: Int = 256
-    @Option(name: .short) var k: Int = 10
-    @Option(name: .short) var t: Double = 1
-    @Option(help: "Prompt length.") var prompt: Int = 8
-    @Option(help: "Context: the model sees the last C tokens (default: the whole sequence).") var context: Int?
+    @Option(name: .short, parsing: .unconditional) var n: Int = 256
+    @Option(name: .short, parsing: .unconditional) var k: Int = 10
+    @Option(name: .short, parsing: .unconditional) var t: Double = 1
+    @Option(parsing: .unconditional, help: "Prompt length.") var prompt: Int = 8
+    @Option(parsing: .unconditional, help: "Context: the model sees the last C tokens (default: the whole sequence).") var context: Int?
+
+    func validate() throws {
+        guard n >= 0 else { throw NumberArguments.outOfRange("-n", "tokens to sample", must: "≥ 0", got: "\(n)") }
+        guard k >= 1 else { throw NumberArguments.outOfRange("-k", "top k", must: "≥ 1", got: "\(k)") }
+        guard t.isFinite, t >= 0 else { throw NumberArguments.outOfRange("-t", "temperature", must: "a finite number ≥ 0", got: NumberArguments.text(t)) }
+        guard prompt >= 1 else { throw NumberArguments.outOfRange("--prompt", "prompt length", must: "≥ 1", got: "\(prompt)") }
+        if let context, context < 1 { throw NumberArguments.outOfRange("--context", must: "≥ 1", got: "\(context)") }
+    }
 
     func run() throws { try runMeasurement() }
 
@@ -194,8 +212,13 @@ func peakResidentBytes() -> Int {
 struct TrainStep: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train")
     @OptionGroup var common: Common
-    @Option(help: "Windows per step.") var batch: Int = 16
-    @Option(help: "Tokens each window predicts.") var context: Int = 64
+    @Option(parsing: .unconditional, help: "Windows per step.") var batch: Int = 16
+    @Option(parsing: .unconditional, help: "Tokens each window predicts.") var context: Int = 64
+
+    func validate() throws {
+        guard batch >= 1 else { throw NumberArguments.outOfRange("--batch", must: "≥ 1", got: "\(batch)") }
+        guard context >= 1 else { throw NumberArguments.outOfRange("--context", must: "≥ 1", got: "\(context)") }
+    }
 
     func run() throws {
         let loaded = try ModelFile.load(path: common.model, as: Float.self)

@@ -22,6 +22,10 @@ struct Inspect: ParsableCommand {
             more than --max-memory is refused before anything is allocated. --dump \
             writes its output in pieces, so it needs only the tensor's values.
 
+            A file that is not a txw container but an npz, safetensors, GGUF or \
+            PyTorch file is named as such, with the command that converts it \
+            (txw-pack --from FILE -o model.txw) or the word that it is not supported.
+
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
             damage; 64 for a usage error.
             """,
@@ -30,7 +34,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The .txw file to inspect.")
     var model: String
 
-    @Flag(help: "Decode every block and check every checksum and all padding: prints OK and exits 0, or lists each damaged tensor/block and exits 1.")
+    @Flag(help: "Decode every block and check every checksum and all padding: prints OK and exits 0, or lists each damaged tensor/block and exits 1. A tensor holding NaN or ±inf values gets a warning on stderr (not damage: exit 0).")
     var verify = false
 
     @Flag(help: "Add per-tensor min, max, mean, std, NaN and Inf counts and a histogram (decodes every tensor).")
@@ -166,14 +170,19 @@ struct Inspect: ParsableCommand {
     // MARK: Verify
 
     func verifyFile(_ reader: TXWReader) throws {
-        let problems = reader.verify()
+        let (problems, nonFinite) = reader.verifyCountingNonFinite()
         // Not damage: the budget refused decoding before any block was read.
         if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: model, refusal) }
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
+        // Non-finite values are not damage (the exit status stays 0): a warning per tensor.
+        for (entry, count) in zip(reader.tensors, nonFinite) where count.total > 0 {
+            Console.err("txw-inspect: warning: " + Diagnostics.nonFiniteWarning(path: model, tensor: entry.name, shape: entry.shape, count))
+        }
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(
                 path: model, ok: problems.isEmpty, tensors: reader.tensors.count, blocks: blocks,
-                problems: problems.map(ProblemJSON.init))))
+                problems: problems.map(ProblemJSON.init),
+                nonFinite: zip(reader.tensors, nonFinite).filter { $0.1.total > 0 }.map { NonFiniteJSON(tensor: $0.0.name, $0.1) })))
         } else if problems.isEmpty {
             try Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
         } else {

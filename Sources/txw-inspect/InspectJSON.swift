@@ -150,6 +150,24 @@ struct VerifyJSON: Encodable {
     let ok: Bool
     let tensors, blocks: Int
     let problems: [ProblemJSON]
+    /// The tensors that hold NaN or ±inf values (not damage).
+    let nonFinite: [NonFiniteJSON]
+
+    enum CodingKeys: String, CodingKey { case path, ok, tensors, blocks, problems, nonFinite = "non_finite" }
+}
+
+/// A tensor's non-finite values under --verify: counts and the first flat index.
+struct NonFiniteJSON: Encodable {
+    let tensor: String
+    let nan, inf: Int
+    let firstIndex: Int?
+
+    init(tensor: String, _ count: NonFiniteCount) {
+        self.tensor = tensor
+        (nan, inf, firstIndex) = (count.nan, count.infinite, count.firstIndex)
+    }
+
+    enum CodingKeys: String, CodingKey { case tensor, nan, inf, firstIndex = "first_index" }
 }
 
 /// One damaged block (tensor, block and offset when the problem has them).

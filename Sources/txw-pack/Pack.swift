@@ -19,15 +19,18 @@ struct Pack: ParsableCommand {
         commandName: "txw-pack",
         abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
         discussion: """
-            Sources (exactly one):
-              --random <hyperparameters> [--seed S]   a documented random init (Spec/cli.md); \
-            the same seed gives an identical file.
-              --from FILE   an .npz (np.savez / np.savez_compressed) or .safetensors file with \
-            the tensor names of the spec (W_E, blocks.0.W_Q, …), or a .txw to re-pack. \
-            Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
+            Sources (exactly one): --random with the hyperparameter flags and --seed S \
+            is a documented random init (Spec/cli.md); the same seed gives an identical \
+            file. --from FILE imports an .npz (np.savez / np.savez_compressed) or \
+            .safetensors file with the tensor names of the spec (W_E, blocks.0.W_Q, …), \
+            or re-packs a .txw. Hyperparameters are inferred from the shapes; a missing or mis-shaped tensor \
             is named. A re-pack keeps the source's vocabulary, context length, constants \
             and metadata; --vocab, --char-vocab, --context-length, --name and --meta change \
             them.
+
+            A weight that is NaN or ±inf, or that becomes ±inf in the stored dtype \
+            (--dtype), is refused, naming the tensor and the first such element's flat \
+            index and multi-index, unless --allow-nonfinite.
 
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
@@ -54,13 +57,13 @@ struct Pack: ParsableCommand {
     @OptionGroup(title: "Hyperparameters (with --random)")
     var shape: HyperparameterOptions
 
-    @Option(help: "Seed of the random init.")
+    @Option(parsing: .unconditional, help: "Seed of the random init: 0 … 2^64 − 1.", transform: NumberArguments.seed)
     var seed: UInt64 = 42
 
     @Option(help: "Stored dtype of every tensor: f32, f64, f16 or bf16 (default: keep the source's; f32 for --random).")
     var dtype: DType?
 
-    @Option(help: "zstd compression level.")
+    @Option(parsing: .unconditional, help: "zstd compression level.")
     var level: Int = FormatLimits.defaultLevel
 
     @Flag(help: "Do not byte-shuffle before compressing.")
@@ -69,7 +72,7 @@ struct Pack: ParsableCommand {
     @Flag(help: "Store blocks uncompressed and unshuffled (memory-mappable in place).")
     var stored = false
 
-    @Option(help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
     var blockSize: Int = FormatLimits.defaultBlockSize
 
     @Option(help: ArgumentHelp("Vocabulary: a JSON array of V strings (token id = index).", valueName: "vocab.json"))
@@ -78,7 +81,7 @@ struct Pack: ParsableCommand {
     @Option(help: ArgumentHelp("Character vocabulary: the sorted distinct characters of this text.", valueName: "corpus.txt"))
     var charVocab: String?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "The model's context length (model.context_length), 1 to 16777216: the longest token sequence it was trained to see (default: keep the source's; none for --random and imports).",
         valueName: "N"))
     var contextLength: Int?
@@ -88,6 +91,9 @@ struct Pack: ParsableCommand {
 
     @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable).", valueName: "key=value"))
     var meta: [String] = []
+
+    @Flag(help: "Pack weights that are NaN or ±inf, or that become ±inf in --dtype (refused otherwise, naming the first).")
+    var allowNonfinite = false
 
     @Flag(help: "Replace OUT if it exists.")
     var force = false
@@ -162,6 +168,7 @@ struct Pack: ParsableCommand {
             let options = TXWWriter.Options(
                 level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
             let target = dtype ?? (random ? .f32 : nil)
+            try checkFinite(model, storedAs: target)
             let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
             // Held at once while encoding: the source arrays, the tensors in the
             // stored dtype, the encoded file (at most about the raw bytes), and
@@ -196,12 +203,23 @@ struct Pack: ParsableCommand {
         return nil
     }
 
+    /// Refuses, unless --allow-nonfinite, a model with a weight that is NaN
+    /// or ±inf, or that becomes ±inf stored as `dtype`: the first one is named.
+    func checkFinite(_ model: ModelArrays, storedAs dtype: DType?) throws {
+        guard !allowNonfinite, let element = model.firstNonFinite(storedAs: dtype) else { return }
+        let message = Diagnostics.message(for: element)
+        throw ToolFailure(from.map { "\(Formatting.name($0)): \(message)" } ?? message)
+    }
+
     /// The model in `path`: a txw file is re-packed, anything else imported.
     func load(_ path: String) throws -> ModelArrays {
         let head = try firstBytes(path)
         do {
             if head == FormatLimits.magic {
                 return try ModelArrays(reader: ModelInput.open(path, budget: memory.budget))
+            }
+            if let foreign = ForeignFile.identify(path: path), foreign == .gguf || foreign == .pytorch {
+                throw ToolFailure("\(Formatting.name(path)): \(foreign.message)")
             }
             return try ModelArrays(arrays: ArrayImporter.read(path: path, memoryBudget: memory.budget))
         } catch let error as ModelError {
@@ -210,7 +228,7 @@ struct Pack: ParsableCommand {
             throw ToolFailure(path: path, error)
         } catch let error as ImportError {
             switch error {
-            case .io, .notRegularFile: throw error  // the message names the path already
+            case .io, .notRegularFile, .unrecognizedFormat: throw error  // the message names the path already
             default: throw ToolFailure(path: path, error)
             }
         }

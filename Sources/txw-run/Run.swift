@@ -23,11 +23,11 @@ struct Run: ParsableCommand {
         commandName: "txw-run",
         abstract: "Run a .txw model: sample tokens, compute the loss, or print logits.",
         discussion: """
-            Modes (exactly one; --sample when none is given):
-              --sample   streams n new tokens after the prompt (text when the file has a \
-            vocabulary, token ids otherwise); with no prompt it starts from token 0.
-              --loss     mean next-token loss and perplexity of a text or token sequence.
-              --logits   the m × V logits of a token sequence.
+            Modes (exactly one; --sample when none is given): --sample streams n new \
+            tokens after the prompt (text when the file has a vocabulary, token ids \
+            otherwise), starting from token 0 without a prompt; --loss prints the mean \
+            next-token loss and the perplexity of a text or token sequence; --logits \
+            prints the m × V logits of a token sequence.
 
             Context: with --context C (default: the model's context length T when the file \
             has one; T + 1 for --loss, whose windows score T targets as training did), --loss evaluates the sequence in windows of C tokens that start every \
@@ -47,6 +47,10 @@ struct Run: ParsableCommand {
             exactly but recomputes the whole sequence (the last C tokens with a context) for \
             every token: a warning on stderr gives the estimated cost. A model whose constants do not fit float32 is refused \
             in f32; run it with --precision f64.
+
+            A --loss or --logits result that is not finite (NaN or ±inf, from weights \
+            that are, or numbers that overflow) is refused with exit 1, naming the \
+            first position, as sampling refuses logits it cannot use.
 
             Memory: the model in the compute precision, and what the mode needs — \
             for --sample the key/value cache of prompt + n positions (at most C), for \
@@ -200,7 +204,12 @@ struct Run: ParsableCommand {
         if let windows {
             result = try loaded.weights.loss(for: tokens, context: windows.context, stride: windows.stride)
         } else {
-            result = WindowedLoss(loss: try loaded.weights.loss(for: tokens), windows: 1)
+            // The whole sequence as one window: `loss(for:)` bit for bit, with
+            // the first non-finite term's position.
+            result = try loaded.weights.loss(for: tokens, context: max(tokens.count, 2), stride: 1)
+        }
+        guard result.loss.isFinite else {
+            throw ToolFailure(Diagnostics.nonFiniteLoss(result.loss, firstPosition: result.firstNonFinitePosition))
         }
         let perplexity = exp(result.loss)
         if json {
@@ -225,6 +234,7 @@ struct Run: ParsableCommand {
         try checkMemory(loaded, loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
                         for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
         let result = try loaded.weights.logits(for: tokens)
+        try checkFinite(result.scalars, V: loaded.hyperparameters.vocabSize)
         // Values print in the compute precision: shortest round-trip text.
         // Checked type equality, then the same array viewed as its concrete
         // type: no copy (an `as?` cast converts element by element into a new
@@ -237,6 +247,12 @@ struct Run: ParsableCommand {
         } else {
             try printLogits(result.scalars.map { Double($0) }, V: V)
         }
+    }
+
+    /// Refuses (m, V) logits with a value that is not finite, naming the first.
+    func checkFinite<T: KernelScalar>(_ scalars: [T], V: Int) throws {
+        guard let i = scalars.firstIndex(where: { !$0.isFinite }) else { return }
+        throw ToolFailure(Diagnostics.nonFiniteLogits(position: i / V, token: i % V, value: Double(scalars[i])))
     }
 
     /// The (m, V) logits, row by row, written in pieces of about 64 KiB

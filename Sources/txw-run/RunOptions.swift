@@ -1,4 +1,5 @@
 import ArgumentParser
+import TXWToolSupport
 
 /// What txw-run computes: one of three flags, `--sample` when none is given.
 enum Mode: String, EnumerableFlag {
@@ -74,34 +75,36 @@ struct InputOptions: ParsableArguments {
 
 /// How --sample draws tokens.
 struct SamplingOptions: ParsableArguments {
-    @Option(name: .short, help: "Number of tokens to sample.")
+    @Option(name: .short, parsing: .unconditional, help: "Number of tokens to sample.")
     var n: Int = 32
 
-    @Option(name: .short, help: "Sample among the k most likely tokens (k > V means all V).")
+    @Option(name: .short, parsing: .unconditional, help: "Sample among the k most likely tokens (k > V means all V).")
     var k: Int = 10
 
-    @Option(name: .short, help: "Temperature: 0 is greedy, 1 the model's distribution.")
+    @Option(name: .short, parsing: .unconditional, help: "Temperature: 0 is greedy, 1 the model's distribution.")
     var t: Double = 1.0
 
-    @Option(help: "Seed of the sampler (numpy default_rng).")
+    @Option(parsing: .unconditional, help: "Seed of the sampler (numpy default_rng): 0 … 2^64 − 1.", transform: NumberArguments.seed)
     var seed: UInt64 = 42
 
     func validate() throws {
-        guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
-        guard k >= 1 else { throw ValidationError("-k must be ≥ 1, got \(k)") }
-        guard t.isFinite, t >= 0 else { throw ValidationError("-t must be a finite number ≥ 0, got \(t)") }
+        guard n >= 0 else { throw NumberArguments.outOfRange("-n", "tokens to sample", must: "≥ 0", got: "\(n)") }
+        guard k >= 1 else { throw NumberArguments.outOfRange("-k", "top k", must: "≥ 1", got: "\(k)") }
+        guard t.isFinite, t >= 0 else {
+            throw NumberArguments.outOfRange("-t", "temperature", must: t.isFinite ? "≥ 0" : "a finite number ≥ 0", got: NumberArguments.text(t))
+        }
     }
 }
 
 /// The context: how many tokens the model sees at a time (--loss in
 /// windows, --sample cropped to the last C tokens).
 struct ContextOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Tokens the model sees at a time: --loss in windows of C tokens, --sample the last C tokens. Default: the model's context length T when the file has one (--loss: windows of T + 1 tokens, which score T targets as training did), else the whole sequence.",
         valueName: "C"))
     var context: Int?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Start of each --loss window after the previous one's, 1 … C − 1 (default ⌊C/2⌋); needs a context (--context or the file's).",
         valueName: "S"))
     var stride: Int?
@@ -122,8 +125,8 @@ struct ContextOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let context, context < 1 { throw ValidationError("--context must be ≥ 1, got \(context)") }
-        if let stride, stride < 1 { throw ValidationError("--stride must be ≥ 1, got \(stride)") }
+        if let context, context < 1 { throw NumberArguments.outOfRange("--context", must: "≥ 1", got: "\(context)") }
+        if let stride, stride < 1 { throw NumberArguments.outOfRange("--stride", must: "≥ 1", got: "\(stride)") }
     }
 
     /// Checks the flags against `mode` (before the model is read).

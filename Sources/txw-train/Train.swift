@@ -85,17 +85,18 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Training data: UTF-8 text, or token ids in a .tokens file.", valueName: "path"))
     var data: String
 
-    @Option(help: "Optimizer steps in all (default 1000; with --resume the checkpoint's; more trains longer).")
+    @Option(parsing: .unconditional, help: "Optimizer steps in all (default 1000; with --resume the checkpoint's; more trains longer).")
     var steps: Int?
-    @Option(help: "Windows per step (default 16).") var batch: Int?
-    @Option(help: "Tokens each window predicts (default 64); written as the model's context length (model.context_length).") var context: Int?
-    @Option(help: "Peak learning rate (default 3e-3).") var lr: Double?
-    @Option(help: "Seed of the random init and of the window sampler (default 42).") var seed: UInt64?
-    @Option(help: "Evaluate and report every K steps (default 100).") var evalEvery: Int?
-    @Option(help: "Fraction of the data held out for validation (default 0.1).") var valFraction: Double?
-    @Option(help: "Checkpoint every K steps (default: at every evaluation; 0: only at the end and when stopped).")
+    @Option(parsing: .unconditional, help: "Windows per step (default 16).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Tokens each window predicts (default 64); written as the model's context length (model.context_length).") var context: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate (default 3e-3).") var lr: Double?
+    @Option(parsing: .unconditional, help: "Seed of the random init and of the window sampler, 0 … 2^64 − 1 (default 42).", transform: NumberArguments.seed)
+    var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Evaluate and report every K steps (default 100).") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Fraction of the data held out for validation (default 0.1).") var valFraction: Double?
+    @Option(parsing: .unconditional, help: "Checkpoint every K steps (default: at every evaluation; 0: only at the end and when stopped).")
     var checkpointEvery: Int?
-    @Option(help: ArgumentHelp("Stop after this step, as if interrupted (a checkpoint; resume later).", valueName: "step"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this step, as if interrupted (a checkpoint; resume later).", valueName: "step"))
     var stopAt: Int?
     @Flag(help: "Continue from OUT and OUT.adam with the checkpoint's settings.") var resume = false
     @Flag(help: "Replace OUT (and OUT.adam) if it exists.") var force = false
@@ -140,9 +141,9 @@ struct Train: ParsableCommand {
         if resume && force {
             throw ValidationError("--force is for a new run; --resume continues OUT")
         }
-        if let stopAt, stopAt < 1 { throw ValidationError("--stop-at must be ≥ 1") }
-        guard (steps ?? 1) >= 1, (batch ?? 1) >= 1, (context ?? 1) >= 1, (evalEvery ?? 1) >= 1, (checkpointEvery ?? 0) >= 0 else {
-            throw ValidationError("--steps, --batch, --context, --eval-every must be ≥ 1 and --checkpoint-every ≥ 0")
+        for (flag, value, least) in [("--steps", steps, 1), ("--batch", batch, 1), ("--context", context, 1),
+                                     ("--eval-every", evalEvery, 1), ("--checkpoint-every", checkpointEvery, 0), ("--stop-at", stopAt, 1)] {
+            if let value, value < least { throw NumberArguments.outOfRange(flag, must: "≥ \(least)", got: "\(value)") }
         }
         typealias Limits = Trainer<Float>.Options
         if let steps, steps > Limits.maximumSteps { throw ValidationError("--steps must be at most \(Limits.maximumSteps), got \(steps)") }
@@ -155,8 +156,12 @@ struct Train: ParsableCommand {
         if batch != nil || context != nil, b * (t + 1) > Limits.maximumBatchTokens {
             throw ValidationError("--batch × (--context + 1) must be at most \(Limits.maximumBatchTokens) tokens a step, got \(b * (t + 1))")
         }
-        if let lr { guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number") } }
-        if let valFraction { guard valFraction >= 0, valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") } }
+        if let lr, !(lr.isFinite && lr > 0) {
+            throw NumberArguments.outOfRange("--lr", "learning rate", must: "a finite number > 0", got: NumberArguments.text(lr))
+        }
+        if let valFraction, !(valFraction >= 0 && valFraction < 1) {
+            throw NumberArguments.outOfRange("--val-fraction", must: "in [0, 1)", got: NumberArguments.text(valFraction))
+        }
     }
 
     func run() throws {
