@@ -42,8 +42,12 @@ struct Pack: ParsableCommand {
             """,
         version: ToolMain.version("txw-pack"))
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The .txw file to write.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "The file to write: its extension (.txw, .npz, .safetensors) chooses the format unless --to is given.", valueName: "path"))
     var output: String
+
+    @Option(help: ArgumentHelp("The output format, whatever the extension of -o: txw, npz or safetensors.", valueName: "format"))
+    var to: OutputFormat?
 
     @Flag(help: "Initialise a new model randomly (needs the hyperparameter flags).")
     var random = false
@@ -60,8 +64,8 @@ struct Pack: ParsableCommand {
     @Option(help: "Stored dtype of every tensor: f32, f64, f16 or bf16 (default: keep the source's; f32 for --random).")
     var dtype: DType?
 
-    @Option(help: "zstd compression level.")
-    var level: Int = FormatLimits.defaultLevel
+    @Option(help: ArgumentHelp("zstd compression level (.txw output; default \(FormatLimits.defaultLevel)).", valueName: "level"))
+    var level: Int?
 
     @Flag(help: "Do not byte-shuffle before compressing.")
     var noShuffle = false
@@ -69,8 +73,10 @@ struct Pack: ParsableCommand {
     @Flag(help: "Store blocks uncompressed and unshuffled (memory-mappable in place).")
     var stored = false
 
-    @Option(help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
-    var blockSize: Int = FormatLimits.defaultBlockSize
+    @Option(help: ArgumentHelp(
+        "Raw bytes per block: 64 to 67108864, a multiple of 64 (.txw output; default \(FormatLimits.defaultBlockSize)).",
+        valueName: "bytes"))
+    var blockSize: Int?
 
     @Option(help: ArgumentHelp("Vocabulary: a JSON array of V strings (token id = index).", valueName: "vocab.json"))
     var vocab: String?
@@ -120,10 +126,11 @@ struct Pack: ParsableCommand {
             }
         }
         do {
-            try TXWWriter.Options(level: level, blockSize: blockSize).validate()
+            try TXWWriter.Options(level: level ?? FormatLimits.defaultLevel, blockSize: blockSize ?? FormatLimits.defaultBlockSize).validate()
         } catch let error as TXWFormatError {
             throw Diagnostics.usageError(error, flags: "--level/--block-size")
         }
+        try validateOutputFormat()
     }
 
     func run() throws {
@@ -158,9 +165,10 @@ struct Pack: ParsableCommand {
                 model.metadata[String(item[..<eq])] = .string(String(item[item.index(after: eq)...]))
             }
             if model.metadata["provenance"] == nil { model.metadata["provenance"] = .string(provenance) }
+            if let format = outputFormat.exchange { return try writeExchange(model, as: format) }
 
             let options = TXWWriter.Options(
-                level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
+                level: level ?? FormatLimits.defaultLevel, blockSize: blockSize ?? FormatLimits.defaultBlockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
             let target = dtype ?? (random ? .f32 : nil)
             let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
             // Held at once while encoding: the source arrays, the tensors in the
@@ -203,7 +211,7 @@ struct Pack: ParsableCommand {
             if head == FormatLimits.magic {
                 return try ModelArrays(reader: ModelInput.open(path, budget: memory.budget))
             }
-            return try ModelArrays(arrays: ArrayImporter.read(path: path, memoryBudget: memory.budget))
+            return try ModelArrays(file: ArrayImporter.readFile(path: path, memoryBudget: memory.budget))
         } catch let error as ModelError {
             throw ToolFailure(path: path, error)
         } catch let error as TXWFormatError {
