@@ -22,7 +22,7 @@ struct ExportToolTests {
         model.vocabulary = try Vocabulary(["a", "\"", "\\", "\n\u{1}", "é€😀"])
         model.contextLength = 77
         model.metadata = [
-            "s": .string("x:y \"z\""), "i": .int(-9_007_199_254_740_993), "f": .float(0.1), "b": .bool(false),
+            "s": .string("x:y \"z\""), "i": .int(-9_007_199_254_740_993), "f": .float(1.0 / 3.0), "b": .bool(false),
             "l": .strings(["", "[\"]", "ü"]), "provenance": .string("test"), "txw.meta.odd": .string("prefix in a key"),
         ]
         try model.writer(dtype: dtype, options: TXWWriter.Options()).write(to: path)
