@@ -17,7 +17,7 @@ struct Pack: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "txw-pack",
-        abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
+        abstract: "Create a .txw model (random init, import from .npz/.safetensors, re-pack), or export one as .npz/.safetensors.",
         discussion: """
             Sources (exactly one):
               --random <hyperparameters> [--seed S]   a documented random init (Spec/cli.md); \
@@ -28,6 +28,13 @@ struct Pack: ParsableCommand {
             is named. A re-pack keeps the source's vocabulary, context length, constants \
             and metadata; --vocab, --char-vocab, --context-length, --name and --meta change \
             them.
+
+            Output (-o): the extension chooses the format, or --to: .txw; .npz (np.load(path, \
+            allow_pickle=False) reads it; bf16 tensors as float32); .safetensors (tensors in \
+            their dtype or --dtype). The vocabulary, constants, context length and metadata \
+            travel in the safetensors __metadata__ and the npz member __txw_metadata__.npy \
+            (Spec/cli.md, "Export"), which --from reads back; other __metadata__ keys K are \
+            kept as metadata safetensors.K. Any other extension needs --to.
 
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
