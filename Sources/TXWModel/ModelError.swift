@@ -44,6 +44,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case precision(key: String, value: Double, precision: String, converted: Double)
     /// The hyperparameters or the weights were refused by the kernels' checks.
     case kernel(KernelError)
+    /// The model cannot be written in an exchange format (npz, safetensors): why.
+    case unexportable(format: String, detail: String)
 
     /// The §1.9 category: `model` for every case.
     public var category: String { "model" }
@@ -77,6 +79,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             case let .precision(key, value, precision, converted):
                 return "metadata '\(key)' = \(value) is \(converted) in \(precision), so the model cannot be computed in \(precision)"
             case let .kernel(error): return error.description
+            case let .unexportable(format, detail): return "cannot write \(format): \(text(detail))"
             }
         }()
     }

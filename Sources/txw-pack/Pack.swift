@@ -17,7 +17,7 @@ struct Pack: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "txw-pack",
-        abstract: "Create a .txw model: random init, import from .npz/.safetensors, or re-pack a .txw.",
+        abstract: "Create a .txw model (random init, import from .npz/.safetensors, re-pack), or export one as .npz/.safetensors.",
         discussion: """
             Sources (exactly one): --random with the hyperparameter flags and --seed S \
             is a documented random init (Spec/cli.md); the same seed gives an identical \
@@ -32,6 +32,13 @@ struct Pack: ParsableCommand {
             (--dtype), is refused, naming the tensor and the first such element's flat \
             index and multi-index, unless --allow-nonfinite.
 
+            Output (-o): the extension chooses the format, or --to: .txw; .npz (np.load(path, \
+            allow_pickle=False) reads it; bf16 tensors as float32); .safetensors (tensors in \
+            their dtype or --dtype). The vocabulary, constants, context length and metadata \
+            travel in the safetensors __metadata__ and the npz member __txw_metadata__.npy \
+            (Spec/cli.md, "Export"), which --from reads back; other __metadata__ keys K are \
+            kept as metadata safetensors.K. Any other extension needs --to.
+
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
 
@@ -45,8 +52,12 @@ struct Pack: ParsableCommand {
             """,
         version: ToolMain.version("txw-pack"))
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The .txw file to write.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "The file to write: its extension (.txw, .npz, .safetensors) chooses the format unless --to is given.", valueName: "path"))
     var output: String
+
+    @Option(help: ArgumentHelp("The output format, whatever the extension of -o: txw, npz or safetensors.", valueName: "format"))
+    var to: OutputFormat?
 
     @Flag(help: "Initialise a new model randomly (needs the hyperparameter flags).")
     var random = false
@@ -63,8 +74,8 @@ struct Pack: ParsableCommand {
     @Option(help: "Stored dtype of every tensor: f32, f64, f16 or bf16 (default: keep the source's; f32 for --random).")
     var dtype: DType?
 
-    @Option(parsing: .unconditional, help: "zstd compression level.")
-    var level: Int = FormatLimits.defaultLevel
+    @Option(parsing: .unconditional, help: ArgumentHelp("zstd compression level (.txw output; default \(FormatLimits.defaultLevel)).", valueName: "level"))
+    var level: Int?
 
     @Flag(help: "Do not byte-shuffle before compressing.")
     var noShuffle = false
@@ -72,8 +83,10 @@ struct Pack: ParsableCommand {
     @Flag(help: "Store blocks uncompressed and unshuffled (memory-mappable in place).")
     var stored = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Raw bytes per block: 64 to 67108864, a multiple of 64.", valueName: "bytes"))
-    var blockSize: Int = FormatLimits.defaultBlockSize
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Raw bytes per block: 64 to 67108864, a multiple of 64 (.txw output; default \(FormatLimits.defaultBlockSize)).",
+        valueName: "bytes"))
+    var blockSize: Int?
 
     @Option(help: ArgumentHelp("Vocabulary: a JSON array of V strings (token id = index).", valueName: "vocab.json"))
     var vocab: String?
@@ -126,10 +139,11 @@ struct Pack: ParsableCommand {
             }
         }
         do {
-            try TXWWriter.Options(level: level, blockSize: blockSize).validate()
+            try TXWWriter.Options(level: level ?? FormatLimits.defaultLevel, blockSize: blockSize ?? FormatLimits.defaultBlockSize).validate()
         } catch let error as TXWFormatError {
             throw Diagnostics.usageError(error, flags: "--level/--block-size")
         }
+        try validateOutputFormat()
     }
 
     func run() throws {
@@ -164,11 +178,12 @@ struct Pack: ParsableCommand {
                 model.metadata[String(item[..<eq])] = .string(String(item[item.index(after: eq)...]))
             }
             if model.metadata["provenance"] == nil { model.metadata["provenance"] = .string(provenance) }
+            try checkFinite(model, storedAs: dtype ?? (random ? .f32 : nil))
+            if let format = outputFormat.exchange { return try writeExchange(model, as: format) }
 
             let options = TXWWriter.Options(
-                level: level, blockSize: blockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
+                level: level ?? FormatLimits.defaultLevel, blockSize: blockSize ?? FormatLimits.defaultBlockSize, codec: stored ? .stored : .zstd, shuffle: !(noShuffle || stored))
             let target = dtype ?? (random ? .f32 : nil)
-            try checkFinite(model, storedAs: target)
             let rawBytes = model.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * (target ?? $1.dtype).size }
             // Held at once while encoding: the source arrays, the tensors in the
             // stored dtype, the encoded file (at most about the raw bytes), and
@@ -221,7 +236,7 @@ struct Pack: ParsableCommand {
             if let foreign = ForeignFile.identify(path: path), foreign == .gguf || foreign == .pytorch {
                 throw ToolFailure("\(Formatting.name(path)): \(foreign.message)")
             }
-            return try ModelArrays(arrays: ArrayImporter.read(path: path, memoryBudget: memory.budget))
+            return try ModelArrays(file: ArrayImporter.readFile(path: path, memoryBudget: memory.budget))
         } catch let error as ModelError {
             throw ToolFailure(path: path, error)
         } catch let error as TXWFormatError {

@@ -50,6 +50,20 @@ public enum ArrayImporter {
         return try withExtendedLifetime(file) { try read(ImportBytes(file.bytes), name: path, budget: memoryBudget) }
     }
 
+    /// Like `read(path:memoryBudget:)`, with the file's string metadata: a
+    /// safetensors file's `__metadata__`, an npz's metadata member
+    /// (`ExchangeMetadata`).
+    public static func readFile(path: String, memoryBudget: MemoryBudget) throws -> ImportedFile {
+        let file = try ImportFile.open(path: path)
+        return try withExtendedLifetime(file) { try readFile(ImportBytes(file.bytes), name: path, budget: memoryBudget) }
+    }
+
+    /// Like `readFile(path:memoryBudget:)`, for bytes in memory (`name` stands for the path in messages).
+    public static func readFile(bytes: [UInt8], name: String = "<memory>", memoryBudget: MemoryBudget = .systemDefault) throws -> ImportedFile {
+        let file = ImportFile.copying(bytes, name: name)
+        return try withExtendedLifetime(file) { try readFile(ImportBytes(file.bytes), name: name, budget: memoryBudget) }
+    }
+
     // MARK: - In memory (tests, fuzzing)
 
     static func readNPZ(bytes: [UInt8]) throws -> [ImportedArray] {
@@ -70,12 +84,17 @@ public enum ArrayImporter {
 
     /// The content sniffing of `read(path:)`.
     static func read(_ file: ImportBytes, name: String, budget: MemoryBudget) throws -> [ImportedArray] {
+        try readFile(file, name: name, budget: budget).arrays
+    }
+
+    /// The content sniffing of `readFile(path:memoryBudget:)`.
+    static func readFile(_ file: ImportBytes, name: String, budget: MemoryBudget) throws -> ImportedFile {
         if file.matches(ZipArchive.localSignature, at: 0) || file.matches(ZipArchive.endSignature, at: 0) {
-            return try NPZReader.read(file, budget: budget)
+            return try NPZReader.readFile(file, budget: budget)
         }
         if let length = try? file.getInteger(at: 0, as: UInt64.self, ""), length >= 2, length <= SafetensorsReader.maxHeaderLength,
            file.matches([UInt8(ascii: "{")], at: 8) {
-            return try SafetensorsReader.read(file, budget: budget)
+            return try SafetensorsReader.readFile(file, budget: budget)
         }
         throw ImportError.unrecognizedFormat(path: name, found: Array(file.bytes.prefix(16)))
     }

@@ -26,6 +26,10 @@ struct NPYHeader {
 
     /// Reads the magic, version, header length and header at the start of `stream`.
     static func read(from stream: MemberStream) throws -> NPYHeader {
+        try read(from: stream, mapDType: true)
+    }
+
+    private static func read(from stream: MemberStream, mapDType: Bool) throws -> NPYHeader {
         let start = stream.fileOffset(0)
         let preamble = try stream.read(8, ".npy magic and version")
         guard Array(preamble[0..<6]) == magic else {
@@ -55,16 +59,33 @@ struct NPYHeader {
         }
         let headerOffset = stream.fileOffset(stream.position)
         let text = try stream.read(length, ".npy header")
-        return try parse(text, what: "\(stream.what) .npy header", offset: headerOffset)
+        return try text.withUnsafeBufferPointer {
+            try parse($0, what: "\(stream.what) .npy header", offset: headerOffset, mapDType: mapDType)
+        }
+    }
+
+    /// The preamble and header literal at the start of `stream`, without
+    /// mapping the descr to a `DType`: for members that are not weights
+    /// (the npz metadata member, an unsigned byte array).
+    static func readFields(from stream: MemberStream) throws -> Fields {
+        let header = try read(from: stream, mapDType: false)
+        return Fields(descr: header.descr, fortranOrder: header.fortranOrder, shape: header.shape)
+    }
+
+    /// The header's three fields as written.
+    struct Fields {
+        let descr: String
+        let fortranOrder: Bool
+        let shape: [Int]
     }
 
     /// Parses the dict literal `text`; errors name `what` at `offset`, with the
     /// position inside the header.
     static func parse(_ text: [UInt8], what: String, offset: Int) throws -> NPYHeader {
-        try text.withUnsafeBufferPointer { try parse($0, what: what, offset: offset) }
+        try text.withUnsafeBufferPointer { try parse($0, what: what, offset: offset, mapDType: true) }
     }
 
-    private static func parse(_ text: UnsafeBufferPointer<UInt8>, what: String, offset: Int) throws -> NPYHeader {
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>, what: String, offset: Int, mapDType: Bool) throws -> NPYHeader {
         var parser = LiteralParser(text: text, what: what, offset: offset)
         var descr: String?
         var fortran: Bool?
@@ -109,6 +130,7 @@ struct NPYHeader {
         guard let descr else { throw parser.error(expected: "the key 'descr'", found: "none", at: 0) }
         guard let fortran else { throw parser.error(expected: "the key 'fortran_order'", found: "none", at: 0) }
         guard let shape else { throw parser.error(expected: "the key 'shape'", found: "none", at: 0) }
+        guard mapDType else { return NPYHeader(descr: descr, dtype: .f32, bigEndian: false, fortranOrder: fortran, shape: shape) }
         let (dtype, bigEndian) = try Self.dtype(descr, what: what, offset: offset)
         return NPYHeader(descr: descr, dtype: dtype, bigEndian: bigEndian, fortranOrder: fortran, shape: shape)
     }

@@ -7,6 +7,13 @@ enum NPZReader {
 
     /// Every member's array, in central directory (archive) order.
     static func read(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
+        try readFile(file, budget: budget).arrays
+    }
+
+    /// Every member's array, in central directory (archive) order, and the
+    /// map of the metadata member (`ExchangeMetadata.npzMember`), which is
+    /// not an array of the result.
+    static func readFile(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> ImportedFile {
         let (entries, directoryOffset) = try ZipArchive.entries(of: file)
         // Names first: a member that is not an array is refused before any data is read.
         var names: [String] = []
@@ -30,11 +37,41 @@ enum NPZReader {
                          for: "the \(entries.count) npz arrays (their declared uncompressed sizes)")
         let data = try ZipArchive.memberData(entries, in: file, directoryOffset: directoryOffset)
         var arrays: [ImportedArray] = []
+        var metadata: [String: String] = [:]
         arrays.reserveCapacity(entries.count)
         for (i, entry) in entries.enumerated() {
-            arrays.append(try array(entry, data: data[i], name: names[i]))
+            if names[i] == ExchangeMetadata.npzMember {
+                metadata = try metadataMap(entry, data: data[i])
+            } else {
+                arrays.append(try array(entry, data: data[i], name: names[i]))
+            }
         }
-        return arrays
+        return ImportedFile(format: .npz, arrays: arrays, metadata: metadata)
+    }
+
+    /// The metadata member: a one-dimensional `|u1` array holding a UTF-8
+    /// JSON object of strings.
+    static func metadataMap(_ entry: ZipEntry, data: ImportBytes) throws -> [String: String] {
+        let stream = try MemberStream(data: data, method: entry.method, declaredSize: entry.uncompressedSize, what: entry.what)
+        let header = try NPYHeader.readFields(from: stream)
+        let headerEnd = stream.position
+        guard ["|u1", "<u1", "=u1", ">u1", "u1"].contains(header.descr), header.shape.count == 1 else {
+            throw ImportError.malformed(what: "\(entry.what) .npy header", offset: stream.fileOffset(0),
+                                        expected: "a one-dimensional '|u1' array (UTF-8 JSON)",
+                                        found: "'\(header.descr)' of shape \(shapeText(header.shape))")
+        }
+        let count = header.shape[0]
+        let implied = try Checked<ImportError>.add(headerEnd, count, "\(entry.what) size", offset: entry.recordOffset)
+        guard implied == entry.uncompressedSize else {
+            throw ImportError.sizeMismatch(what: "\(entry.what) uncompressed size", offset: entry.recordOffset + 24,
+                                           expected: implied, found: entry.uncompressedSize)
+        }
+        let bytes = try stream.read(count, "metadata JSON")
+        try stream.finish()
+        guard stream.crc == entry.crc else {
+            throw ImportError.checksum(what: entry.what, offset: entry.localHeaderOffset, expected: entry.crc, found: stream.crc)
+        }
+        return try ExchangeMetadata.parseMap(bytes, what: "\(entry.what) JSON")
     }
 
     /// One member's array.

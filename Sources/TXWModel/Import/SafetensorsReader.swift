@@ -25,6 +25,11 @@ enum SafetensorsReader {
 
     /// Every tensor, in data-offset order.
     static func read(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> [ImportedArray] {
+        try readFile(file, budget: budget).arrays
+    }
+
+    /// Every tensor, in data-offset order, and the `__metadata__` map.
+    static func readFile(_ file: ImportBytes, budget: MemoryBudget = .unlimited) throws -> ImportedFile {
         let length64 = try file.getInteger(at: 0, as: UInt64.self, "safetensors header length")
         guard length64 <= maxHeaderLength else {
             throw ImportError.limit(what: "safetensors header length", offset: 0, value: "\(length64)", limit: "\(maxHeaderLength)")
@@ -40,9 +45,10 @@ enum SafetensorsReader {
         let object = try JSONValue.uniqueMembers(try json(header), "safetensors JSON header")
 
         var entries: [Entry] = []
+        var metadata: [String: String] = [:]
         for (name, member) in object.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
-                try checkMetadata(member.value)
+                metadata = try checkMetadata(member.value)
                 continue
             }
             entries.append(try entry(name, member.value, dataSize: dataSize, dataStart: dataStart))
@@ -73,11 +79,12 @@ enum SafetensorsReader {
         }
         // The arrays are copies of the data section.
         try budget.check(dataSize, for: "the \(entries.count) safetensors tensors")
-        return entries.map { entry in
+        let arrays = entries.map { entry in
             let start = dataStart + entry.begin
             let bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + entry.end - entry.begin)]))
             return ImportedArray(name: entry.name, dtype: entry.dtype, shape: entry.shape, bytes: bytes)
         }
+        return ImportedFile(format: .safetensors, arrays: arrays, metadata: metadata)
     }
 
     /// The header's members: a JSON object, followed by nothing but whitespace.
@@ -97,19 +104,22 @@ enum SafetensorsReader {
         return members
     }
 
-    /// `__metadata__` must map strings to strings.
-    private static func checkMetadata(_ value: JSONValue) throws {
+    /// `__metadata__` must map strings to strings; the map.
+    private static func checkMetadata(_ value: JSONValue) throws -> [String: String] {
         let what = "safetensors __metadata__"
         guard case let .object(members) = value.kind else {
             throw ImportError.malformed(what: what, offset: value.offset, expected: "an object of strings", found: value.kindDescription)
         }
         let metadata = try JSONValue.uniqueMembers(members, what)
+        var map: [String: String] = [:]
         for (key, member) in metadata.sorted(by: { $0.key < $1.key }) {
-            guard case .string = member.value.kind else {
+            guard case let .string(text) = member.value.kind else {
                 throw ImportError.malformed(what: what + " '\(key)'", offset: member.value.offset, expected: "a string",
                                             found: member.value.kindDescription)
             }
+            map[key] = text
         }
+        return map
     }
 
     private static func entry(_ name: String, _ value: JSONValue, dataSize: Int, dataStart: Int) throws -> Entry {
