@@ -48,6 +48,16 @@ struct Run: ParsableCommand {
             every token: a warning on stderr gives the estimated cost. A model whose constants do not fit float32 is refused \
             in f32; run it with --precision f64.
 
+            Streams: MODEL, --text-file and --prompt-file take - for standard input (one \
+            of them at most), and a FIFO or /dev/stdin is read as a stream; a model read \
+            this way is held in memory (twice while it is checked) within --max-memory.
+
+            Samples: --num-samples N draws N samples of -n tokens after the same prompt; \
+            the generator is not reseeded between them, so sample 2 continues the random \
+            stream where sample 1 left it (--num-samples 1 is the plain run). In text each \
+            sample follows a line "--- sample I of N ---" (when N > 1); with --json the \
+            output is a list of the objects of --sample, one per sample.
+
             Memory: the model in the compute precision, and what the mode needs — \
             for --sample the key/value cache of prompt + n positions (at most C), for \
             --logits the m × V result, for --loss the activations of the sequence (of one \
