@@ -149,6 +149,25 @@ struct StreamTests {
         #expect(same.status == 0, "\(same.stderr)")
     }
 
+    /// A stream is read in chunks and refused once it passes the budget:
+    /// an endless one (`yes`) ends with one line, never read unbounded.
+    @Test func aStreamIsReadWithinTheBudget() throws {
+        let dir = try Self.setUp()
+        defer { dir.cleanup() }
+        let endless = try shell("yes 2>&- | txw-inspect - --max-memory 1M", timeout: 120)
+        #expect(endless.status == 1 && endless.stderr.hasPrefix("txw-inspect: reading standard input (")
+                && endless.stderr.hasSuffix("over the memory budget of 1,048,576 bytes (--max-memory)\n")
+                && endless.stderr.filter { $0 == "\n" }.count == 1, "\(endless.stderr)")
+        let text = try shell("yes 2>&- | txw-run \(Self.q(dir.file("m.txw"))) --loss --text-file - --max-memory 4M", timeout: 120)
+        #expect(text.status == 1 && text.stderr.hasPrefix("txw-run: reading standard input (")
+                && text.stderr.contains("over the memory budget"), "\(text.stderr)")
+        // The model's own bytes fit a budget the stream of it does not (twice its size).
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir.file("m.txw"))[.size] as? Int)
+        let tight = try tool("txw-inspect", ["-", "--max-memory", String(size * 2 - 1)], stdinPath: dir.file("m.txw"))
+        #expect(tight.status == 1 && tight.stderr.contains("over the memory budget"), "\(tight.stderr)")
+        #expect(try tool("txw-inspect", ["-", "--max-memory", String(size * 2 + 65536)], stdinPath: dir.file("m.txw")).status == 0)
+    }
+
     @Test func onlyOneInputMayBeStandardInput() throws {
         let runs: [(String, [String])] = [
             ("txw-run", ["-", "--loss", "--text-file", "-"]),
@@ -163,30 +182,39 @@ struct StreamTests {
         }
     }
 
-    /// Opens `fifo` for writing (blocking until a reader opens it), writes
-    /// `bytes` and closes it, on a thread of its own; the returned call waits
-    /// for it, first opening the FIFO for reading itself so that a writer
-    /// still waiting in open(2) (the tool never opened it) is released.
+    /// Writes `bytes` to `fifo` on a thread of its own, once a reader has it
+    /// open: open(2) for writing without blocking fails (ENXIO) until then,
+    /// so the writer opens after the tool (which then waits for it), and
+    /// writes half, pauses, writes the rest (the tool meets an empty FIFO
+    /// with a writer), and closes it. The returned call waits for the thread;
+    /// it gives up after 60 seconds without a reader.
     static func writer(_ fifo: String, _ bytes: [UInt8]) -> @Sendable () -> Void {
+        // A tool that stops reading early must fail the test, not kill the
+        // test process with SIGPIPE.
+        _ = signal(SIGPIPE, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            let fd = open(fifo, O_WRONLY)
-            if fd >= 0 {
-                var offset = 0
-                while offset < bytes.count {
-                    let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    if n <= 0 { break }
+            defer { done.signal() }
+            var fd: Int32 = -1
+            for _ in 0..<6000 {
+                fd = open(fifo, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 || errno != ENXIO { break }
+                usleep(10_000)
+            }
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            for (part, range) in [0..<(bytes.count / 2), (bytes.count / 2)..<bytes.count].enumerated() {
+                if part == 1 { usleep(200_000) }
+                var offset = range.lowerBound
+                while offset < range.upperBound {
+                    let n = bytes[offset..<range.upperBound].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    if n <= 0 { return }
                     offset += n
                 }
-                close(fd)
             }
-            done.signal()
         }
-        return {
-            let release = open(fifo, O_RDONLY | O_NONBLOCK)
-            done.wait()
-            if release >= 0 { close(release) }
-        }
+        return { done.wait() }
     }
 
     /// A FIFO given as the model or as a text file is read as a stream when
