@@ -265,6 +265,29 @@ struct StreamTests {
         #expect(samples.map { $0["tokens"] as? [Int] ?? [] } == expected)
         #expect(expected[1] != expected[0] || expected[2] != expected[0], "the samples differ")
         #expect(samples.allSatisfy { $0["prompt_tokens"] as? [Int] == prompt })
+        // The numpy reference: one default_rng across the samples (tools/reference).
+        if let python = ProcessInfo.processInfo.environment["TXW_PYTHON"] {
+            let npz = fixtures.appendingPathComponent("notebook.npz").path
+            #expect(try tool("txw-pack", ["--from", npz, "-o", dir.file("nb.txw")]).status == 0)
+            let run = try tool("txw-run", [dir.file("nb.txw"), "--tokens", "3 1 4", "-n", "8", "-k", "5", "-t", "0.8",
+                                           "--seed", "42", "--precision", "f64", "--num-samples", "3", "--json"])
+            let found = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.stderr)")
+            let script = """
+                import json, sys
+                import numpy as np
+                sys.path.insert(0, sys.argv[1])
+                import reference as ref
+                a = np.load(sys.argv[2])
+                n_block = len({k.split(".")[1] for k in a.files if k.startswith("blocks.")})
+                paras = [ref.BlockParameter(**{f: a[f"blocks.{i}.{f}"] for f in ref.BlockParameter._fields}) for i in range(n_block)]
+                print(json.dumps(ref.topk_samples_spec([3, 1, 4], a["W_E"], paras, 8, 5, 0.8, 42, 3)))
+                """
+            let r = try runProcess(URL(fileURLWithPath: python), ["-c", script, repositoryRoot.appendingPathComponent("tools/reference").path, npz])
+            #expect(r.status == 0, "\(r.stderr)")
+            let reference = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[Int]], "\(r.stdout)")
+            #expect(found.map { $0["tokens"] as? [Int] ?? [] } == reference)
+            #expect(reference.count == 3 && reference[1] != reference[0])
+        }
         // Text: each sample after its line; with one sample, the plain output.
         let text = try tool("txw-run", flags + ["--num-samples", "3"])
         let vocabulary = try #require(loaded.vocabulary)
