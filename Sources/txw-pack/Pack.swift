@@ -255,7 +255,7 @@ struct Pack: ParsableCommand {
     /// cannot be read (a directory opens but does not read; the importer then
     /// says why). Throws when the file cannot be opened.
     func firstBytes(_ path: String) throws -> [UInt8] {
-        // A FIFO opens (and reads nothing) at once; the importer then refuses it.
+        // Not a stream (load reads those): a directory opens and reads nothing; the importer then refuses it.
         let fd = try InputFile.open(path)
         defer { _ = try? fd.close() }
         var head = [UInt8](repeating: 0, count: 8)

@@ -70,7 +70,7 @@ struct Train: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (and checkpoint).", valueName: "path"))
     var output: String
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this model.", valueName: "MODEL.txw"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this model ('-': standard input).", valueName: "MODEL.txw"))
     var initFrom: String?
 
     @Flag(help: "Start from a random model (needs the hyperparameter flags).")

@@ -117,6 +117,12 @@ struct StreamTests {
             + "--dtype f64 --stored -o -; echo \"status $?\" >&2; } | true"
         let r = try shell(script)
         #expect(r.stderr == "txw-pack: cannot write to standard output (Broken pipe)\nstatus 1\n", "\(r.stderr)")
+        // A full device as standard output (only redirected to, never an -o path): the same, one line, exit 1.
+        if FileManager.default.isWritableFile(atPath: "/dev/full") {
+            let full = try tool("txw-pack", ["--random", "--vocab-size", "4", "-o", "-"] + Self.shape, stdoutPath: "/dev/full")
+            #expect(full.status == 1 && full.stderr.hasPrefix("txw-pack: cannot write to standard output (")
+                    && full.stderr.filter { $0 == "\n" }.count == 1, "\(full.stderr)")
+        }
     }
 
     @Test func textInputsFromStandardInput() throws {
@@ -141,6 +147,12 @@ struct StreamTests {
         let fromStdin = try tool("txw-train", train + ["-o", dir.file("t2.txw"), "--data", "-"], stdinPath: c)
         #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("t1.txw"))) == Data(contentsOf: URL(fileURLWithPath: dir.file("t2.txw"))))
+        // --init -: the model from standard input, as --init PATH.
+        let initArgs = ["--steps", "2", "--context", "6", "--batch", "2", "--data", c]
+        #expect(try tool("txw-train", ["--init", m, "-o", dir.file("i1.txw")] + initArgs).status == 0)
+        let initStdin = try tool("txw-train", ["--init", "-", "-o", dir.file("i2.txw")] + initArgs, stdinPath: m)
+        #expect(initStdin.status == 0, "\(initStdin.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("i1.txw"))) == Data(contentsOf: URL(fileURLWithPath: dir.file("i2.txw"))))
         // --resume checks the checksum of what standard input held.
         try (Self.text + "more").write(toFile: dir.file("other.txt"), atomically: true, encoding: .utf8)
         let other = try tool("txw-train", ["-o", dir.file("t2.txw"), "--resume", "--steps", "4", "--data", "-"], stdinPath: dir.file("other.txt"))
