@@ -111,6 +111,26 @@ public struct TopKSampler: Sendable, Equatable {
         configuration: KernelConfiguration = .default,
         onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
     ) throws -> [Int] {
+        var rng = NumpyRandom(seed: seed)
+        return try sample(weights, prompt: prompt, count: n, context: context, configuration: configuration,
+                          continuing: &rng, onToken: onToken, onRecompute: onRecompute)
+    }
+
+    /// `sample(_:prompt:count:context:configuration:onToken:onRecompute:)`
+    /// drawing from `rng` instead of a new generator seeded with `seed`:
+    /// `rng` is left where the last draw left it, so that a second call
+    /// continues the same stream. Samples drawn one after another this way
+    /// (`txw-run --num-samples`) are what numpy gives for one
+    /// `default_rng(seed)` passed to `topk_sample` call after call. Each
+    /// token draws one number (none at temperature 0).
+    @discardableResult
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func sample<T>(
+        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, context: Int? = nil,
+        configuration: KernelConfiguration = .default, continuing rng: inout NumpyRandom,
+        onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
+    ) throws -> [Int] {
         guard n >= 0 else {
             throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "must be ≥ 0")
         }
@@ -119,7 +139,6 @@ public struct TopKSampler: Sendable, Equatable {
         }
         let V = weights.hyperparameters.vocabSize
         try Kernels.checkTokens(prompt, vocabSize: V, what: "prompt")
-        var rng = NumpyRandom(seed: seed)
         var produced: [Int] = []
         produced.reserveCapacity(min(n, 1 << 16))
         guard n > 0 else { return produced }

@@ -15,10 +15,20 @@ package enum Console {
     /// A result line on stdout. Throws when it cannot be written (a full
     /// disk, /dev/full, an I/O error): the tool then ends with one line on
     /// stderr and exit status 1 (`reportingErrors`), never with exit 0 and a
-    /// lost result. (A closed pipe raises SIGPIPE first, as for any tool.)
+    /// lost result. A closed pipe is such a failure too (`EPIPE`: the tools
+    /// ignore SIGPIPE, `BrokenPipe`).
     package static func out(_ text: String, terminator: String = "\n") throws {
         do {
             _ = try FileDescriptor.standardOutput.writeAll((text + terminator).utf8)
+        } catch let errno as Errno {
+            throw ToolFailure("cannot write to standard output (\(errno.description))")
+        }
+    }
+
+    /// Bytes on stdout (`txw-pack -o -`), all of them or a throw, as `out`.
+    package static func write(_ bytes: [UInt8]) throws {
+        do {
+            _ = try FileDescriptor.standardOutput.writeAll(bytes)
         } catch let errno as Errno {
             throw ToolFailure("cannot write to standard output (\(errno.description))")
         }
@@ -38,6 +48,9 @@ package enum Console {
 
     /// True when stdout is a terminal (generated text is escaped only then).
     package static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+
+    /// True when stdin is a terminal (a model is not read from one).
+    package static var stdinIsTerminal: Bool { isatty(0) == 1 }
 
     /// True when stderr is a terminal (progress is shown only then).
     package static var stderrIsTerminal: Bool { isatty(2) == 1 }

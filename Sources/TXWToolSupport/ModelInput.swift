@@ -10,8 +10,19 @@ import TXWModel
 /// Opening files for the tools, with the path in every message.
 package enum ModelInput {
     /// Opens `path` as a txw container whose reads are bounded by `budget`;
-    /// errors about its bytes are prefixed with the path.
+    /// errors about its bytes are prefixed with the path. A stream (`-` for
+    /// standard input, a FIFO, a character device: `InputFile.isStream`) is
+    /// read into memory first (`readStream`), then checked the same way.
     package static func open(_ path: String, budget: MemoryBudget) throws -> TXWReader {
+        if InputFile.isStream(path) {
+            let (bytes, left) = try readStream(path, budget: budget)
+            let name = InputFile.name(path)
+            do {
+                return try TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left))
+            } catch let error as TXWFormatError {
+                throw ToolFailure(path: name, error)
+            }
+        }
         do {
             return try TXWReader(path: path, options: TXWReader.Options(memoryBudget: budget))
         } catch let error as TXWFormatError {
@@ -24,6 +35,27 @@ package enum ModelInput {
             default: throw ToolFailure(path: path, error)
             }
         }
+    }
+
+    /// The bytes of the stream `path` (`-`, a FIFO, a character device) as
+    /// a model file, and what is left of `budget` while they are held.
+    ///
+    /// The bytes are held twice for a moment (as read, and the reader's or
+    /// the importer's copy), so the stream is refused as soon as twice its
+    /// size passes `budget` (`InputFile.read`: chunk by chunk, never read
+    /// unbounded); once the copy is made, it alone is held: the budget left
+    /// for the rest of the run is `budget` less the stream's size. Standard
+    /// input that is a terminal is refused: a model is binary.
+    package static func readStream(_ path: String, budget: MemoryBudget) throws -> (bytes: [UInt8], left: MemoryBudget) {
+        let name = InputFile.name(path)
+        if InputFile.isStandardInput(path) && Console.stdinIsTerminal {
+            throw ToolFailure("standard input is a terminal; pipe or redirect a model file into it")
+        }
+        let bytes = try InputFile.read(path, maxBytes: .max) { size in
+            try budget.check(MemoryBudget.bytes(count: size, size: 2),
+                             for: "reading \(Formatting.name(name)) (\(Formatting.grouped(size)) bytes so far, held twice while it is checked)")
+        }
+        return (bytes, MemoryBudget(bytes: budget.bytes - bytes.count))
     }
 
     /// Loads the model at `path` in precision `T`, within `budget`.
@@ -50,13 +82,14 @@ package enum ModelInput {
 
     /// The bytes of the text or token file at `path` (`InputFile.read`: a
     /// regular file, opened without blocking, at most
-    /// `InputFile.defaultMaxBytes`), refused before it is read when its size
-    /// times `bytesPerByte` — what reading and tokenizing it hold, by
-    /// default `textBytesFactor` — exceeds `budget`.
+    /// `InputFile.defaultMaxBytes`; or a stream: `-`, a FIFO, a character
+    /// device), refused before it is read (a stream: as soon as it grows too
+    /// large) when its size times `bytesPerByte` — what reading and
+    /// tokenizing it hold, by default `textBytesFactor` — exceeds `budget`.
     package static func readTextFile(_ path: String, budget: MemoryBudget, bytesPerByte: Int = textBytesFactor) throws -> [UInt8] {
         try InputFile.read(path) { size in
             try budget.check(MemoryBudget.bytes(count: size, size: bytesPerByte),
-                             for: "reading \(Formatting.name(path)) (\(Formatting.grouped(size)) bytes)")
+                             for: "reading \(Formatting.name(InputFile.name(path))) (\(Formatting.grouped(size)) bytes)")
         }
     }
 }

@@ -122,3 +122,14 @@ package enum StopSignal {
         _ = sigaction(signal, &action, nil)
     }
 }
+
+/// SIGPIPE ignored, so that a write to a closed pipe fails with `EPIPE`:
+/// `Console.out`/`Console.write` then throw, and the tool ends with one line
+/// on stderr (`TOOL: cannot write to standard output (broken pipe)`) and exit
+/// status 1 — never killed silently, never exit 0 with a lost result.
+package enum BrokenPipe {
+    /// Ignores SIGPIPE for this process (`ToolMain.main` calls it first).
+    package static func reportAsWriteError() {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }
+}

@@ -113,6 +113,10 @@ package enum Diagnostics {
         case let .notRegularFile(kind): "not a regular file (\(kind))"
         case let .tooLarge(size, limit):
             "the file has \(Formatting.grouped(size)) bytes, more than the \(Formatting.grouped(limit)) an input file may have"
+        case let .streamTooLarge(limit):
+            "more than the \(Formatting.grouped(limit)) bytes an input may have (not read further)"
+        case let .noWriter(seconds):
+            "a FIFO with no writer (nothing opened it for writing within \(seconds) seconds)"
         case let .cannotRead(errno): "cannot read the file (\(reason(errno)))"
         }
     }

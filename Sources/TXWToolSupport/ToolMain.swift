@@ -16,7 +16,8 @@ import Darwin
 /// `Console.out`, and a failed write ends the tool with one line on stderr
 /// (`TOOL: cannot write to standard output (REASON)`) and exit status 1.
 /// Usage errors go to stderr with the parser's exit status (64), each line
-/// escaped (`DisplayText`) since it may echo a flag's value; everything else
+/// escaped (`DisplayText`) since it may echo a flag's value. SIGPIPE is
+/// ignored (`BrokenPipe`): a closed pipe is a failed write. Everything else
 /// (exit statuses, messages) is as with the parser's `main()`.
 ///
 /// A tool declares `static func main() { ToolMain.main(Self.self) }` beside
@@ -25,6 +26,7 @@ package enum ToolMain {
     /// Parses the process's arguments (or `arguments`) as `Command`, runs
     /// it, and exits.
     package static func main<Command: ParsableCommand>(_ command: Command.Type, arguments: [String]? = nil) -> Never {
+        BrokenPipe.reportAsWriteError()
         do {
             var parsed = try Command.parseAsRoot(arguments)
             try parsed.run()

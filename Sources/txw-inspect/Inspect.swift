@@ -26,12 +26,16 @@ struct Inspect: ParsableCommand {
             PyTorch file is named as such, with the command that converts it \
             (txw-pack --from FILE -o model.txw) or the word that it is not supported.
 
+            MODEL - reads the file from standard input, and a FIFO (or /dev/stdin) is \
+            read as a stream: into memory, within --max-memory (held twice while it is \
+            checked).
+
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
             damage; 64 for a usage error.
             """,
         version: ToolMain.version("txw-inspect"))
 
-    @Argument(help: "The .txw file to inspect.")
+    @Argument(help: "The .txw file to inspect ('-': standard input, read into memory).")
     var model: String
 
     @Flag(help: "Decode every block and check every checksum and all padding: prints OK and exits 0, or lists each damaged tensor/block and exits 1. A tensor holding NaN or ±inf values gets a warning on stderr (not damage: exit 0).")
@@ -67,7 +71,7 @@ struct Inspect: ParsableCommand {
                     try describe(reader)
                 }
             } catch let error as TXWFormatError where error.category == "memory" {
-                throw ToolFailure(path: model, error)
+                throw ToolFailure(path: InputFile.name(model), error)
             }
         }
     }
@@ -116,7 +120,7 @@ struct Inspect: ParsableCommand {
 
     /// The file, the model, the vocabulary and the metadata.
     func printHeader(_ reader: TXWReader, _ summary: Summary) throws {
-        try Console.out("file:        \(Formatting.name(model)) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
+        try Console.out("file:        \(Formatting.name(InputFile.name(model))) (\(Formatting.grouped(reader.fileSize)) bytes, txw format \(reader.version))")
         switch summary.profile {
         case let .success((h, vocabulary, contextLength)):
             try Console.out("model:       vocab_size \(h.vocabSize), d_model \(h.dModel), n_head \(h.nHead), d_head \(h.dHead), d_mlp \(h.dMLP), n_block \(h.nBlock)")
@@ -172,7 +176,7 @@ struct Inspect: ParsableCommand {
     func verifyFile(_ reader: TXWReader) throws {
         let (problems, nonFinite) = reader.verifyCountingNonFinite()
         // Not damage: the budget refused decoding before any block was read.
-        if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: model, refusal) }
+        if let refusal = problems.first(where: { $0.category == "memory" }) { throw ToolFailure(path: InputFile.name(model), refusal) }
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
         // Non-finite values are not damage (the exit status stays 0): a warning per tensor.
         for (entry, count) in zip(reader.tensors, nonFinite) where count.total > 0 {

@@ -29,7 +29,8 @@ extension Pack {
 
     /// The usage checks of the output format.
     func validateOutputFormat() throws {
-        if to == nil && OutputFormat(extensionOf: output) == nil {
+        // `-` (standard output) has no extension: txw unless --to says otherwise.
+        if to == nil && output != "-" && OutputFormat(extensionOf: output) == nil {
             throw ValidationError(
                 "-o '\(Formatting.name(output))': the extension must be .txw, .npz or .safetensors, or give --to txw|npz|safetensors")
         }
@@ -57,7 +58,11 @@ extension Pack {
         try memory.budget.check(MemoryBudget.sum([sourceBytes, fileSize, converted]),
                                 for: "writing \(model.arrays.count) tensors as \(format.rawValue) (\(Formatting.grouped(fileSize)) bytes)")
         let bytes = try model.exported(as: format, dtype: target)
-        try AtomicFile.write(bytes, to: output, overwrite: force)
+        if output == "-" {
+            try Console.write(bytes)
+        } else {
+            try AtomicFile.write(bytes, to: output, overwrite: force)
+        }
         let rawBytes = model.arrays.reduce(0) { $0 + $1.elementCount * ModelArrays.exportDType(of: $1, format: format, dtype: target).size }
         try report(model, fileSize: bytes.count, rawBytes: rawBytes)
     }

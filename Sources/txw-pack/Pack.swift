@@ -42,6 +42,12 @@ struct Pack: ParsableCommand {
             The output is written atomically and never replaces an existing file without \
             --force. Results go to stdout, progress (only on a terminal) to stderr.
 
+            Streams: --from - reads standard input, and a FIFO (or /dev/stdin) given \
+            as --from is read as a stream, into memory (the bytes count against \
+            --max-memory). -o - writes the file to standard output — not atomically, and \
+            refused when standard output is a terminal; the report (text or --json) then \
+            goes to stderr. One input at most may be -.
+
             Memory: the source's arrays, the tensors in the stored dtype and the encoded \
             file must fit --max-memory together (checked before the random values are \
             drawn or the tensors encoded); an import is refused before its arrays are \
@@ -53,7 +59,7 @@ struct Pack: ParsableCommand {
         version: ToolMain.version("txw-pack"))
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "The file to write: its extension (.txw, .npz, .safetensors) chooses the format unless --to is given.", valueName: "path"))
+        "The file to write: its extension (.txw, .npz, .safetensors) chooses the format unless --to is given ('-': standard output, not atomic; txw unless --to).", valueName: "path"))
     var output: String
 
     @Option(help: ArgumentHelp("The output format, whatever the extension of -o: txw, npz or safetensors.", valueName: "format"))
@@ -62,7 +68,7 @@ struct Pack: ParsableCommand {
     @Flag(help: "Initialise a new model randomly (needs the hyperparameter flags).")
     var random = false
 
-    @Option(help: ArgumentHelp("Import or re-pack this .npz, .safetensors or .txw file.", valueName: "path"))
+    @Option(help: ArgumentHelp("Import or re-pack this .npz, .safetensors or .txw file ('-': standard input).", valueName: "path"))
     var from: String?
 
     @OptionGroup(title: "Hyperparameters (with --random)")
@@ -127,6 +133,10 @@ struct Pack: ParsableCommand {
         if vocab != nil && charVocab != nil {
             throw ValidationError("give --vocab or --char-vocab, not both")
         }
+        try InputFile.checkOneStandardInput([("--from", from), ("--vocab", vocab), ("--char-vocab", charVocab)])
+        if output == "-" && Console.stdoutIsTerminal {
+            throw ValidationError("-o - writes a binary file to standard output, which is a terminal; redirect it to a file or a pipe")
+        }
         if let contextLength, !(1...ModelKeys.maximumContextLength).contains(contextLength) {
             throw ValidationError("--context-length must be in 1…\(ModelKeys.maximumContextLength), got \(contextLength)")
         }
@@ -163,7 +173,7 @@ struct Pack: ParsableCommand {
             } else {
                 let source = from ?? ""
                 model = try load(source)
-                provenance = "txw-pack --from \(URL(fileURLWithPath: source).lastPathComponent)"
+                provenance = "txw-pack --from \(InputFile.isStandardInput(source) ? "-" : URL(fileURLWithPath: source).lastPathComponent)"
             }
             if let vocabulary {
                 guard vocabulary.count == model.hyperparameters.vocabSize else {
@@ -196,7 +206,11 @@ struct Pack: ParsableCommand {
                 Console.err("txw-pack: encoding \(Formatting.grouped(rawBytes)) bytes of tensors…")
             }
             let bytes = try model.writer(dtype: target, options: options).encode()
-            try AtomicFile.write(bytes, to: output, overwrite: force)
+            if output == "-" {
+                try Console.write(bytes)
+            } else {
+                try AtomicFile.write(bytes, to: output, overwrite: force)
+            }
             try report(model, fileSize: bytes.count, rawBytes: rawBytes)
         }
     }
@@ -227,7 +241,9 @@ struct Pack: ParsableCommand {
     }
 
     /// The model in `path`: a txw file is re-packed, anything else imported.
+    /// A stream (`-`, a FIFO) is read into memory first (`loadStream`).
     func load(_ path: String) throws -> ModelArrays {
+        if InputFile.isStream(path) { return try loadStream(path) }
         let head = try firstBytes(path)
         do {
             if head == FormatLimits.magic {
@@ -249,11 +265,30 @@ struct Pack: ParsableCommand {
         }
     }
 
+    /// The model in the stream `path`, read into memory within the budget
+    /// (`ModelInput.readStream`), judged by content as `load` does.
+    func loadStream(_ path: String) throws -> ModelArrays {
+        let name = InputFile.name(path)
+        let (bytes, left) = try ModelInput.readStream(path, budget: memory.budget)
+        do {
+            if bytes.starts(with: FormatLimits.magic) {
+                return try ModelArrays(reader: TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left)))
+            }
+            return try ModelArrays(arrays: ArrayImporter.read(bytes: bytes, name: name, memoryBudget: left))
+        } catch let error as ModelError {
+            throw ToolFailure(path: name, error)
+        } catch let error as TXWFormatError {
+            throw ToolFailure(path: name, error)
+        } catch let error as ImportError {
+            throw ToolFailure(path: name, error)
+        }
+    }
+
     /// Up to the first 8 bytes of `path`: fewer when the file is shorter or
     /// cannot be read (a directory opens but does not read; the importer then
     /// says why). Throws when the file cannot be opened.
     func firstBytes(_ path: String) throws -> [UInt8] {
-        // A FIFO opens (and reads nothing) at once; the importer then refuses it.
+        // Not a stream (load reads those): a directory opens and reads nothing; the importer then refuses it.
         let fd = try InputFile.open(path)
         defer { _ = try? fd.close() }
         var head = [UInt8](repeating: 0, count: 8)
@@ -284,17 +319,21 @@ struct Pack: ParsableCommand {
         }
     }
 
+    /// The report: on stdout, or on stderr when stdout carries the file (`-o -`).
     func report(_ model: ModelArrays, fileSize: Int, rawBytes: Int) throws {
         let h = model.hyperparameters
+        let toStdout = output != "-"
+        let say: (String) throws -> Void = { toStdout ? try Console.out($0) : Console.err($0) }
+        let shownOutput = toStdout ? output : "standard output"
         if json {
-            try Console.out(try JSONOutput.text(Report(
-                path: output, fileSize: fileSize, rawBytes: rawBytes, tensors: model.arrays.count,
+            try say(try JSONOutput.text(Report(
+                path: shownOutput, fileSize: fileSize, rawBytes: rawBytes, tensors: model.arrays.count,
                 parameters: h.parameterCount, vocabSize: h.vocabSize, dModel: h.dModel, nHead: h.nHead,
                 dHead: h.dHead, dMLP: h.dMLP, nBlock: h.nBlock, vocabulary: model.vocabulary != nil,
                 contextLength: JSONNullable(model.contextLength))))
         } else {
             let ratio = rawBytes > 0 ? Double(fileSize) / Double(rawBytes) : 0
-            try Console.out("wrote \(Formatting.name(output)): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
+            try say("wrote \(Formatting.name(shownOutput)): \(model.arrays.count) tensors, \(Formatting.grouped(h.parameterCount)) parameters, \(Formatting.grouped(fileSize)) bytes (\(Formatting.printf("%.3f", ratio)) of raw)")
         }
     }
 }

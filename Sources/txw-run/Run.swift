@@ -52,6 +52,16 @@ struct Run: ParsableCommand {
             that are, or numbers that overflow) is refused with exit 1, naming the \
             first position, as sampling refuses logits it cannot use.
 
+            Streams: MODEL, --text-file and --prompt-file take - for standard input (one \
+            of them at most), and a FIFO or /dev/stdin is read as a stream; a model read \
+            this way is held in memory (twice while it is checked) within --max-memory.
+
+            Samples: --num-samples N draws N samples of -n tokens after the same prompt; \
+            the generator is not reseeded between them, so sample 2 continues the random \
+            stream where sample 1 left it (--num-samples 1 is the plain run). In text each \
+            sample follows a line "--- sample I of N ---" (when N > 1); with --json the \
+            output is a list of the objects of --sample, one per sample.
+
             Memory: the model in the compute precision, and what the mode needs — \
             for --sample the key/value cache of prompt + n positions (at most C), for \
             --logits the m × V result, for --loss the activations of the sequence (of one \
@@ -64,7 +74,7 @@ struct Run: ParsableCommand {
             """,
         version: ToolMain.version("txw-run"))
 
-    @Argument(help: "The .txw model file.")
+    @Argument(help: "The .txw model file ('-': standard input, read into memory).")
     var model: String
 
     @OptionGroup(title: "Mode")
@@ -82,7 +92,7 @@ struct Run: ParsableCommand {
     @Option(help: "Compute precision: f32 (fast) or f64 (the notebook's numbers).")
     var precision: Precision = .f32
 
-    @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"}, --loss {\"loss\", \"perplexity\", \"tokens\", \"context\", \"stride\", \"windows\"} (context and stride null without a context), --logits {\"logits\"}.")
+    @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"} (with --num-samples a list of them), --loss {\"loss\", \"perplexity\", \"tokens\", \"context\", \"stride\", \"windows\"} (context and stride null without a context), --logits {\"logits\"}.")
     var json = false
 
     @OptionGroup(title: "Memory")
@@ -93,6 +103,8 @@ struct Run: ParsableCommand {
     func validate() throws {
         try input.validate(for: mode)
         try window.validate(for: mode)
+        try sampling.validate(for: mode)
+        try InputFile.checkOneStandardInput([("the model", model), ("--prompt-file", input.promptFile), ("--text-file", input.textFile)])
     }
 
     /// The context used when --context is not given: the file's
@@ -122,24 +134,33 @@ struct Run: ParsableCommand {
     func inputTokens<T>(_ loaded: LoadedModel<T>) throws -> [Int]? {
         func vocabulary(_ option: String) throws -> Vocabulary {
             guard let v = loaded.vocabulary else {
-                throw ToolFailure("\(Formatting.name(model)) has no vocabulary, so \(option) cannot be tokenized; give token ids with --tokens")
+                throw ToolFailure("\(Formatting.name(InputFile.name(model))) has no vocabulary, so \(option) cannot be tokenized; give token ids with --tokens")
             }
             return v
         }
         if let tokens = input.tokens { return try parseTokens(tokens, option: "--tokens") }
         if let prompt = input.prompt { return try tokenize(prompt, with: vocabulary("--prompt"), what: "--prompt") }
+        if let promptFile = input.promptFile {
+            let v = try vocabulary("--prompt-file")
+            return try tokenize(readText(promptFile, loaded), with: v, what: Formatting.name(InputFile.name(promptFile)))
+        }
         if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
         if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
-            // The model is held already: the text gets what the budget has left.
-            let modelNeed = ModelFile.memoryNeed(loaded.hyperparameters, vocabulary: loaded.vocabulary, as: T.self) ?? .max
-            let data = try ModelInput.readTextFile(textFile, budget: MemoryBudget(bytes: memory.budget.bytes - min(modelNeed, memory.budget.bytes - 1)))
-            guard let content = String(validating: data, as: UTF8.self) else {
-                throw ToolFailure("\(Formatting.name(textFile)): not valid UTF-8")
-            }
-            return try tokenize(content, with: v, what: Formatting.name(textFile))
+            return try tokenize(readText(textFile, loaded), with: v, what: Formatting.name(InputFile.name(textFile)))
         }
         return nil
+    }
+
+    /// The UTF-8 text of the file `path` (`-`: standard input). The model is
+    /// held already: the text gets what the budget has left.
+    func readText<T>(_ path: String, _ loaded: LoadedModel<T>) throws -> String {
+        let modelNeed = ModelFile.memoryNeed(loaded.hyperparameters, vocabulary: loaded.vocabulary, as: T.self) ?? .max
+        let data = try ModelInput.readTextFile(path, budget: MemoryBudget(bytes: memory.budget.bytes - min(modelNeed, memory.budget.bytes - 1)))
+        guard let content = String(validating: data, as: UTF8.self) else {
+            throw ToolFailure("\(Formatting.name(InputFile.name(path))): not valid UTF-8")
+        }
+        return content
     }
 
     func tokenize(_ text: String, with vocabulary: Vocabulary, what: String) throws -> [Int] {
@@ -161,32 +182,48 @@ struct Run: ParsableCommand {
         let context = window.context ?? defaultContext(loaded)
         try window.checkTrained(context, trained: loaded.contextLength, limit: loaded.contextLength)
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
-        try checkMemory(loaded, overflow ? nil : TopKSampler.memoryNeed(
+        // --json with --num-samples holds every sample's ids (and the prompt's) until the end.
+        let held = json && sampling.numSamples != nil ? MemoryBudget.bytes(count: sampling.numSamples ?? 1, size: positions) : 0
+        try checkMemory(loaded, overflow ? nil : MemoryBudget.sum([TopKSampler.memoryNeed(
             loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
-            threads: KernelConfiguration.defaultThreads),
+            threads: KernelConfiguration.defaultThreads), held.flatMap { MemoryBudget.bytes(count: $0, size: 8) }]),
             for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt"
                 + (context.map { " with a context of \($0) tokens" } ?? "") + " (the key/value cache)")
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
-        var first = true
         let maskValue = loaded.hyperparameters.constants.maskValue
         let isTerminal = Console.stdoutIsTerminal
-        let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context) { token in
-            guard !json else { return }
-            if let vocabulary {
-                try Console.out(Formatting.generatedText(vocabulary.tokens[token], isTerminal: isTerminal), terminator: "")
-            } else {
-                try Console.out((first ? "" : " ") + String(token), terminator: "")
+        // One generator for every sample: sample i + 1 continues where sample i stopped.
+        var rng = NumpyRandom(seed: sampling.seed)
+        let count = sampling.numSamples ?? 1
+        var samples: [SampleJSON] = []
+        var warned = false
+        for index in 0..<count {
+            if count > 1 && !json { try Console.out("--- sample \(index + 1) of \(count) ---") }
+            var first = true
+            let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context, continuing: &rng) { token in
+                guard !json else { return }
+                if let vocabulary {
+                    try Console.out(Formatting.generatedText(vocabulary.tokens[token], isTerminal: isTerminal), terminator: "")
+                } else {
+                    try Console.out((first ? "" : " ") + String(token), terminator: "")
+                }
+                first = false
+            } onRecompute: { recomputation in
+                // Every sample recomputes alike: one warning for the run.
+                guard !warned else { return }
+                warned = true
+                Console.err("txw-run: " + Diagnostics.warning(for: recomputation, maskValue: maskValue))
             }
-            first = false
-        } onRecompute: { recomputation in
-            Console.err("txw-run: " + Diagnostics.warning(for: recomputation, maskValue: maskValue))
+            if json {
+                samples.append(SampleJSON(promptTokens: prompt, tokens: produced, text: try vocabulary.map { try $0.decode(produced) }))
+            } else {
+                try Console.out("")
+            }
         }
         if json {
-            try Console.out(try JSONOutput.text(SampleJSON(
-                promptTokens: prompt, tokens: produced, text: try vocabulary.map { try $0.decode(produced) })))
-        } else {
-            try Console.out("")
+            // --num-samples given (even 1): a list; otherwise the one object, as always.
+            try Console.out(sampling.numSamples == nil ? try JSONOutput.text(samples[0]) : try JSONOutput.text(samples))
         }
     }
 
@@ -227,7 +264,7 @@ struct Run: ParsableCommand {
     func runLogits<T>(_ loaded: LoadedModel<T>) throws {
         let tokens = try inputTokens(loaded) ?? []
         if let trained = loaded.contextLength, tokens.count > trained, !window.pastContext {
-            throw ToolFailure("\(Formatting.name(model)): \(tokens.count) tokens are more than the model's context length \(trained) "
+            throw ToolFailure("\(Formatting.name(InputFile.name(model))): \(tokens.count) tokens are more than the model's context length \(trained) "
                 + "(model.context_length): logits past it are past anything it was trained on; "
                 + "pass --past-context to compute them anyway, or --loss/--sample, which take windows of it")
         }

@@ -28,10 +28,13 @@ struct ModeFlags: ParsableArguments {
     }
 }
 
-/// The input: at most one of a prompt, token ids, a text, a text file.
+/// The input: at most one of a prompt, a prompt file, token ids, a text, a text file.
 struct InputOptions: ParsableArguments {
     @Option(help: "Prompt text for --sample (needs a vocabulary).")
     var prompt: String?
+
+    @Option(help: ArgumentHelp("A UTF-8 file holding the prompt text for --sample ('-': standard input; needs a vocabulary).", valueName: "path"))
+    var promptFile: String?
 
     @Option(help: ArgumentHelp("Token ids, e.g. \"3 1 4\" (the prompt of --sample, the input of --loss and --logits).", valueName: "ids"))
     var tokens: String?
@@ -39,12 +42,12 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Text for --loss or --logits (needs a vocabulary).")
     var text: String?
 
-    @Option(help: ArgumentHelp("A UTF-8 text file for --loss (needs a vocabulary).", valueName: "path"))
+    @Option(help: ArgumentHelp("A UTF-8 text file for --loss ('-': standard input; needs a vocabulary).", valueName: "path"))
     var textFile: String?
 
     /// The flags given, in the order above.
     var given: [String] {
-        [("--prompt", prompt), ("--tokens", tokens), ("--text", text), ("--text-file", textFile)]
+        [("--prompt", prompt), ("--prompt-file", promptFile), ("--tokens", tokens), ("--text", text), ("--text-file", textFile)]
             .filter { $0.1 != nil }.map(\.0)
     }
 
@@ -58,11 +61,11 @@ struct InputOptions: ParsableArguments {
     func validate(for mode: Mode) throws {
         switch mode {
         case .sample:
-            if let bad = given.first, bad != "--prompt" && bad != "--tokens" {
-                throw ValidationError("\(bad) is for --loss or --logits; --sample takes --prompt or --tokens")
+            if let bad = given.first, bad != "--prompt" && bad != "--prompt-file" && bad != "--tokens" {
+                throw ValidationError("\(bad) is for --loss or --logits; --sample takes --prompt, --prompt-file or --tokens")
             }
         case .loss:
-            guard let input = given.first, input != "--prompt" else {
+            guard let input = given.first, input != "--prompt" && input != "--prompt-file" else {
                 throw ValidationError("--loss needs --text, --tokens or --text-file")
             }
         case .logits:
@@ -87,11 +90,24 @@ struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seed of the sampler (numpy default_rng): 0 … 2^64 − 1.", transform: NumberArguments.seed)
     var seed: UInt64 = 42
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Draw N samples of -n tokens after the same prompt, each continuing the same random stream; text: each after a line '--- sample I of N ---' (N > 1); --json: a list.",
+        valueName: "N"))
+    var numSamples: Int?
+
     func validate() throws {
         guard n >= 0 else { throw NumberArguments.outOfRange("-n", "tokens to sample", must: "≥ 0", got: "\(n)") }
         guard k >= 1 else { throw NumberArguments.outOfRange("-k", "top k", must: "≥ 1", got: "\(k)") }
         guard t.isFinite, t >= 0 else {
             throw NumberArguments.outOfRange("-t", "temperature", must: t.isFinite ? "≥ 0" : "a finite number ≥ 0", got: NumberArguments.text(t))
+        }
+        if let numSamples, numSamples < 1 { throw NumberArguments.outOfRange("--num-samples", "samples", must: "≥ 1", got: "\(numSamples)") }
+    }
+
+    /// Checks the flags against `mode`: --num-samples is for --sample.
+    func validate(for mode: Mode) throws {
+        if numSamples != nil && mode != .sample {
+            throw ValidationError("--num-samples is for --sample")
         }
     }
 }

@@ -28,7 +28,9 @@ struct Train: ParsableCommand {
 
             --data: UTF-8 text, tokenized with the model's vocabulary; a file whose name \
             ends in .tokens holds token ids separated by white space. The last \
-            --val-fraction of the tokens is held out for the validation loss.
+            --val-fraction of the tokens is held out for the validation loss. --data - \
+            reads standard input (a FIFO or /dev/stdin is read as a stream too); \
+            --resume then checks the checksum of what was read.
 
             Checkpoints (at every evaluation by default; every --checkpoint-every \
             steps instead when given, 0 for none but the last; always at the end and \
@@ -70,7 +72,7 @@ struct Train: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (and checkpoint).", valueName: "path"))
     var output: String
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this model.", valueName: "MODEL.txw"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this model ('-': standard input).", valueName: "MODEL.txw"))
     var initFrom: String?
 
     @Flag(help: "Start from a random model (needs the hyperparameter flags).")
@@ -82,7 +84,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Vocabulary for --random: a JSON array of strings.", valueName: "vocab.json"))
     var vocab: String?
 
-    @Option(help: ArgumentHelp("Training data: UTF-8 text, or token ids in a .tokens file.", valueName: "path"))
+    @Option(help: ArgumentHelp("Training data: UTF-8 text, or token ids in a .tokens file ('-': standard input, text).", valueName: "path"))
     var data: String
 
     @Option(parsing: .unconditional, help: "Optimizer steps in all (default 1000; with --resume the checkpoint's; more trains longer).")
@@ -141,6 +143,7 @@ struct Train: ParsableCommand {
         if resume && force {
             throw ValidationError("--force is for a new run; --resume continues OUT")
         }
+        try InputFile.checkOneStandardInput([("--init", initFrom), ("--vocab", vocab), ("--data", data)])
         for (flag, value, least) in [("--steps", steps, 1), ("--batch", batch, 1), ("--context", context, 1),
                                      ("--eval-every", evalEvery, 1), ("--checkpoint-every", checkpointEvery, 0), ("--stop-at", stopAt, 1)] {
             if let value, value < least { throw NumberArguments.outOfRange(flag, must: "≥ \(least)", got: "\(value)") }
@@ -269,7 +272,7 @@ struct Train: ParsableCommand {
             model = try ModelArrays(reader: reader)
             metadata = model.metadata
             guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
-                throw ToolFailure("\(Formatting.name(data)): not the data \(Formatting.name(output)) was trained on (its checksum differs)")
+                throw ToolFailure("\(Formatting.name(InputFile.name(data))): not the data \(Formatting.name(output)) was trained on (its checksum differs)")
             }
             settings = try resumedSettings(metadata)
             saved = try loadOptimizer(model)
@@ -296,7 +299,7 @@ struct Train: ParsableCommand {
             trainer = try Trainer(weights: try model.weights(as: Float.self), tokens: tokens, options: options)
         } catch let error as ModelError {
             // The model read from OUT (--resume) or --init cannot be trained (in f32).
-            throw ToolFailure(path: resume ? output : initFrom ?? output, error)
+            throw ToolFailure(path: resume ? output : InputFile.name(initFrom ?? output), error)
         } catch let TXWFormatError.overMemoryBudget(what, need, _) {
             let total = MemoryBudget.sum([need, modelBytes]) ?? .max
             // Over budget even with --batch 1 --context 1: the model itself is
@@ -424,18 +427,18 @@ struct Train: ParsableCommand {
         }
         if data.hasSuffix(".tokens") { return nil }
         guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else {
-            throw ToolFailure("\(Formatting.name(data)): not valid, non-empty UTF-8 text")
+            throw ToolFailure("\(Formatting.name(InputFile.name(data))): not valid, non-empty UTF-8 text")
         }
         return try Vocabulary.characters(of: text)
     }
 
     func tokenize(_ bytes: [UInt8], vocabulary: Vocabulary?) throws -> [Int] {
         if data.hasSuffix(".tokens") {
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(data)): not UTF-8") }
-            return try parseTokens(text, option: Formatting.name(data))
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(InputFile.name(data))): not UTF-8") }
+            return try parseTokens(text, option: Formatting.name(InputFile.name(data)))
         }
         guard let vocabulary else { throw ToolFailure("the model has no vocabulary: give token ids in a .tokens file") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(data)): not valid UTF-8") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolFailure("\(Formatting.name(InputFile.name(data))): not valid UTF-8") }
         do {
             return try vocabulary.encode(text)
         } catch let error as ModelError {

@@ -7,7 +7,8 @@ package struct ProcessResult: Sendable {
     package let stderr: String
 }
 
-/// Runs `executable` with `arguments` and an empty stdin, and waits for it.
+/// Runs `executable` with `arguments` and an empty stdin (the file at
+/// `stdinPath` when given), and waits for it.
 ///
 /// stdout and stderr go to files in a temporary directory, not pipes: a child
 /// that writes much to both cannot block on a full pipe, and no second thread
@@ -18,7 +19,7 @@ package struct ProcessResult: Sendable {
 /// fails instead of hanging.
 package func runProcess(_ executable: URL, _ arguments: [String],
                         environment: [String: String]? = nil,
-                        stdoutPath: String? = nil, timeout: Double? = nil) throws -> ProcessResult {
+                        stdoutPath: String? = nil, stdinPath: String? = nil, timeout: Double? = nil) throws -> ProcessResult {
     let dir = try TemporaryDirectory()
     defer { dir.cleanup() }
     let outPath = dir.file("stdout"), errPath = dir.file("stderr")
@@ -36,7 +37,12 @@ package func runProcess(_ executable: URL, _ arguments: [String],
     if let environment { process.environment = environment }
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
+    if let stdinPath {
+        guard let input = FileHandle(forReadingAtPath: stdinPath) else { throw CocoaError(.fileReadUnknown) }
+        process.standardInput = input
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
     try process.run()
     if let timeout {
         var waited = 0.0

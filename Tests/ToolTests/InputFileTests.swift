@@ -8,14 +8,15 @@ import Glibc
 import Darwin
 #endif
 
-/// The tools' text inputs (`InputFile`): a FIFO is refused at once instead of
-/// hanging in open(2), a file over the limit is refused before it is read.
+/// The tools' text inputs (`InputFile`): a FIFO is read as a stream, and one
+/// no writer opens is refused after `InputFile.writerWait` seconds instead of
+/// hanging in open(2); a file over the limit is refused before it is read.
 struct InputFileTests {
     static let shape = ["--vocab-size", "4", "--d-model", "4", "--n-head", "1", "--d-head", "4", "--d-mlp", "4", "--n-block", "1"]
 
     /// Every text input given a FIFO nobody writes to: exit 1 with one line
     /// naming it; the timeout makes a regression (a hang) fail, not hang.
-    @Test func aFIFOAsATextInputIsRefused() throws {
+    @Test func aFIFOWithNoWriterAsATextInputIsRefused() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let fifo = dir.file("input.txt")
@@ -33,7 +34,8 @@ struct InputFileTests {
         ]
         for (name, arguments) in runs {
             let r = try tool(name, arguments, timeout: 30)
-            #expect(r.status == 1 && r.stderr == "\(name): \(fifo): not a regular file (a FIFO)\n", "\(name) \(arguments): \(r.status) \(r.stderr)")
+            #expect(r.status == 1 && r.stderr == "\(name): \(fifo): a FIFO with no writer (nothing opened it for writing within 2 seconds)\n",
+                    "\(name) \(arguments): \(r.status) \(r.stderr)")
             #expect(r.stdout.isEmpty)
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("o.txw")))

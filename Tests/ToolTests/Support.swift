@@ -26,11 +26,19 @@ let binDirectory: URL = {
     return dir
 }()
 
-/// Runs a built tool with `arguments`; stdin is empty.
+/// Runs a built tool with `arguments`; stdin is empty (or the file at `stdinPath`).
 func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil,
-          stdoutPath: String? = nil, timeout: Double? = nil) throws -> ProcessResult {
+          stdoutPath: String? = nil, stdinPath: String? = nil, timeout: Double? = nil) throws -> ProcessResult {
     try runProcess(binDirectory.appendingPathComponent(name), arguments, environment: environment,
-                   stdoutPath: stdoutPath, timeout: timeout)
+                   stdoutPath: stdoutPath, stdinPath: stdinPath, timeout: timeout)
+}
+
+/// Runs `script` with /bin/sh, the built tools first on its PATH (pipelines
+/// between the tools); stdin is empty.
+func shell(_ script: String, timeout: Double = 120) throws -> ProcessResult {
+    var environment = ProcessInfo.processInfo.environment
+    environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+    return try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script], environment: environment, timeout: timeout)
 }
 
 /// Parses a tool's JSON output.

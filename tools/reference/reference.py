@@ -176,6 +176,23 @@ def topk_sample_spec(x, W_E, paras, n, k, t=1.0, seed=42):
     return res
 
 
+def topk_samples_spec(x, W_E, paras, n, k, t=1.0, seed=42, count=1):
+    """``count`` samples of ``n`` tokens after the same prompt from ONE
+    generator (``txw-run --num-samples``): sample i + 1 continues the stream
+    of ``default_rng(seed)`` where sample i left it; sample 1 is
+    ``topk_sample_spec``'s."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        seq, res = list(x), []
+        for _ in range(n):
+            token = spec_choice(transformer(np.array(seq), W_E, paras)[-1, :], k, t, rng)
+            seq.append(token)
+            res.append(token)
+        samples.append(res)
+    return samples
+
+
 def windowed_loss(x, W_E, paras, C, S, mask=MASK_VALUE):
     """The mean next-token loss of N >= 2 tokens evaluated in windows.
 
