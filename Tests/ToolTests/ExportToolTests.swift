@@ -109,6 +109,17 @@ struct ExportToolTests {
         #expect(again.status == 1)
         #expect(try head("m.bin") == [0x50, 0x4B, 3, 4])
         #expect(try Self.pack(["--from", dir.file("a.txw"), "-o", dir.file("m.bin"), "--to", "safetensors", "--force"]).status == 0)
+        // -o -: standard output, .txw unless --to names another format; the same bytes as the file.
+        for (to, file) in [(nil, "t.npz"), ("safetensors", "U.SafeTensors"), ("npz", "m.npz")] {
+            if to == "npz" { #expect(try Self.pack(["--from", dir.file("a.txw"), "-o", dir.file(file)]).status == 0) }
+            FileManager.default.createFile(atPath: dir.file("piped-\(file)"), contents: nil)  // the child's stdout
+            let piped = try tool("txw-pack", ["--from", dir.file("a.txw"), "-o", "-"] + (to.map { ["--to", $0] } ?? []),
+                                 stdoutPath: dir.file("piped-\(file)"))
+            #expect(piped.status == 0, "\(piped.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("piped-\(file)"))) == Data(contentsOf: URL(fileURLWithPath: dir.file(file))),
+                    "-o - --to \(to ?? "(none)")")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("-")) && !FileManager.default.fileExists(atPath: "-"))
     }
 
     @Test func memoryBudgetIsChecked() throws {
