@@ -22,18 +22,8 @@ package enum ForeignFile: Equatable, Sendable {
     /// What the file at `path` is, from its first bytes; nil when it is
     /// none of the above or cannot be read.
     package static func identify(path: String) -> ForeignFile? {
-        guard let fd = try? InputFile.open(path) else { return nil }
-        defer { _ = try? fd.close() }
-        var head = [UInt8](repeating: 0, count: prefixBytes)
-        var count = 0
-        while count < head.count {
-            let n = (try? head.withUnsafeMutableBytes { buffer in
-                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
-            }) ?? 0
-            guard n > 0 else { break }
-            count += n
-        }
-        return identify(Array(head[..<count]))
+        guard let head = try? InputFile.head(path, count: prefixBytes) else { return nil }
+        return identify(head)
     }
 
     /// What a file starting with `head` is.

@@ -182,6 +182,25 @@ package enum InputFile {
         }
     }
 
+    /// Up to the first `count` bytes of the file at `path` (opened without
+    /// blocking): fewer when it is shorter or cannot be read (a directory
+    /// opens but does not read). Throws when it cannot be opened.
+    package static func head(_ path: String, count: Int) throws -> [UInt8] {
+        let fd = try open(path)
+        defer { _ = try? fd.close() }
+        var head = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        // swift-system resumes an interrupted read; a failed one ends the head.
+        while filled < head.count {
+            let n = (try? head.withUnsafeMutableBytes { buffer in
+                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            }) ?? 0
+            guard n > 0 else { break }
+            filled += n
+        }
+        return Array(head[..<filled])
+    }
+
     /// `a FIFO`, `a directory`, … for a file type of `st_mode`.
     static func kind(of type: mode_t) -> String {
         switch type {

@@ -289,19 +289,7 @@ struct Pack: ParsableCommand {
     /// says why). Throws when the file cannot be opened.
     func firstBytes(_ path: String) throws -> [UInt8] {
         // Not a stream (load reads those): a directory opens and reads nothing; the importer then refuses it.
-        let fd = try InputFile.open(path)
-        defer { _ = try? fd.close() }
-        var head = [UInt8](repeating: 0, count: 8)
-        var count = 0
-        // swift-system resumes an interrupted read; a failed one ends the head.
-        while count < head.count {
-            let n = (try? head.withUnsafeMutableBytes { buffer in
-                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
-            }) ?? 0
-            guard n > 0 else { break }
-            count += n
-        }
-        return Array(head[..<count])
+        try InputFile.head(path, count: 8)
     }
 
     /// The `--json` result.
