@@ -112,7 +112,7 @@ struct ExportToolTests {
         // -o -: standard output, .txw unless --to names another format; the same bytes as the file.
         for (to, file) in [(nil, "t.npz"), ("safetensors", "U.SafeTensors"), ("npz", "m.npz")] {
             if to == "npz" { #expect(try Self.pack(["--from", dir.file("a.txw"), "-o", dir.file(file)]).status == 0) }
-            FileManager.default.createFile(atPath: dir.file("piped-\(file)"), contents: nil)  // the child's stdout
+            _ = FileManager.default.createFile(atPath: dir.file("piped-\(file)"), contents: nil)  // the child's stdout
             let piped = try tool("txw-pack", ["--from", dir.file("a.txw"), "-o", "-"] + (to.map { ["--to", $0] } ?? []),
                                  stdoutPath: dir.file("piped-\(file)"))
             #expect(piped.status == 0, "\(piped.stderr)")
