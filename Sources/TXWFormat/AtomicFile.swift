@@ -83,6 +83,14 @@ package enum AtomicFile {
         if kind != S_IFREG && kind != S_IFLNK {
             throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: kind == S_IFDIR)
         }
+        // A link to something that is not a regular file (/dev/stdout, a
+        // link to a FIFO or a device) is refused too: replacing the link
+        // would not write where it points, and /dev/stdout is shared.
+        // A dangling link, or one to a regular file, is replaced.
+        var target = stat()
+        if kind == S_IFLNK, stat(path, &target) == 0, target.st_mode & S_IFMT != S_IFREG {
+            throw TXWFormatError.notRegularFile(path: path, operation: "write", isDirectory: target.st_mode & S_IFMT == S_IFDIR)
+        }
         if !overwrite { throw TXWFormatError.destinationExists(path: path) }
         return true
     }

@@ -17,7 +17,7 @@ package enum ForeignFile: Equatable, Sendable {
 
     /// Bytes read from the start of a file to recognize it: a zip's first
     /// member name, a safetensors header's length and first byte.
-    static let prefixBytes = 4096
+    package static let prefixBytes = 4096
 
     /// What the file at `path` is, from its first bytes; nil when it is
     /// none of the above or cannot be read.

@@ -20,6 +20,13 @@ package enum ModelInput {
             do {
                 return try TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left))
             } catch let error as TXWFormatError {
+                if case .badMagic = error {
+                    // Another format: say what it is and which command reads it.
+                    if let foreign = ForeignFile.identify(Array(bytes.prefix(ForeignFile.prefixBytes))) {
+                        throw ToolFailure("\(name): \(foreign.message)")
+                    }
+                    throw ToolFailure("\(name): \(error.detail)")
+                }
                 throw ToolFailure(path: name, error)
             }
         }
@@ -64,9 +71,9 @@ package enum ModelInput {
         do {
             return try ModelFile.load(reader, as: T.self)
         } catch let error as TXWFormatError {
-            throw ToolFailure(path: path, error)
+            throw ToolFailure(path: InputFile.name(path), error)
         } catch let error as ModelError {
-            throw ToolFailure(path: path, error)
+            throw ToolFailure(path: InputFile.name(path), error)
         }
     }
 

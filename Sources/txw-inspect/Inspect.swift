@@ -180,7 +180,7 @@ struct Inspect: ParsableCommand {
         let blocks = reader.tensors.reduce(0) { $0 + $1.blocks.count }
         // Non-finite values are not damage (the exit status stays 0): a warning per tensor.
         for (entry, count) in zip(reader.tensors, nonFinite) where count.total > 0 {
-            Console.err("txw-inspect: warning: " + Diagnostics.nonFiniteWarning(path: model, tensor: entry.name, shape: entry.shape, count))
+            Console.err("txw-inspect: warning: " + Diagnostics.nonFiniteWarning(path: InputFile.name(model), tensor: entry.name, shape: entry.shape, count))
         }
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(

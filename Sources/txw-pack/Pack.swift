@@ -237,7 +237,7 @@ struct Pack: ParsableCommand {
     func checkFinite(_ model: ModelArrays, storedAs dtype: DType?) throws {
         guard !allowNonfinite, let element = model.firstNonFinite(storedAs: dtype) else { return }
         let message = Diagnostics.message(for: element)
-        throw ToolFailure(from.map { "\(Formatting.name($0)): \(message)" } ?? message)
+        throw ToolFailure(from.map { "\(Formatting.name(InputFile.name($0))): \(message)" } ?? message)
     }
 
     /// The model in `path`: a txw file is re-packed, anything else imported.
@@ -274,13 +274,20 @@ struct Pack: ParsableCommand {
             if bytes.starts(with: FormatLimits.magic) {
                 return try ModelArrays(reader: TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left)))
             }
-            return try ModelArrays(arrays: ArrayImporter.read(bytes: bytes, name: name, memoryBudget: left))
+            if let foreign = ForeignFile.identify(Array(bytes.prefix(ForeignFile.prefixBytes))), foreign == .gguf || foreign == .pytorch {
+                throw ToolFailure("\(name): \(foreign.message)")
+            }
+            // The whole exchange file, as `load` reads one: arrays and metadata.
+            return try ModelArrays(file: ArrayImporter.readFile(bytes: bytes, name: name, memoryBudget: left))
         } catch let error as ModelError {
             throw ToolFailure(path: name, error)
         } catch let error as TXWFormatError {
             throw ToolFailure(path: name, error)
         } catch let error as ImportError {
-            throw ToolFailure(path: name, error)
+            switch error {
+            case .io, .notRegularFile, .unrecognizedFormat: throw error  // the message names the stream already
+            default: throw ToolFailure(path: name, error)
+            }
         }
     }
 

@@ -36,7 +36,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A UTF-8 file holding the prompt text for --sample ('-': standard input; needs a vocabulary).", valueName: "path"))
     var promptFile: String?
 
-    @Option(help: ArgumentHelp("Token ids, e.g. \"3 1 4\" (the prompt of --sample, the input of --loss and --logits).", valueName: "ids"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Token ids, e.g. \"3 1 4\" (the prompt of --sample, the input of --loss and --logits).", valueName: "ids"))
     var tokens: String?
 
     @Option(help: "Text for --loss or --logits (needs a vocabulary).")
