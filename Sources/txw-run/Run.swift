@@ -188,7 +188,8 @@ struct Run: ParsableCommand {
             loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
             threads: KernelConfiguration.defaultThreads), held.flatMap { MemoryBudget.bytes(count: $0, size: 8) }]),
             for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt"
-                + (context.map { " with a context of \($0) tokens" } ?? "") + " (the key/value cache)")
+                + (context.map { " with a context of \($0) tokens" } ?? "")
+                + (held != 0 ? " \(sampling.numSamples ?? 1) times (the key/value cache, and every sample's ids held for --json)" : " (the key/value cache)"))
         let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         let maskValue = loaded.hyperparameters.constants.maskValue

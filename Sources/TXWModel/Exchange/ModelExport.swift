@@ -92,12 +92,13 @@ extension ModelArrays {
         var size = 22
         for member in members {
             let data = member.header.count + member.dataCount
-            guard data <= 0xFFFF_FFFF, size <= 0xFFFF_FFFF else {
+            // 0xFFFF_FFFF itself is zip64's "see the extra field" sentinel.
+            guard data < 0xFFFF_FFFF, size < 0xFFFF_FFFF else {
                 throw ModelError.unexportable(format: "npz", detail: "more than the 4 GiB a zip without zip64 records holds (write a .safetensors file)")
             }
             size += 30 + member.name.count + data + 46 + member.name.count
         }
-        guard size - 22 <= 0xFFFF_FFFF else {
+        guard size - 22 < 0xFFFF_FFFF else {
             throw ModelError.unexportable(format: "npz", detail: "more than the 4 GiB a zip without zip64 records holds (write a .safetensors file)")
         }
         return (members, size)
