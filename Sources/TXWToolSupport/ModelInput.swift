@@ -47,9 +47,10 @@ package enum ModelInput {
     /// The bytes of the stream `path` (`-`, a FIFO, a character device) as
     /// a model file, and what is left of `budget` while they are held.
     ///
-    /// The bytes are held twice for a moment (as read, and the reader's or
-    /// the importer's copy), so the stream is refused as soon as twice its
-    /// size passes `budget` (`InputFile.read`: chunk by chunk, never read
+    /// The bytes are held up to three times for a moment (as read, with the
+    /// capacity the read grew to, and the reader's or the importer's copy),
+    /// so the stream is refused as soon as three times its size passes
+    /// `budget` (`InputFile.read`: chunk by chunk, never read
     /// unbounded); once the copy is made, it alone is held: the budget left
     /// for the rest of the run is `budget` less the stream's size. Standard
     /// input that is a terminal is refused: a model is binary.
@@ -59,8 +60,8 @@ package enum ModelInput {
             throw ToolFailure("standard input is a terminal; pipe or redirect a model file into it")
         }
         let bytes = try InputFile.read(path, maxBytes: .max) { size in
-            try budget.check(MemoryBudget.bytes(count: size, size: 2),
-                             for: "reading \(Formatting.name(name)) (\(Formatting.grouped(size)) bytes so far, held twice while it is checked)")
+            try budget.check(MemoryBudget.bytes(count: size, size: 3),
+                             for: "reading \(Formatting.name(name)) (\(Formatting.grouped(size)) bytes so far, held up to three times while it is checked)")
         }
         return (bytes, MemoryBudget(bytes: budget.bytes - bytes.count))
     }

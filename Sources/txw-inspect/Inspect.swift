@@ -27,7 +27,7 @@ struct Inspect: ParsableCommand {
             (txw-pack --from FILE -o model.txw) or the word that it is not supported.
 
             MODEL - reads the file from standard input, and a FIFO (or /dev/stdin) is \
-            read as a stream: into memory, within --max-memory (held twice while it is \
+            read as a stream: into memory, within --max-memory (held up to three times while it is \
             checked).
 
             Exit status: 0 on success; 1 when the file cannot be read or --verify finds \

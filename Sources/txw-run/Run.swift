@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
 
             Streams: MODEL, --text-file and --prompt-file take - for standard input (one \
             of them at most), and a FIFO or /dev/stdin is read as a stream; a model read \
-            this way is held in memory (twice while it is checked) within --max-memory.
+            this way is held in memory (up to three times while it is checked) within --max-memory.
 
             Samples: --num-samples N draws N samples of -n tokens after the same prompt; \
             the generator is not reseeded between them, so sample 2 continues the random \
