@@ -54,10 +54,17 @@ struct ReportPage {
         var top: [[[LensEntry]]]
     }
 
+    /// What an ablated head's z is set to (`--ablate-mode`).
+    enum AblationMode: String, Equatable {
+        /// Zero.
+        case zero
+        /// Its mean over the input's positions.
+        case mean
+    }
+
     /// The loss of the run and, for each head, the loss with that head ablated.
     struct Ablation: Equatable {
-        /// `zero` or `mean` (`--ablate-mode`).
-        var mode: String
+        var mode: AblationMode
         /// The loss without any ablation.
         var loss: Double
         /// `headLoss[block * nHead + head]`: the loss with that one head ablated.
@@ -226,8 +233,8 @@ struct ReportPage {
         let largest = deltas.filter(\.isFinite).map(\.magnitude).max() ?? 0
         out += """
             <p class="note">Mean next-token loss <b id="txw-loss">\(Self.number(ablation.loss))</b> without ablation; each cell: \
-            the change when that one head's output z is set to \(ablation.mode == "mean" ? "its mean over the positions" : "zero") \
-            (<code>--ablate-mode \(Self.text(ablation.mode))</code>). Red: the loss rises; blue: it falls.</p>
+            the change when that one head's output z is set to \(ablation.mode == .mean ? "its mean over the positions" : "zero") \
+            (<code>--ablate-mode \(ablation.mode.rawValue)</code>). Red: the loss rises; blue: it falls.</p>
             <table id="txw-ablation" class="ablation"><thead><tr><th></th>
             """
         out += (0..<nHead).map { "<th>head \($0)</th>" }.joined() + "</tr></thead><tbody>\n"
@@ -369,13 +376,15 @@ struct ReportPage {
 
     // MARK: Page text (constant: no data is interpolated into these)
 
-    /// Records every script error into the page (`#txw-errors`,
+    /// Records every script error and every violation of the page's policy
+    /// (a script or fetch it refused) into the page (`#txw-errors`,
     /// `data-errors` on the root element), where a test reads them.
     static let errorScript = """
         (function(){var n=0;function rec(msg){n++;document.documentElement.setAttribute("data-errors",String(n));\
         var e=document.getElementById("txw-errors");if(e){e.hidden=false;e.textContent+=msg+"\\n";}}\
         window.addEventListener("error",function(ev){rec("error: "+(ev.message||ev.type));});\
-        window.addEventListener("unhandledrejection",function(ev){rec("unhandled rejection: "+ev.reason);});})();
+        window.addEventListener("unhandledrejection",function(ev){rec("unhandled rejection: "+ev.reason);});\
+        document.addEventListener("securitypolicyviolation",function(ev){rec("blocked by the page's Content-Security-Policy: "+ev.violatedDirective);});})();
         """
 
     static let style = """

@@ -66,6 +66,29 @@ import TXWTestSupport
         print("ReportBrowserTests: screenshot in \(Self.screenshot), the page in \(Self.page16)")
     }
 
+    /// The check fails when the page is wrong: labels other than the
+    /// expected ones; a script changed after the page was made (its hash no
+    /// longer matches, so the browser refuses to run it and nothing is drawn).
+    @Test func checkFailsOnAWrongPage() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let html = ReportFixture.page(texts: ["a", "b", "c"], nBlock: 1, nHead: 2).html()
+        try html.write(toFile: dir.file("page.html"), atomically: true, encoding: .utf8)
+        try Self.writeJSON(["a", "b", "d"], to: dir.file("wrong.json"))
+        let wrongLabels = try Self.check([dir.file("page.html"), "--blocks", "1", "--heads", "2", "--labels", dir.file("wrong.json")])
+        #expect(wrongLabels.status == 1)
+        #expect(wrongLabels.stderr.contains("token labels ['a', 'b', 'c'], expected ['a', 'b', 'd']"), "\(wrongLabels.stderr)")
+
+        let tampered = html.replacing("performance.mark(\"txw-drawn\");", with: "performance.mark(\"txw-drawn\");fetch(\"https://example.com/\");")
+        #expect(tampered != html)
+        try tampered.write(toFile: dir.file("tampered.html"), atomically: true, encoding: .utf8)
+        try Self.writeJSON(["a", "b", "c"], to: dir.file("labels.json"))
+        let refused = try Self.check([dir.file("tampered.html"), "--blocks", "1", "--heads", "2", "--labels", dir.file("labels.json")])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("heatmaps for (block, head) [], expected [(0, 0), (0, 1)]"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("blocked by the page's Content-Security-Policy: script-src"), "\(refused.stderr)")
+    }
+
     /// One token on 2 blocks × 12 heads: every heatmap is one cell, drawn.
     @Test func oneTokenManyHeads() throws {
         let dir = try TemporaryDirectory()

@@ -74,7 +74,7 @@ enum ReportFixture {
             precision: "f32", tokens: tokens, nBlock: nBlock, nHead: nHead,
             attention: weights(nBlock: nBlock, nHead: nHead, m: m), lens: lensValue,
             ablation: ablation && m >= 2
-                ? ReportPage.Ablation(mode: "zero", loss: 1.5, headLoss: (0..<(nBlock * nHead)).map { 1.5 + Double($0 - 2) * 0.125 })
+                ? ReportPage.Ablation(mode: .zero, loss: 1.5, headLoss: (0..<(nBlock * nHead)).map { 1.5 + Double($0 - 2) * 0.125 })
                 : nil)
     }
 }
@@ -245,6 +245,10 @@ enum PageText {
         let page = ReportFixture.page(texts: texts, nBlock: nBlock, nHead: nHead)
         let html = page.html()
         #expect(html.contains("<b id=\"txw-loss\">1.5000</b>"))
+        #expect(html.contains("set to zero (<code>--ablate-mode zero</code>)"))
+        var mean = page
+        mean.ablation?.mode = .mean
+        #expect(mean.html().contains("set to its mean over the positions (<code>--ablate-mode mean</code>)"))
         let cells = html.matches(of: /<td data-block="(\d)" data-head="(\d)" style="background:([^"]*)" title="loss ([^"]*)">([^<]*)<\/td>/)
         #expect(cells.count == nBlock * nHead)
         for cell in cells {

@@ -57,11 +57,11 @@ def decoded_weight(data, codes, b, h, q, k):
 
 def check_page(path, n_block, n_head, labels, exact=None, cell=None, screenshot=None):
     """Opens PAGE and runs the checks; returns (failures, measured)."""
-    from selenium.webdriver.common.action_chains import ActionChains
-
     failures = []
     measured = {}
-    with browser.chromium() as driver:
+    with browser.chromium() as driver:  # Unavailable (a skip) without selenium or the browser
+        from selenium.webdriver.common.action_chains import ActionChains
+
         browser.open_page(driver, path)
         data, codes = embedded(driver)
         m = data["m"]
