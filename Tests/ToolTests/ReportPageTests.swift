@@ -175,6 +175,12 @@ enum PageText {
         let other = ReportFixture.page(texts: ["x"], nBlock: 1, nHead: 1).html()
         let otherScripts = PageText.elements(other, "script")
         #expect(otherScripts[0].content == scripts[0].content && otherScripts[3].content == scripts[3].content)
+        // No URL of the page's own: not in its markup, style or scripts (only a token's text may hold one).
+        // (The policy's hashes are base64, which may hold "//".)
+        let otherMarkup = PageText.withoutScriptText(other).replacing(/'sha256-[A-Za-z0-9+\/=]+'/, with: "")
+        for text in [otherMarkup, otherScripts[0].content, otherScripts[3].content] {
+            #expect(!text.contains("http:") && !text.contains("https:") && !text.contains("//") && !text.contains("url("))
+        }
 
         // Title and tokens: visible labels.
         let h1 = try #require(PageText.elements(html, "h1").first).content
