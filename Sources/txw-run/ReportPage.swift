@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TXWFormat
+import TXWKernels
 import TXWToolSupport
 
 /// What `txw-run --report` writes: one self-contained HTML page showing a
@@ -36,6 +37,14 @@ struct ReportPage {
     struct Field: Equatable {
         var name: String
         var value: String
+
+        /// The summary of a model's shape: n_block, n_head, d_model, d_head,
+        /// d_mlp and vocab_size, as Spec/txw-format.md names them.
+        static func summary(of h: Hyperparameters) -> [Field] {
+            let values: [(String, Int)] = [("n_block", h.nBlock), ("n_head", h.nHead), ("d_model", h.dModel),
+                                           ("d_head", h.dHead), ("d_mlp", h.dMLP), ("vocab_size", h.vocabSize)]
+            return values.map { Field(name: $0.0, value: String($0.1)) }
+        }
     }
 
     /// One entry of the logit lens: a token and its probability.
@@ -79,6 +88,7 @@ struct ReportPage {
     var precision: String
     /// The input tokens, m ≥ 1.
     var tokens: [Token]
+    /// The blocks (0 allowed: no heatmaps, no ablations) and heads per block.
     var nBlock: Int
     var nHead: Int
     /// The attention weights, `[block][head][query][key]` flattened
@@ -119,10 +129,11 @@ struct ReportPage {
     /// The page as HTML text.
     ///
     /// - Precondition: the arrays have the sizes documented on the
-    ///   properties (m ≥ 1; `attention` nBlock · nHead · m · m; the lens one
-    ///   row per point of m positions; `headLoss` nBlock · nHead).
+    ///   properties (m ≥ 1, nBlock ≥ 0, nHead ≥ 1; `attention` nBlock ·
+    ///   nHead · m · m; the lens one row per point of m positions;
+    ///   `headLoss` nBlock · nHead).
     func html() -> String {
-        precondition(m >= 1 && nBlock >= 1 && nHead >= 1, "a report needs tokens, blocks and heads")
+        precondition(m >= 1 && nBlock >= 0 && nHead >= 1, "a report needs tokens and heads")
         precondition(attention.count == nBlock * nHead * m * m, "attention: \(attention.count) weights for \(nBlock)×\(nHead)×\(m)×\(m)")
         if let lens {
             precondition(lens.points.count == lens.top.count && lens.top.allSatisfy { $0.count == m }, "lens: one row of m positions per point")
@@ -162,7 +173,7 @@ struct ReportPage {
             <h2>Attention patterns</h2>
             <p class="note">One heatmap per block and head: row = query position, column = key position; darker = more weight \
             (white 0, dark blue 1; \(maskNote)). Hover a cell for its tokens and weight. \
-            Labels are thinned when there is no room; hover names every token.</p>
+            Labels are thinned when there is no room; hover names every token.</p>\(nBlock == 0 ? "\n<p class=\"note\">This model has no blocks: no attention.</p>" : "")
             <div id="txw-heatmaps"></div>
             <div id="txw-tip" hidden></div>
             <pre id="txw-errors" hidden></pre>
@@ -229,6 +240,9 @@ struct ReportPage {
     private func ablationGrid() -> String {
         var out = "<h2>Head ablations</h2>\n"
         guard let ablation else { return out + "<p class=\"note\">No loss: the input needs at least two tokens.</p>\n" }
+        guard nBlock > 0 else {
+            return out + "<p class=\"note\">Mean next-token loss <b id=\"txw-loss\">\(Self.number(ablation.loss))</b>; the model has no heads to ablate.</p>\n"
+        }
         let deltas = ablation.headLoss.map { $0 - ablation.loss }
         let largest = deltas.filter(\.isFinite).map(\.magnitude).max() ?? 0
         out += """

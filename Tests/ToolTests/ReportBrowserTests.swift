@@ -89,7 +89,8 @@ import TXWTestSupport
         #expect(refused.stderr.contains("blocked by the page's Content-Security-Policy: script-src"), "\(refused.stderr)")
     }
 
-    /// One token on 2 blocks × 12 heads: every heatmap is one cell, drawn.
+    /// One token on 2 blocks × 12 heads: every heatmap is one cell, drawn;
+    /// and a model of no blocks.
     @Test func oneTokenManyHeads() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
@@ -99,6 +100,13 @@ import TXWTestSupport
         let result = try Self.check([dir.file("page.html"), "--blocks", "2", "--heads", "12", "--labels", dir.file("labels.json"),
                                      "--cell", "1", "11", "0", "0", "1"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+
+        // No blocks at all: nothing to draw, and no error.
+        try ReportFixture.page(texts: ["a", "b"], nBlock: 0, nHead: 2).html()
+            .write(toFile: dir.file("none.html"), atomically: true, encoding: .utf8)
+        try Self.writeJSON(["a", "b"], to: dir.file("ab.json"))
+        let none = try Self.check([dir.file("none.html"), "--blocks", "0", "--heads", "2", "--labels", dir.file("ab.json")])
+        #expect(none.status == 0, "\(none.stdout)\n\(none.stderr)")
     }
 
     /// 256 tokens on 4 × 4 heads: the check passes, and the time from

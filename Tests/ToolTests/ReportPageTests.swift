@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWKernels
 import TXWTestSupport
 @testable import txw_run
 
@@ -290,6 +291,23 @@ enum PageText {
         #expect(html.contains("<h2>Logit lens</h2>\n<p class=\"note\">Not computed.</p>"))
         let data = try JSONDecoder().decode(ReportPage.PageData.self, from: Data(try #require(PageText.script(html, id: "txw-data")).utf8))
         #expect(data.m == 1 && data.labels == ["only"])
+    }
+
+    /// A model of no blocks: no heatmaps, no heads to ablate, the lens of the embedding alone.
+    @Test func noBlocks() throws {
+        let page = ReportFixture.page(texts: ["a", "b"], nBlock: 0, nHead: 2)
+        #expect(page.attention.isEmpty && page.lens?.points == ["embed"])
+        let html = page.html()
+        #expect(try PageText.codes(html).isEmpty)
+        #expect(html.contains("This model has no blocks: no attention."))
+        #expect(html.contains("<b id=\"txw-loss\">1.5000</b>; the model has no heads to ablate."))
+        #expect(!html.contains("txw-ablation"))
+    }
+
+    @Test func hyperparameterSummary() {
+        let h = Hyperparameters(vocabSize: 27, dModel: 32, nHead: 4, dHead: 8, dMLP: 128, nBlock: 2)
+        #expect(ReportPage.Field.summary(of: h).map { "\($0.name)=\($0.value)" }
+                == ["n_block=2", "n_head=4", "d_model=32", "d_head=8", "d_mlp=128", "vocab_size=27"])
     }
 
     /// The embedded data's size is known before the page is made, and it
