@@ -125,6 +125,7 @@ def main():
     bin_dir, out_md = sys.argv[1], sys.argv[2]
     quick = "--quick" in sys.argv
     reps = 3 if quick else 10
+    load_at_start = load_average()
     work = os.path.join(ROOT, ".build", "bench")
     os.makedirs(work, exist_ok=True)
     rows = []  # (benchmark, txw, peer, ratio, note)
@@ -261,7 +262,7 @@ def main():
     print(table)
     print()
     print(torch_table)
-    write_report(out_md, table, torch_table, quick)
+    write_report(out_md, table, torch_table, quick, (load_at_start, load_average()))
     log(f"wrote {out_md}")
 
 
@@ -407,7 +408,30 @@ def cpu():
         return report.cpu_identity("")
 
 
-def write_report(out_md, table, torch_table, quick):
+def load_average():
+    """The 1-minute load average, or None where the system has none."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def load_text(loads):
+    """A line on how busy the machine was: figures measured while other
+    processes kept the cores busy are slower, torch's most (its OpenMP
+    threads wait for each other by spinning)."""
+    if None in loads:
+        return "- load average: unknown"
+    cores = os.cpu_count() or 1
+    text = f"- load average (1 min) at the start {loads[0]:.1f}, at the end {loads[1]:.1f}, on {cores} cores"
+    # At the end the run's own 2 threads count too.
+    if loads[0] > 0.5 * cores or loads[1] > 1.5 * cores:
+        text += (" — **other processes shared the machine during this run: every figure is slower than on a quiet "
+                 "machine, torch's most, and the ratios and goals are not reliable; rerun on a quiet machine**")
+    return text
+
+
+def write_report(out_md, table, torch_table, quick, loads=(None, None)):
     here = cpu()
     versions = f"numpy {np.__version__}, Python {platform.python_version()}"
     try:
@@ -417,6 +441,7 @@ def write_report(out_md, table, torch_table, quick):
         versions += ", torch not installed"
     body = (f"- machine: {here.model_name}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n"
             f"- {versions}\n"
+            f"{load_text(loads)}\n"
             f"- date: {time.strftime('%Y-%m-%d')}{' (quick run)' if quick else ''}\n\n"
             f"{table}\n\n### PyTorch on the same CPU, and the goals\n\n{torch_table}\n")
     existing = None
