@@ -262,7 +262,11 @@ def main():
     print(table)
     print()
     print(torch_table)
-    write_report(out_md, table, torch_table, quick, (load_at_start, load_average()))
+    loads = (load_at_start, load_average())
+    if busy(loads):  # the verdicts too say that they are not reliable
+        for verdict in ("met", "not met"):
+            torch_table = torch_table.replace(f" | {verdict} |", f" | {verdict} (busy machine: unreliable) |")
+    write_report(out_md, table, torch_table, quick, loads)
     log(f"wrote {out_md}")
 
 
@@ -416,6 +420,16 @@ def load_average():
         return None
 
 
+def busy(loads):
+    """Whether other processes shared the machine: a load average above half
+    the cores at the start, or above 1.5 × the cores at the end (when the
+    run's own 2 threads count too)."""
+    if None in loads:
+        return False
+    cores = os.cpu_count() or 1
+    return loads[0] > 0.5 * cores or loads[1] > 1.5 * cores
+
+
 def load_text(loads):
     """A line on how busy the machine was: figures measured while other
     processes kept the cores busy are slower, torch's most (its OpenMP
@@ -424,8 +438,7 @@ def load_text(loads):
         return "- load average: unknown"
     cores = os.cpu_count() or 1
     text = f"- load average (1 min) at the start {loads[0]:.1f}, at the end {loads[1]:.1f}, on {cores} cores"
-    # At the end the run's own 2 threads count too.
-    if loads[0] > 0.5 * cores or loads[1] > 1.5 * cores:
+    if busy(loads):
         text += (" — **other processes shared the machine during this run: every figure is slower than on a quiet "
                  "machine, torch's most, and the ratios and goals are not reliable; rerun on a quiet machine**")
     return text
