@@ -8,8 +8,12 @@ goes (BENCHMARKS.md). Every row compares txw with its peer on the same model
 and inputs, medians over repeated runs, and prints the ratio. Peers: the
 numpy reference of the notebook (tools/reference/reference.py), numpy's
 float32 matmul, safetensors.numpy.load_file, np.load of npz (stored and
-compressed), and `zstd -d` of the same raw bytes. Peak memory (max RSS) is
-measured in a fresh process per load.
+compressed), `zstd -d` of the same raw bytes, and PyTorch on the CPU (eager
+and torch.compile; tools/benchmark/torch_peer.py) with the goals of issue 16.
+Peak memory (max RSS) is measured in a fresh process per load.
+
+BENCHMARKS.md keeps one section per CPU model (tools/benchmark/report.py): a
+run replaces its own CPU's section and keeps the others.
 """
 
 import json
@@ -28,6 +32,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
 import reference as ref  # noqa: E402
 import txw  # noqa: E402
+
+sys.path.insert(0, HERE)
+import report  # noqa: E402
 
 STANDARD = dict(vocab_size=256, d_model=128, n_head=4, d_head=32, d_mlp=512, n_block=4)
 LARGE = dict(vocab_size=4096, d_model=512, n_head=8, d_head=64, d_mlp=2048, n_block=8)
@@ -118,9 +125,11 @@ def main():
     bin_dir, out_md = sys.argv[1], sys.argv[2]
     quick = "--quick" in sys.argv
     reps = 3 if quick else 10
+    load_at_start = load_average()
     work = os.path.join(ROOT, ".build", "bench")
     os.makedirs(work, exist_ok=True)
     rows = []  # (benchmark, txw, peer, ratio, note)
+    measured = {}  # txw's figures the torch rows compare with
 
     # --- models
     std_path = os.path.join(work, "standard.txw")
@@ -139,6 +148,7 @@ def main():
     np_loss = timed(lambda: ref.loss_logsumexp(x, model.W_E, model.blocks), 3 if quick else 5)
     for precision in ("f32", "f64"):
         f = bench(bin_dir, "forward", std_path, "--precision", precision, "--repetitions", str(reps * 3))["median_s"]
+        measured[f"forward {precision}"] = f
         rows.append((f"forward, standard toy, m=256, {precision}", f"{f * 1e3:.2f} ms", f"{np_forward * 1e3:.1f} ms",
                      np_forward / f, "numpy reference (float64)"))
     for precision in ("f32", "f64"):
@@ -154,6 +164,7 @@ def main():
     for precision in ("f32", "f64"):
         s = bench(bin_dir, "sample", std_path, "--precision", precision, "-n", "256", "-k", "10", "-t", "1",
                   "--repetitions", str(reps))
+        measured[f"sample {precision}"] = s["tokens_per_s"]
         rows.append((f"sampling n=256 after 8 tokens, k=10, t=1, {precision}", f"{s['tokens_per_s']:.0f} tok/s",
                      f"{np_tps:.1f} tok/s", s["tokens_per_s"] / np_tps, "numpy reference recomputes the sequence"))
     # Past the context every token is a pass over the last C tokens (no cache).
@@ -176,12 +187,14 @@ def main():
     np_gflops = 2 * 512 ** 3 / mm / 1e9
     large = bench(bin_dir, "forward", large_path, "--m", "512", "--repetitions", str(reps))["median_s"]
     large_gflops = forward_flops(LARGE, 512) / large / 1e9
+    measured["large"] = large
     rows.append(("forward, large toy, m=512, f32", f"{large_gflops:.1f} GFLOP/s ({large * 1e3:.0f} ms)",
                  f"{np_gflops:.1f} GFLOP/s", large_gflops / np_gflops, "numpy float32 matmul 512×512×512"))
 
     # --- a training step on the standard toy (forward and backward ≈ 3× the forward's FLOPs)
     step = bench(bin_dir, "train", std_path, "--batch", "16", "--context", "64", "--repetitions", str(3 if quick else 5))["median_s"]
     train_gflops = 3 * 16 * forward_flops(STANDARD, 65) / step / 1e9
+    measured["train"] = step
     rows.append(("training step, standard toy, batch 16 × 65 tokens, f32", f"{train_gflops:.1f} GFLOP/s ({step * 1e3:.0f} ms)",
                  f"{np_gflops:.1f} GFLOP/s", train_gflops / np_gflops, "numpy float32 matmul 512×512×512; FLOPs = 3 × forward"))
 
@@ -236,34 +249,223 @@ def main():
                  f"safetensors {sizes['safetensors'] / 1e6:.1f} MB", sizes["safetensors"] / sizes["txw"],
                  f"npz_compressed {sizes['npz_compressed'] / 1e6:.1f} MB; ratio = safetensors / txw"))
 
+    # --- PyTorch on the CPU, the same rows (checked against txw-run first), after
+    # every txw row so that no torch thread or compile worker shares the machine with them
+    torch_table = torch_rows(bin_dir, std_path, large_path, measured, quick, mm)
+
     # --- the table
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    try:
-        model_name = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-        machine = f"{model_name}, {os.cpu_count()} cores"
-    except (OSError, IndexError):
-        pass
-    level = subprocess.run([os.path.join(bin_dir, "txw-bench"), "--help"], capture_output=True, text=True)
     header = ["benchmark", "txw", "peer", "ratio (txw / peer speed)", "peer"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, ours, peer, ratio, note in rows:
         lines.append(f"| {name} | {ours} | {peer} | {'' if ratio is None else f'{ratio:.1f}×'} | {note} |")
     table = "\n".join(lines)
     print(table)
-    with open(out_md, "w", encoding="utf-8") as f:
-        f.write("# Benchmarks\n\n")
-        f.write("Written by `bash tools/bench` (release build; numpy side by side in the same run). "
-                "Medians over repeated runs; ratios are txw's speed over the peer's (higher is better; "
-                "for file size, the peer's size over txw's). Before timing, txw-bench runs the measured "
-                "operation for 0.5 s and each numpy peer once, untimed (idle processors of this virtual "
-                "machine take a moment to reach full speed). Loads run one per fresh process, for txw and "
-                "its peers, so the peak memory is that of one load.\n\n")
-        f.write(f"- machine: {machine}, {platform.system()} {platform.release()}\n")
-        f.write(f"- numpy {np.__version__}, Python {platform.python_version()}\n")
-        f.write(f"- date: {time.strftime('%Y-%m-%d')}{' (quick run)' if quick else ''}\n\n")
-        f.write(table + "\n")
+    print()
+    print(torch_table)
+    loads = (load_at_start, load_average())
+    if busy(loads):  # the verdicts too say that they are not reliable
+        for verdict in ("met", "not met"):
+            torch_table = torch_table.replace(f" | {verdict} |", f" | {verdict} (busy machine: unreliable) |")
+    write_report(out_md, table, torch_table, quick, loads)
     log(f"wrote {out_md}")
 
+
+# --- PyTorch rows (issue 16): eager and torch.compile, with the goals
+
+GOALS = {  # row: [(which torch, least txw / torch ratio)]
+    "forward f32": [("eager", 2.0), ("compile", 1.5)],
+    "forward f64": [("eager", 1.5)],
+    "large": [("compile", 1.0)],
+    "sample": [("eager", 10.0)],
+    "train": [("eager", 1.0)],
+}
+
+
+def goal_text(key, ratios):
+    """(goal, met) of a row from its ratios {'eager': r or None, 'compile': …}."""
+    parts, met = [], []
+    for kind, least in GOALS[key]:
+        parts.append(f"≥ {least:g}× {'torch.compile' if kind == 'compile' else 'eager'}")
+        r = ratios.get(kind)
+        met.append(None if r is None else r >= least)
+    if None in met:
+        verdict = "not measured"
+    else:
+        verdict = "met" if all(met) else "not met"
+    return " and ".join(parts), verdict
+
+
+def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
+    """The torch table: each row txw, torch eager, torch.compile, the ratios and the goal.
+
+    Nothing is timed before torch's f64 logits agree with txw-run's (1e-9
+    relative) and its greedy key/value-cache tokens equal txw-run's; rows
+    that disagree are refused with the reason."""
+    header = ["row", "txw", "torch eager", "torch.compile", "txw / eager", "txw / compile", "goal", "on this CPU"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    try:
+        import torch_peer as tp
+    except ImportError as e:
+        lines.append(f"| all rows | | refused: torch is not installed ({e}; tools/bench installs torch==2.13.0+cpu) | | | | | |")
+        return "\n".join(lines)
+    tp.setup()
+    reps = 3 if quick else 10
+    std = txw.load(std_path)
+    large = txw.load(large_path)
+
+    def line(name, txw_text, eager, compiled, key, fmt, speed):
+        """eager/compiled: (value, why); speed(v) turns a value into a speed (higher is better)."""
+        ratios, cells = {}, []
+        for kind, (v, why) in (("eager", eager), ("compile", compiled)):
+            cells.append(fmt(v) if v is not None else f"– ({why})")
+            ratios[kind] = None if v is None else measured_speed[key] / speed(v)
+        goal, verdict = goal_text(key, ratios) if key in GOALS else ("", "")
+        r = [("" if ratios[k] is None else f"{ratios[k]:.2f}×") for k in ("eager", "compile")]
+        lines.append(f"| {name} | {txw_text} | {cells[0]} | {cells[1]} | {r[0]} | {r[1]} | {goal} | {verdict} |")
+
+    def refused(name, why):
+        lines.append(f"| {name} | | refused: {why} | | | | | |")
+
+    measured_speed = {
+        "forward f32": 1 / measured["forward f32"], "forward f64": 1 / measured["forward f64"],
+        "large": 1 / measured["large"], "sample": measured["sample f32"], "train": 1 / measured["train"],
+    }
+    ms = lambda v: f"{v * 1e3:.2f} ms"  # noqa: E731
+    inverse = lambda v: 1 / v  # noqa: E731
+
+    log("torch: checking the f64 logits against txw-run …")
+    x256 = tokens(256, STANDARD["vocab_size"])
+    why_std = tp.check_logits(std, bin_dir, std_path, x256)
+    if why_std:
+        for name in ("forward, standard toy, m=256, f32", "forward, standard toy, m=256, f64",
+                     "sampling n=256 after 8 tokens, k=10, t=1, f32", "training step, standard toy, batch 16 × 65 tokens, f32"):
+            refused(name, f"torch disagrees with txw-run: {why_std}")
+    else:
+        for precision, dtype in (("f32", tp.torch.float32), ("f64", tp.torch.float64)):
+            log(f"torch: forward, standard toy, {precision} …")
+            t = tp.forward_times(std, dtype, 256, reps * 3)
+            line(f"forward, standard toy, m=256, {precision}", ms(measured[f"forward {precision}"]),
+                 t["eager"], t["compile"], f"forward {precision}", ms, inverse)
+
+    why_large = tp.check_logits(large, bin_dir, large_path, tokens(64, LARGE["vocab_size"]))
+    if why_large:
+        refused("forward, large toy, m=512, f32", f"torch disagrees with txw-run at m=64: {why_large}")
+    else:
+        log("torch: forward, large toy …")
+        flops = forward_flops(LARGE, 512)
+        gf = lambda v: f"{flops / v / 1e9:.1f} GFLOP/s ({v * 1e3:.0f} ms)"  # noqa: E731
+        t = tp.forward_times(large, tp.torch.float32, 512, reps)
+        line("forward, large toy, m=512, f32", gf(measured["large"]), t["eager"], t["compile"], "large", gf, inverse)
+
+    if not why_std:
+        prompt = [int(v) for v in tokens(8, STANDARD["vocab_size"])]
+        why = tp.check_greedy(std, bin_dir, std_path, prompt, 256)
+        if why:
+            refused("sampling n=256 after 8 tokens, k=10, t=1, f32", f"the key/value-cache loop disagrees with txw-run: {why}")
+        else:
+            log("torch: sampling with a key/value cache …")
+            t = tp.sample_times(std, prompt, 256, 10, 1.0, 3 if quick else 5)
+            tps = lambda v: f"{v:.0f} tok/s"  # noqa: E731
+            line("sampling n=256 after 8 tokens, k=10, t=1, f32 (torch: a plain key/value cache)",
+                 tps(measured["sample f32"]), t["eager"], t["compile"], "sample", tps, lambda v: v)
+        log("torch: training step …")
+        flops = 3 * 16 * forward_flops(STANDARD, 65)
+        gf = lambda v: f"{flops / v / 1e9:.1f} GFLOP/s ({v * 1e3:.0f} ms)"  # noqa: E731
+        stream = [int(v) for v in tokens(4096, STANDARD["vocab_size"])]
+        t = tp.train_times(std, stream, 16, 64, 3 if quick else 5)
+        line("training step, standard toy, batch 16 × 65 tokens, f32 (autograd + AdamW)", gf(measured["train"]),
+             t["eager"], t["compile"], "train", gf, inverse)
+
+    a = tp.torch.randn(512, 512)
+    b = tp.torch.randn(512, 512)
+    mm = tp.timed(lambda: a @ b, 50)
+    lines.append(f"| f32 matmul 512³ (peer only) | | {2 * 512 ** 3 / mm / 1e9:.1f} GFLOP/s | | | | "
+                 f"numpy: {2 * 512 ** 3 / numpy_matmul_s / 1e9:.1f} GFLOP/s | |")
+    return "\n".join(lines)
+
+
+# --- BENCHMARKS.md: one section per CPU
+
+PREAMBLE = """# Benchmarks
+
+Written by `bash tools/bench` (release build; numpy and PyTorch side by side in the same run), one section
+per CPU model: a run replaces the section of its own CPU (vendor, family, model) and keeps the others.
+Medians over repeated runs; ratios are txw's speed over the peer's (higher is better; for file size, the
+peer's size over txw's). Before timing, txw-bench runs the measured operation for 0.5 s, each numpy peer
+once and each torch peer for 0.5 s, untimed (idle processors of a virtual machine take a moment to reach full
+speed; torch.compile compiles on its first call). Loads run one per fresh process, for txw and its peers, so
+the peak memory is that of one load.
+
+PyTorch runs on 2 threads (`torch.set_num_threads(2)`), forwards under `torch.inference_mode()`, the
+notebook's model written as a torch user would (tools/benchmark/torch_peer.py: the same math as
+tools/reference/reference.py, the same weights read from the .txw). Before any torch row is timed its f64
+logits are checked against `txw-run --precision f64 --logits` (1e-9 relative) and its greedy key/value-cache
+tokens against `txw-run --sample -t 0`; a row that disagrees is refused. The goals are those of issue 16.
+"""
+
+
+def cpu():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            return report.cpu_identity(f.read())
+    except OSError:
+        return report.cpu_identity("")
+
+
+def load_average():
+    """The 1-minute load average, or None where the system has none."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def busy(loads):
+    """Whether other processes shared the machine: a load average above half
+    the cores at the start, or above 1.5 × the cores at the end (when the
+    run's own 2 threads count too)."""
+    if None in loads:
+        return False
+    cores = os.cpu_count() or 1
+    return loads[0] > 0.5 * cores or loads[1] > 1.5 * cores
+
+
+def load_text(loads):
+    """A line on how busy the machine was: figures measured while other
+    processes kept the cores busy are slower, torch's most (its OpenMP
+    threads wait for each other by spinning)."""
+    if None in loads:
+        return "- load average: unknown"
+    cores = os.cpu_count() or 1
+    text = f"- load average (1 min) at the start {loads[0]:.1f}, at the end {loads[1]:.1f}, on {cores} cores"
+    if busy(loads):
+        text += (" — **other processes shared the machine during this run: every figure is slower than on a quiet "
+                 "machine, torch's most, and the ratios and goals are not reliable; rerun on a quiet machine**")
+    return text
+
+
+def write_report(out_md, table, torch_table, quick, loads=(None, None)):
+    here = cpu()
+    versions = f"numpy {np.__version__}, Python {platform.python_version()}"
+    try:
+        import torch
+        versions += f", torch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()})"
+    except ImportError:
+        versions += ", torch not installed"
+    body = (f"- machine: {here.model_name}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n"
+            f"- {versions}\n"
+            f"{load_text(loads)}\n"
+            f"- date: {time.strftime('%Y-%m-%d')}{' (quick run)' if quick else ''}\n\n"
+            f"{table}\n\n### PyTorch on the same CPU, and the goals\n\n{torch_table}\n")
+    existing = None
+    if os.path.exists(out_md):
+        with open(out_md, encoding="utf-8") as f:
+            existing = f.read()
+    merged = report.merge_sections(existing, PREAMBLE, here.key, report.section_text(here.key, here.title, body))
+    tmp = out_md + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(merged)
+    os.replace(tmp, out_md)
 
 if __name__ == "__main__":
     main()
