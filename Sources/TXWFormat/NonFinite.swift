@@ -24,18 +24,91 @@ public struct NonFiniteCount: Sendable, Equatable {
     /// flat index `firstElement`, and adds them to this count.
     public mutating func add(_ bytes: UnsafeRawBufferPointer, dtype: DType, firstElement: Int = 0) {
         let count = bytes.count / dtype.size
-        for i in 0..<count {
-            switch dtype.classify(bytes, element: i) {
-            case .finite: continue
-            case .nan: nan += 1
-            case .infinite: infinite += 1
+        // Eight bytes at a time: a word whose elements all have an exponent
+        // that is not all ones holds no non-finite element and is skipped
+        // whole; only the elements of the other words are classified. (A
+        // 4 GiB tensor is verified in seconds, not minutes, even unoptimised.)
+        let perWord = 8 / dtype.size
+        let exponents = dtype.exponentMaskWord, laneBits = 8 * dtype.size
+        // Whole words from the first 8-aligned byte that starts an element;
+        // the elements before and after are classified one by one.
+        guard let base = bytes.baseAddress, count >= 2 * perWord else {
+            for j in 0..<count { classify(bytes, dtype: dtype, element: j, firstElement: firstElement) }
+            return
+        }
+        let misalignment = Int(bitPattern: base) & 7
+        let head = misalignment == 0 ? 0 : (8 - misalignment) / dtype.size
+        if (8 - misalignment) % dtype.size != 0 && misalignment != 0 {
+            for j in 0..<count { classify(bytes, dtype: dtype, element: j, firstElement: firstElement) }
+            return
+        }
+        for j in 0..<head { classify(bytes, dtype: dtype, element: j, firstElement: firstElement) }
+        let words = (count - head) / perWord
+        (base + head * dtype.size).withMemoryRebound(to: UInt64.self, capacity: words) { aligned in
+            // The zero-lane test of `mayHoldAllOnesExponent`, written out: this
+            // loop runs once per 8 bytes of every verified tensor, and unoptimised
+            // (debug) builds do not inline.
+            let (ones, tops) = Self.laneConstants(laneBits: laneBits)
+            var w = 0
+            while w < words {
+                #if _endian(big)
+                let word = aligned[w].byteSwapped
+                #else
+                let word = aligned[w]
+                #endif
+                let v = (word & exponents) ^ exponents
+                if (v &- ones) & ~v & tops != 0 {
+                    let first = head + w * perWord
+                    for j in first..<(first + perWord) { classify(bytes, dtype: dtype, element: j, firstElement: firstElement) }
+                }
+                w += 1
             }
-            if firstIndex == nil { firstIndex = firstElement + i }
+        }
+        for j in (head + words * perWord)..<count { classify(bytes, dtype: dtype, element: j, firstElement: firstElement) }
+    }
+
+    private mutating func classify(_ bytes: UnsafeRawBufferPointer, dtype: DType, element i: Int, firstElement: Int) {
+        switch dtype.classify(bytes, element: i) {
+        case .finite: return
+        case .nan: nan += 1
+        case .infinite: infinite += 1
+        }
+        if firstIndex == nil { firstIndex = firstElement + i }
+    }
+
+    /// Whether some lane (element) of `word` has every exponent bit set:
+    /// v = (word & E) ^ E is zero in exactly those lanes, and since no lane
+    /// of v has its top (sign) bit set, (v − ones) & ~v & tops is non-zero
+    /// exactly when some lane of v is zero (the classic zero-lane test; a
+    /// borrow can only follow a lane that is itself zero).
+    @inline(__always)
+    static func mayHoldAllOnesExponent(_ word: UInt64, exponents: UInt64, laneBits: Int) -> Bool {
+        let v = (word & exponents) ^ exponents
+        let (ones, tops) = laneConstants(laneBits: laneBits)
+        return (v &- ones) & ~v & tops != 0
+    }
+
+    /// The lowest and the highest bit of every lane of a word of `laneBits`-bit lanes.
+    static func laneConstants(laneBits: Int) -> (ones: UInt64, tops: UInt64) {
+        switch laneBits {
+        case 16: (0x0001_0001_0001_0001, 0x8000_8000_8000_8000)
+        case 32: (0x0000_0001_0000_0001, 0x8000_0000_8000_0000)
+        default: (1, 0x8000_0000_0000_0000)
         }
     }
 }
 
 extension DType {
+    /// The exponent bits of every element of one little-endian 8-byte word of this dtype.
+    package var exponentMaskWord: UInt64 {
+        switch self {
+        case .f64: 0x7FF0_0000_0000_0000
+        case .f32: 0x7F80_0000_7F80_0000
+        case .f16: 0x7C00_7C00_7C00_7C00
+        case .bf16: 0x7F80_7F80_7F80_7F80
+        }
+    }
+
     /// Whether an element is finite, NaN or infinite.
     package enum ElementClass { case finite, nan, infinite }
 
