@@ -1,4 +1,5 @@
 import CTXWKernels
+import RealModule
 
 /// Heads and neurons to ablate in a forward pass, and how (Spec/kernels.md,
 /// "Ablations").
@@ -298,5 +299,153 @@ extension Kernels {
                 out[r] = (part[0] / n + epsilon).squareRoot()
             }
         }
+    }
+}
+
+extension TopKSampler {
+    /// `sample(_:prompt:count:context:configuration:continuing:onToken:onRecompute:)`
+    /// of the model with `ablation` applied (Spec/cli.md, "Ablations"):
+    /// each token is a recorded pass over the sequence so far (its last C
+    /// tokens with a context; no key/value cache). With mode `mean` the
+    /// replacement values are the means over the prompt's positions (its
+    /// last C with a context) in the prompt's own ablated pass, fixed while
+    /// sampling.
+    @discardableResult
+    public func sample<T>(
+        _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, context: Int? = nil, ablation: Ablation,
+        configuration: KernelConfiguration = .default, continuing rng: inout NumpyRandom,
+        onToken: (Int) throws -> Void = { _ in }
+    ) throws -> [Int] {
+        guard n >= 0 else {
+            throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "must be ≥ 0")
+        }
+        if let context, context < 1 {
+            throw KernelError.invalidArgument(name: "context", value: "\(context)", requirement: "must be ≥ 1")
+        }
+        let h = weights.hyperparameters, V = h.vocabSize
+        try Kernels.checkTokens(prompt, vocabSize: V, what: "prompt")
+        try ablation.validate(against: h)
+        guard !prompt.count.addingReportingOverflow(n).overflow else {
+            throw KernelError.invalidArgument(name: "n", value: "\(n)", requirement: "prompt length + n must fit in Int")
+        }
+        let C = context ?? Int.max
+        var sequence = prompt
+        var produced: [Int] = []
+        var fixed: [T]?
+        var last = [Double](repeating: 0, count: V)
+        for step in 0..<n {
+            let window = sequence.count <= C ? sequence : Array(sequence.suffix(C))
+            var logits = [T](repeating: 0, count: window.count * V)
+            var values = [T](repeating: 0, count: h.nBlock * (h.nHead * h.dHead + h.dMLP))
+            configuration.applied {
+                logits.withUnsafeMutableBufferPointer { l in
+                    values.withUnsafeMutableBufferPointer { r in
+                        RecordedForward.run(weights, tokens: window, logits: l.baseAddress!, hidden: nil, recorder: nil,
+                                            ablation: ablation, replacements: r.baseAddress!, fixed: fixed)
+                    }
+                }
+            }
+            if step == 0 && ablation.mode == .mean { fixed = values }
+            for v in 0..<V { last[v] = Double(logits[(window.count - 1) * V + v]) }
+            let token = try choose(from: last, rng: &rng, position: sequence.count - 1)
+            produced.append(token)
+            try onToken(token)
+            sequence.append(token)
+        }
+        return produced
+    }
+
+    /// The bytes the ablated `sample` allocates at its peak (nil on
+    /// overflow): one recorded pass over min(positions, C) tokens, its
+    /// logits, the sequence and the float64 logits.
+    package static func ablatedMemoryNeed<T: KernelScalar>(_ weights: TransformerWeights<T>, positions: Int, context: Int?, threads: Int) -> Int? {
+        let h = weights.hyperparameters, s = MemoryLayout<T>.size
+        let window = max(1, min(positions, context ?? positions))
+        return CheckedBytes.sum([
+            weights.recordedMemoryNeed(m: window, threads: threads),
+            CheckedBytes.product(window, h.vocabSize, s),
+            CheckedBytes.product(h.vocabSize, 8),
+            CheckedBytes.product(positions, 16),
+        ])
+    }
+}
+
+/// The logit lens of one input (`TransformerWeights.logitLens(for:k:ablation:configuration:)`):
+/// at each point of the residual stream and each position, the k tokens
+/// with the largest logits `resid · W_Eᵀ` (no final norm, as the model has
+/// none), with those logits and their softmax probabilities (temperature 1).
+public struct LogitLens: Sendable, Equatable {
+    /// The points: `blocks.0.hook_resid_pre` (embedding + positions), then
+    /// `blocks.{i}.hook_resid_post` for each block.
+    public let points: [String]
+    /// The input tokens.
+    public let tokens: [Int]
+    /// The tokens kept per point and position: min(k, V).
+    public let k: Int
+    /// Token ids, (point, position, k) row-major: largest logit first, ties by lower id.
+    public let ids: [Int]
+    /// Their logits, in float64, in the same order.
+    public let logits: [Double]
+    /// Their softmax probabilities over all V logits of that point and position.
+    public let probabilities: [Double]
+
+    /// The flat index of (point, position, rank).
+    public func index(point: Int, position: Int, rank: Int) -> Int { (point * tokens.count + position) * k + rank }
+}
+
+extension TransformerWeights {
+    /// The logit lens of `tokens` with the `k` top tokens (clamped to V)
+    /// and `ablation` applied, if any. The last point's logits are the
+    /// model's, bit for bit (the same product). Throws as
+    /// `activations(for:selecting:ablation:configuration:)`, or for k < 1.
+    public func logitLens(
+        for tokens: [Int], k: Int, ablation: Ablation? = nil, configuration: KernelConfiguration = .default
+    ) throws -> LogitLens {
+        guard k >= 1 else { throw KernelError.invalidArgument(name: "k", value: "\(k)", requirement: "must be ≥ 1") }
+        let h = hyperparameters
+        let points = ["blocks.0.hook_resid_pre"] + (0..<h.nBlock).map { "blocks.\($0).hook_resid_post" }
+        let wanted = Set(points)
+        let cache = try activations(for: tokens, selecting: { wanted.contains($0) }, ablation: ablation, configuration: configuration)
+        let (m, d, V) = (tokens.count, h.dModel, h.vocabSize)
+        let kept = min(k, V)
+        var ids: [Int] = [], logits: [Double] = [], probabilities: [Double] = []
+        ids.reserveCapacity(points.count * m * kept)
+        var rows = [Scalar](repeating: 0, count: m * V)
+        for point in points {
+            let resid = Array(cache.scalars(cache.entry(point)!))
+            configuration.applied {
+                resid.withUnsafeBufferPointer { r in
+                    unembedding.withUnsafeBufferPointer { u in
+                        rows.withUnsafeMutableBufferPointer { o in
+                            Gemm.multiply(m: m, n: V, k: d, a: r.baseAddress!, lda: d, b: u.baseAddress!, ldb: V, c: o.baseAddress!, ldc: V)
+                        }
+                    }
+                }
+            }
+            for i in 0..<m {
+                let row = (0..<V).map { Double(rows[i * V + $0]) }
+                let top = row.max()!
+                var sum = 0.0
+                for v in row { sum += Double.exp(v - top) }
+                let order = (0..<V).sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(kept)
+                for id in order {
+                    ids.append(id)
+                    logits.append(row[id])
+                    probabilities.append(Double.exp(row[id] - top) / sum)
+                }
+            }
+        }
+        return LogitLens(points: points, tokens: tokens, k: kept, ids: ids, logits: logits, probabilities: probabilities)
+    }
+
+    /// The bytes `logitLens` allocates (nil on overflow): the recorded
+    /// residual points, the pass, and one point's (m, V) logits.
+    package func logitLensMemoryNeed(tokens m: Int, threads: Int) -> Int? {
+        let h = hyperparameters, s = MemoryLayout<Scalar>.size
+        return CheckedBytes.sum([
+            CheckedBytes.product(h.nBlock + 1, m, h.dModel, 2 * s),
+            recordedMemoryNeed(m: m, threads: threads),
+            CheckedBytes.product(m, h.vocabSize, s + 16),
+        ])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TXWKernels
 
@@ -128,5 +129,96 @@ extension KernelScalar {
     var bitPattern: UInt64 {
         if let f = self as? Float { return UInt64(f.bitPattern) }
         return (self as! Double).bitPattern
+    }
+}
+
+struct AblatedSampleFixture: Decodable {
+    let name, model, mode, seed: String
+    let prompt, tokens: [Int]
+    let n, k: Int
+    let t: Double
+    let ablations: [String]
+    let context: Int?
+}
+
+struct LensFixture: Decodable {
+    let name, model, mode: String
+    let tokens: [Int]
+    let k: Int
+    let ablations: [String]
+    let points: [String]
+    let ids: [[[Int]]]
+    let logits, probs: TensorFixture
+}
+
+@Suite struct InterventionTests {
+    @Test("ablated sampling gives the reference's tokens (zero, mean, with a context)",
+          arguments: try Fixtures.cases("ablated_sample", as: AblatedSampleFixture.self).map(\.name))
+    func ablatedSampling(name: String) throws {
+        let c = try #require(try Fixtures.cases("ablated_sample", as: AblatedSampleFixture.self).first { $0.name == name })
+        let w: TransformerWeights<Double> = try ModelFixture.named(c.model).weights()
+        let ablation = Ablation(c.ablations.map { Ablation.Target($0)! }, mode: Ablation.Mode(rawValue: c.mode)!)
+        let sampler = try TopKSampler(k: c.k, temperature: c.t, seed: hex(c.seed)!)
+        var rng = NumpyRandom(seed: hex(c.seed)!)
+        let tokens = try sampler.sample(w, prompt: c.prompt, count: c.n, context: c.context, ablation: ablation, continuing: &rng)
+        #expect(tokens == c.tokens)
+        // The same tokens with 1 and 3 threads.
+        var rng3 = NumpyRandom(seed: hex(c.seed)!)
+        #expect(try sampler.sample(w, prompt: c.prompt, count: c.n, context: c.context, ablation: ablation,
+                                   configuration: KernelConfiguration(threads: 3), continuing: &rng3) == c.tokens)
+    }
+
+    @Test("an ablation with no target samples what the plain sampler samples")
+    func emptyAblationSamples() throws {
+        let w: TransformerWeights<Double> = try ModelFixture.named("flat").weights()
+        let sampler = try TopKSampler(k: 5, temperature: 1, seed: 42)
+        var rng = NumpyRandom(seed: 42)
+        let ablated = try sampler.sample(w, prompt: [1, 2, 3], count: 10, ablation: Ablation([], mode: .mean), continuing: &rng)
+        #expect(ablated == (try sampler.sample(w, prompt: [1, 2, 3], count: 10)))
+    }
+
+    @Test("logit lens against the reference; its last point is the model's logits",
+          arguments: try Fixtures.cases("lens", as: LensFixture.self).map(\.name))
+    func lens(name: String) throws {
+        let c = try #require(try Fixtures.cases("lens", as: LensFixture.self).first { $0.name == name })
+        let w: TransformerWeights<Double> = try ModelFixture.named(c.model).weights()
+        let ablation = c.ablations.isEmpty ? nil : Ablation(c.ablations.map { Ablation.Target($0)! }, mode: Ablation.Mode(rawValue: c.mode)!)
+        let lens = try w.logitLens(for: c.tokens, k: c.k, ablation: ablation)
+        #expect(lens.points == c.points)
+        #expect(lens.ids == c.ids.flatMap { $0.flatMap { $0 } })
+        expectClose(lens.logits, c.logits.data, "\(name) logits")
+        expectClose(lens.probabilities, c.probs.data, "\(name) probabilities")
+        // The last point's logits are the model's (its top k, bit for bit).
+        let full = try ablation.map { try w.logits(for: c.tokens, ablation: $0) } ?? w.logits(for: c.tokens)
+        let V = full.shape[1], last = lens.points.count - 1
+        for i in 0..<c.tokens.count {
+            for r in 0..<lens.k {
+                let at = lens.index(point: last, position: i, rank: r)
+                #expect(lens.logits[at] == full.scalars[i * V + lens.ids[at]], "position \(i) rank \(r)")
+            }
+        }
+    }
+
+    @Test("the ablated loss: the windowed loss of the ablated logits; an empty ablation changes nothing")
+    func ablatedLoss() throws {
+        let model = try ModelFixture.named("long")
+        let w: TransformerWeights<Double> = try model.weights()
+        let tokens = model.tokens
+        let plain = try w.loss(for: tokens, context: 16, stride: 8)
+        #expect(try w.loss(for: tokens, context: 16, stride: 8, ablation: Ablation([], mode: .mean)) == plain)
+        let ablation = Ablation([.head(block: 1, head: 0)], mode: .zero)
+        let ablated = try w.loss(for: tokens, context: 16, stride: 8, ablation: ablation)
+        #expect(ablated.loss != plain.loss)
+        // One window: the mean next-token loss of the ablated logits.
+        let whole = try w.loss(for: tokens, context: tokens.count, stride: 1, ablation: ablation)
+        let logits = try w.logits(for: tokens, ablation: ablation)
+        let V = logits.shape[1]
+        var total = 0.0
+        for j in 1..<tokens.count {
+            let row = logits.scalars[((j - 1) * V)..<(j * V)]
+            let top = row.max()!
+            total += top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) }) - row[row.startIndex + tokens[j]]
+        }
+        #expect(abs(whole.loss - total / Double(tokens.count - 1)) <= 1e-12 * abs(whole.loss))
     }
 }
