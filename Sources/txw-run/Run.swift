@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "txw-run",
-        abstract: "Run a .txw model: sample tokens, compute the loss, or print logits.",
+        abstract: "Run a .txw model: sample tokens, compute the loss, print logits, look inside (activation cache, logit lens, ablations).",
         discussion: """
             Modes (exactly one; --sample when none is given): --sample streams n new \
             tokens after the prompt (text when the file has a vocabulary, token ids \
@@ -55,6 +55,19 @@ struct Run: ParsableCommand {
             Streams: MODEL, --text-file and --prompt-file take - for standard input (one \
             of them at most), and a FIFO or /dev/stdin is read as a stream; a model read \
             this way is held in memory (up to three times while it is checked) within --max-memory.
+
+            Look inside: --cache OUT writes every activation of one forward pass \
+            (TransformerLens names: hook_embed, blocks.I.attn.hook_pattern, …, logits; \
+            Spec/kernels.md) as a .txw container, or an .npz when OUT ends in .npz, with \
+            the model file's checksum, the tokens and the text; --hooks GLOB keeps \
+            matching names; an existing OUT needs --force. --lens prints, per position, \
+            the -k (default 5) top tokens of the residual stream times W_Eᵀ after the \
+            embedding and after each block, with their probabilities. --ablate \
+            blocks.I.attn.head.H or blocks.I.mlp.neuron.N (repeatable) replaces that \
+            head's z or that neuron's GELU output by zero or, with --ablate-mode mean, \
+            by its mean over the input's positions (for --sample: the prompt's, fixed \
+            while sampling; each sampled token is then a full pass); --loss then reports \
+            the loss with and without the ablation.
 
             Samples: --num-samples N draws N samples of -n tokens after the same prompt; \
             the generator is not reseeded between them, so sample 2 continues the random \
