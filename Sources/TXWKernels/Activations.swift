@@ -252,14 +252,19 @@ extension TransformerWeights {
         guard let layout = activationLayout(tokens: m, selecting: selecting) else {
             throw KernelError.invalidArgument(name: "tokens", value: "\(m)", requirement: "too many for an activation cache (its size overflows)")
         }
-        var storage = [Scalar](repeating: 0, count: layout.count)
-        storage.withUnsafeMutableBufferPointer { buffer in
-            var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
-            for e in layout.entries { pointers[e.name] = buffer.baseAddress! + e.offset }
-            configuration.applied {
-                RecordedForward.run(self, tokens: tokens, logits: pointers["logits"], hidden: nil,
-                                    recorder: .init(pointers, nBlock: hyperparameters.nBlock), ablation: ablation)
+        // Not zeroed first: the pass writes every element of every selected
+        // activation (each row of each name; the masked entries of the
+        // scores and pattern too), and Scalar is a trivial type.
+        let storage = [Scalar](unsafeUninitializedCapacity: max(layout.count, 1)) { buffer, initialized in
+            if layout.count > 0 {
+                var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
+                for e in layout.entries { pointers[e.name] = buffer.baseAddress! + e.offset }
+                configuration.applied {
+                    RecordedForward.run(self, tokens: tokens, logits: pointers["logits"], hidden: nil,
+                                        recorder: .init(pointers, nBlock: hyperparameters.nBlock), ablation: ablation)
+                }
             }
+            initialized = layout.count
         }
         return ActivationCache(entries: layout.entries, tokens: tokens, ablation: ablation, storage: storage)
     }

@@ -103,6 +103,31 @@ extension Run {
         try text.flush()
     }
 
+    /// For the report page: the whole-sequence loss of `tokens` (n ≥ 2)
+    /// unablated, and with each head (b, h) ablated in turn by `mode`
+    /// (`perHead[b][h]`), plus any --ablate targets already given.
+    func lossPerAblatedHead<T: KernelScalar>(
+        _ loaded: LoadedModel<T>, tokens: [Int], mode: Ablation.Mode
+    ) throws -> (unablated: Double, perHead: [[Double]]) {
+        let h = loaded.hyperparameters, C = max(tokens.count, 2)
+        let given = inside.ablation?.targets ?? []
+        let unablated = try loaded.weights.loss(for: tokens, context: C, stride: 1, ablation: Ablation(given, mode: mode)).loss
+        let perHead = try (0..<h.nBlock).map { b in
+            try (0..<h.nHead).map { head in
+                try loaded.weights.loss(for: tokens, context: C, stride: 1,
+                                        ablation: Ablation(given + [.head(block: b, head: head)], mode: mode)).loss
+            }
+        }
+        return (unablated, perHead)
+    }
+
+    /// For the report page: every block's attention pattern (n_head, m, m),
+    /// `blocks.{b}.attn.hook_pattern`, with --ablate applied.
+    func attentionPatterns<T: KernelScalar>(_ loaded: LoadedModel<T>, tokens: [Int]) throws -> [Tensor<T>] {
+        let cache = try loaded.weights.activations(for: tokens, selecting: { $0.hasSuffix(".attn.hook_pattern") }, ablation: inside.ablation)
+        return (0..<loaded.hyperparameters.nBlock).compactMap { cache.tensor("blocks.\($0).attn.hook_pattern") }
+    }
+
     /// A probability with three decimals (0.000 … 1.000).
     static func probability(_ p: Double) -> String {
         let thousandths = Int((min(max(p, 0), 1) * 1000).rounded())
