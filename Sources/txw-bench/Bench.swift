@@ -122,7 +122,6 @@ struct Forward: ParsableCommand, ModelMeasurement {
 /// writing it as a .txw container and as an .npz archive, in memory (the
 /// bytes, not the disk).
 struct Cache: ParsableCommand, ModelMeasurement {
-    static let configuration = CommandConfiguration(abstract: "Activation cache vs plain forward pass; the file write.")
     @OptionGroup var common: Common
     @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
 
