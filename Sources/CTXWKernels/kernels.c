@@ -129,10 +129,16 @@ double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t w
     DISPATCH_RETURN(attention_row_f64, (row, visible, count, width, scale, mask))
 }
 void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out) {
-    DISPATCH(rmsnorm_f32, (rows, cols, x, epsilon, out))
+    DISPATCH(rmsnorm_f32, (rows, cols, x, epsilon, out, NULL))
 }
 void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, double *out) {
-    DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, out))
+    DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, out, NULL))
+}
+void txw_rmsnorm_scales_f32(size_t rows, size_t cols, const float *x, float epsilon, float *scales) {
+    DISPATCH(rmsnorm_f32, (rows, cols, x, epsilon, NULL, scales))
+}
+void txw_rmsnorm_scales_f64(size_t rows, size_t cols, const double *x, double epsilon, double *scales) {
+    DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, NULL, scales))
 }
 void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n) {

@@ -193,9 +193,11 @@ static T SUFFIX(NAME)(T *row, size_t visible, size_t count, size_t width, T scal
 
 // rmsnorm of `rows` rows of `cols`: x / sqrt(mean(x²) + epsilon), the sum of
 // squares as 16 interleaved partial sums (element c into partial c mod 16)
-// combined pairwise. `out` may alias `x`.
+// combined pairwise. `out` may alias `x`. With `scales`, each row's denominator
+// is also written there; with `out` NULL only the denominators are.
 #define DEFINE_RMSNORM(NAME, T, SQRT)                                                       \
-static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, T epsilon, T *out) {         \
+static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, T epsilon, T *out,         \
+                         T *scales) {                                                       \
     size_t full = cols / 16 * 16;                                                           \
     for (size_t r = 0; r < rows; r++) {                                                     \
         const T *src = x + r * cols;                                                        \
@@ -206,6 +208,8 @@ static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, T epsilon, T *out
             for (size_t u = 0; u < 16; u++) part[u] += src[c + u] * src[c + u];            \
         for (size_t u = 0; full + u < cols; u++) part[u] += src[full + u] * src[full + u];  \
         T denominator = SQRT(PAIRWISE16(part) / (T)cols + epsilon);                         \
+        if (scales) scales[r] = denominator;                                                \
+        if (!out) continue;                                                                 \
         for (size_t c = 0; c < cols; c++) dst[c] = src[c] / denominator;                    \
     }                                                                                       \
 }

@@ -47,6 +47,9 @@ public final class TXWReader: Sendable {
     public let tensors: [TensorEntry]
     /// The file's size in bytes.
     public let fileSize: Int
+    /// The header's `header_checksum` (§1.2): it covers the manifest's
+    /// checksum, which covers every block's, so it identifies the file's contents.
+    public let headerChecksum: UInt64
     /// How this reader decodes.
     public let options: Options
 
@@ -73,6 +76,7 @@ public final class TXWReader: Sendable {
         path = file.path
         fileSize = file.bytes.count
         let header = try FileHeader.parse(file.bytes)
+        headerChecksum = UInt64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 56, as: UInt64.self))
         let manifestBytes = UnsafeRawBufferPointer(
             rebasing: file.bytes[FormatLimits.headerSize..<(FormatLimits.headerSize + header.manifestLength)])
         let manifest = try Manifest.parse(manifestBytes, dataOffset: header.dataOffset, fileSize: fileSize)

@@ -52,10 +52,27 @@ extension TransformerWeights {
         return configuration.applied { windowedLoss(tokens, context: context, stride: stride, chunkRows: lossChunkRows) }
     }
 
+    /// `loss(for:context:stride:configuration:)` of the model with
+    /// `ablation` applied; a mean ablation's means are over each window's
+    /// own positions (Spec/cli.md, "Ablations"). Also throws for an
+    /// ablation outside the model.
+    public func loss(
+        for tokens: [Int], context: Int, stride: Int, ablation: Ablation, configuration: KernelConfiguration = .default
+    ) throws -> WindowedLoss {
+        try ablation.validate(against: hyperparameters)
+        guard context >= 2, stride >= 1, stride <= context - 1 else {
+            return try loss(for: tokens, context: context, stride: stride, configuration: configuration)
+        }
+        try Kernels.checkTokens(tokens, vocabSize: hyperparameters.vocabSize, minimum: 2, what: "loss")
+        return configuration.applied {
+            windowedLoss(tokens, context: context, stride: stride, chunkRows: lossChunkRows, ablation: ablation)
+        }
+    }
+
     /// The windowed loss, unchecked (n ≥ 2 valid tokens, C ≥ 2, 1 ≤ S < C
     /// unless C ≥ n), with logits `chunkRows` rows at a time and the calling
     /// thread's configuration.
-    package func windowedLoss(_ tokens: [Int], context C: Int, stride S: Int, chunkRows: Int) -> WindowedLoss {
+    package func windowedLoss(_ tokens: [Int], context C: Int, stride S: Int, chunkRows: Int, ablation: Ablation? = nil) -> WindowedLoss {
         let (n, d, V) = (tokens.count, hyperparameters.dModel, hyperparameters.vocabSize)
         let width = min(C, n)
         let chunk = max(1, min(chunkRows, width - 1))
@@ -71,7 +88,11 @@ extension TransformerWeights {
             while true {
                 let e = min(b + C, n)
                 let window = Array(tokens[b..<e])
-                SequenceForward.run(self, tokens: window, logits: nil, hidden: hidden)
+                if let ablation {
+                    RecordedForward.run(self, tokens: window, logits: nil, hidden: hidden, recorder: nil, ablation: ablation)
+                } else {
+                    SequenceForward.run(self, tokens: window, logits: nil, hidden: hidden)
+                }
                 windows += 1
                 // Targets first..<e, from this window's rows j − 1 − b.
                 let first = max(previousEnd, b + 1)

@@ -46,6 +46,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case kernel(KernelError)
     /// The model cannot be written in an exchange format (npz, safetensors): why.
     case unexportable(format: String, detail: String)
+    /// The file is an activation cache (`ActivationCacheFile`), not a model.
+    case activationCache
 
     /// The §1.9 category: `model` for every case.
     public var category: String { "model" }
@@ -80,6 +82,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
                 return "metadata '\(key)' = \(value) is \(converted) in \(precision), so the model cannot be computed in \(precision)"
             case let .kernel(error): return error.description
             case let .unexportable(format, detail): return "cannot write \(format): \(text(detail))"
+            case .activationCache:
+                return "an activation cache (metadata cache.profile = activation-cache), not a model: it holds the activations of one run, not weights"
             }
         }()
     }

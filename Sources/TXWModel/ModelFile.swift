@@ -103,6 +103,7 @@ public enum ModelFile {
     /// higher minor version, which may only add optional keys that leave
     /// the computation unchanged (§2.3).
     public static func profile(of reader: TXWReader) throws -> (Hyperparameters, Vocabulary?) {
+        if ActivationCacheFile.isActivationCache(reader) { throw ModelError.activationCache }
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
             guard let value = reader.metadata(key) else { throw ModelError.missingKey(key) }
             guard case let .int(v) = value else { throw ModelError.wrongType(key: key, expected: "an int", found: "a \(value.typeName)") }

@@ -68,9 +68,16 @@ package enum ModelInput {
 
     /// Loads the model at `path` in precision `T`, within `budget`.
     package static func load<T: KernelScalar>(_ path: String, as: T.Type, budget: MemoryBudget) throws -> LoadedModel<T> {
+        try loadIdentified(path, as: T.self, budget: budget).model
+    }
+
+    /// `load`, with the file's `header_checksum` (`TXWReader.headerChecksum`), which identifies it.
+    package static func loadIdentified<T: KernelScalar>(
+        _ path: String, as: T.Type, budget: MemoryBudget
+    ) throws -> (model: LoadedModel<T>, headerChecksum: UInt64) {
         let reader = try open(path, budget: budget)
         do {
-            return try ModelFile.load(reader, as: T.self)
+            return (try ModelFile.load(reader, as: T.self), reader.headerChecksum)
         } catch let error as TXWFormatError {
             throw ToolFailure(path: InputFile.name(path), error)
         } catch let error as ModelError {

@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
         commandName: "txw-bench",
         abstract: "Measure txw's kernels and reader (used by tools/bench; build with -c release).",
         version: ToolMain.version("txw-bench"),
-        subcommands: [Forward.self, Loss.self, Sample.self, Load.self, TrainStep.self])
+        subcommands: [Forward.self, Cache.self, Loss.self, Sample.self, Load.self, TrainStep.self])
 }
 
 struct Common: ParsableArguments {
@@ -114,6 +114,46 @@ struct Forward: ParsableCommand, ModelMeasurement {
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try loaded.weights.logits(for: input, configuration: kernels) }) }
         try report([("m", .number(Double(m)))], samples: samples)
+    }
+}
+
+/// The activation cache (every name) next to the plain forward pass of the
+/// same tokens, timed alternately (median of each, and their ratio); then
+/// writing it as a .txw container and as an .npz archive, in memory (the
+/// bytes, not the disk).
+struct Cache: ParsableCommand, ModelMeasurement {
+    @OptionGroup var common: Common
+    @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
+
+    func validate() throws {
+        guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
+    }
+
+    func run() throws { try runMeasurement() }
+
+    func measure<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        let input = tokens(m, vocabulary: loaded.hyperparameters.vocabSize)
+        let kernels = common.kernels
+        try common.warmUp {
+            _ = try loaded.weights.logits(for: input, configuration: kernels)
+            _ = try loaded.weights.activations(for: input, configuration: kernels)
+        }
+        var forward: [Double] = [], cache: [Double] = [], txw: [Double] = [], npz: [Double] = []
+        var result: ActivationCache<T>?
+        for _ in 0..<common.repetitions {
+            forward.append(try time { _ = try loaded.weights.logits(for: input, configuration: kernels) })
+            cache.append(try time { result = try loaded.weights.activations(for: input, configuration: kernels) })
+        }
+        let source = ActivationCacheFile.Source(modelName: common.model, modelHeaderChecksum: 0)
+        var txwBytes = 0, npzBytes = 0
+        for _ in 0..<max(1, common.repetitions / 2) {
+            txw.append(try time { txwBytes = try ActivationCacheFile.txwBytes(result!, source: source).count })
+            npz.append(try time { npzBytes = try ActivationCacheFile.npzBytes(result!, source: source).count })
+        }
+        try report([("m", .number(Double(m))), ("forward_median_s", .number(median(forward))),
+                    ("ratio", .number(median(cache) / median(forward))),
+                    ("txw_write_median_s", .number(median(txw))), ("txw_bytes", .number(Double(txwBytes))),
+                    ("npz_write_median_s", .number(median(npz))), ("npz_bytes", .number(Double(npzBytes)))], samples: cache)
     }
 }
 

@@ -133,6 +133,9 @@ struct Inspect: ParsableCommand {
             } else {
                 try Console.out("vocabulary:  none (token ids only)")
             }
+        case .failure where ActivationCacheFile.isActivationCache(reader):
+            // Its cache.* metadata follows: the model file, the tokens, the text, the precision, the ablation.
+            try Console.out("model:       none: an activation cache (txw-run --cache) of \(reader.tensors.count) activations")
         case let .failure(error):
             try Console.out("model:       not a txw model: \(TXWToolSupport.describe(error))")
         }

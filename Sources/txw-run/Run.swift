@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "txw-run",
-        abstract: "Run a .txw model: sample tokens, compute the loss, or print logits.",
+        abstract: "Run a .txw model: sample tokens, compute the loss, print logits, look inside (activation cache, logit lens, ablations).",
         discussion: """
             Modes (exactly one; --sample when none is given): --sample streams n new \
             tokens after the prompt (text when the file has a vocabulary, token ids \
@@ -55,6 +55,19 @@ struct Run: ParsableCommand {
             Streams: MODEL, --text-file and --prompt-file take - for standard input (one \
             of them at most), and a FIFO or /dev/stdin is read as a stream; a model read \
             this way is held in memory (up to three times while it is checked) within --max-memory.
+
+            Look inside: --cache OUT writes every activation of one forward pass \
+            (TransformerLens names: hook_embed, blocks.I.attn.hook_pattern, …, logits; \
+            Spec/kernels.md) as a .txw container, or an .npz when OUT ends in .npz, with \
+            the model file's checksum, the tokens and the text; --hooks GLOB keeps \
+            matching names; an existing OUT needs --force. --lens prints, per position, \
+            the -k (default 5) top tokens of the residual stream times W_Eᵀ after the \
+            embedding and after each block, with their probabilities. --ablate \
+            blocks.I.attn.head.H or blocks.I.mlp.neuron.N (repeatable) replaces that \
+            head's z or that neuron's GELU output by zero or, with --ablate-mode mean, \
+            by its mean over the input's positions (for --sample: the prompt's, fixed \
+            while sampling; each sampled token is then a full pass); --loss then reports \
+            the loss with and without the ablation.
 
             Samples: --num-samples N draws N samples of -n tokens after the same prompt; \
             the generator is not reseeded between them, so sample 2 continues the random \
@@ -95,12 +108,21 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object: --sample {\"prompt_tokens\", \"tokens\", \"text\"} (with --num-samples a list of them), --loss {\"loss\", \"perplexity\", \"tokens\", \"context\", \"stride\", \"windows\"} (context and stride null without a context), --logits {\"logits\"}.")
     var json = false
 
+    @OptionGroup(title: "Look inside")
+    var inside: InsideOptions
+
     @OptionGroup(title: "Memory")
     var memory: MemoryOptions
 
-    var mode: Mode { modeFlags.mode }
+    var mode: Mode { inside.cache != nil ? .cache : modeFlags.mode }
 
     func validate() throws {
+        if inside.cache != nil, let other = modeFlags.modes.first {
+            throw ValidationError("--cache OUT is a mode of its own: give it without --\(other.rawValue)")
+        }
+        if inside.cache == "-" && json {
+            throw ValidationError("--cache - writes the cache to standard output, so --json cannot; give a file")
+        }
         try input.validate(for: mode)
         try window.validate(for: mode)
         try sampling.validate(for: mode)
@@ -116,38 +138,52 @@ struct Run: ParsableCommand {
     func run() throws {
         try reportingErrors(tool: "txw-run") {
             switch precision {
-            case .f32: try run(ModelInput.load(model, as: Float.self, budget: memory.budget))
-            case .f64: try run(ModelInput.load(model, as: Double.self, budget: memory.budget))
+            case .f32:
+                let (loaded, checksum) = try ModelInput.loadIdentified(model, as: Float.self, budget: memory.budget)
+                try run(loaded, headerChecksum: checksum)
+            case .f64:
+                let (loaded, checksum) = try ModelInput.loadIdentified(model, as: Double.self, budget: memory.budget)
+                try run(loaded, headerChecksum: checksum)
             }
         }
     }
 
-    func run<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+    func run<T: KernelScalar>(_ loaded: LoadedModel<T>, headerChecksum: UInt64) throws {
+        try inside.check(against: loaded.hyperparameters)
         switch mode {
         case .sample: try runSample(loaded)
         case .loss: try runLoss(loaded)
         case .logits: try runLogits(loaded)
+        case .lens: try runLens(loaded)
+        case .cache: try runCache(loaded, headerChecksum: headerChecksum)
         }
     }
 
     /// The input token ids of the chosen option, tokenized with the vocabulary where it is text.
     func inputTokens<T>(_ loaded: LoadedModel<T>) throws -> [Int]? {
+        try inputTokensAndText(loaded)?.tokens
+    }
+
+    /// The input token ids, and the text they came from (nil for --tokens).
+    func inputTokensAndText<T>(_ loaded: LoadedModel<T>) throws -> (tokens: [Int], text: String?)? {
         func vocabulary(_ option: String) throws -> Vocabulary {
             guard let v = loaded.vocabulary else {
                 throw ToolFailure("\(Formatting.name(InputFile.name(model))) has no vocabulary, so \(option) cannot be tokenized; give token ids with --tokens")
             }
             return v
         }
-        if let tokens = input.tokens { return try parseTokens(tokens, option: "--tokens") }
-        if let prompt = input.prompt { return try tokenize(prompt, with: vocabulary("--prompt"), what: "--prompt") }
+        if let tokens = input.tokens { return (try parseTokens(tokens, option: "--tokens"), nil) }
+        if let prompt = input.prompt { return (try tokenize(prompt, with: vocabulary("--prompt"), what: "--prompt"), prompt) }
         if let promptFile = input.promptFile {
             let v = try vocabulary("--prompt-file")
-            return try tokenize(readText(promptFile, loaded), with: v, what: Formatting.name(InputFile.name(promptFile)))
+            let text = try readText(promptFile, loaded)
+            return (try tokenize(text, with: v, what: Formatting.name(InputFile.name(promptFile))), text)
         }
-        if let text = input.text { return try tokenize(text, with: vocabulary("--text"), what: "--text") }
+        if let text = input.text { return (try tokenize(text, with: vocabulary("--text"), what: "--text"), text) }
         if let textFile = input.textFile {
             let v = try vocabulary("--text-file")
-            return try tokenize(readText(textFile, loaded), with: v, what: Formatting.name(InputFile.name(textFile)))
+            let text = try readText(textFile, loaded)
+            return (try tokenize(text, with: v, what: Formatting.name(InputFile.name(textFile))), text)
         }
         return nil
     }
@@ -184,13 +220,15 @@ struct Run: ParsableCommand {
         let (positions, overflow) = prompt.count.addingReportingOverflow(sampling.n)
         // --json with --num-samples holds every sample's ids (and the prompt's) until the end.
         let held = json && sampling.numSamples != nil ? MemoryBudget.bytes(count: sampling.numSamples ?? 1, size: positions) : 0
-        try checkMemory(loaded, overflow ? nil : MemoryBudget.sum([TopKSampler.memoryNeed(
-            loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
-            threads: KernelConfiguration.defaultThreads), held.flatMap { MemoryBudget.bytes(count: $0, size: 8) }]),
+        let passNeed = inside.ablation == nil
+            ? TopKSampler.memoryNeed(loaded.hyperparameters, positions: positions, context: context, scalarBytes: MemoryLayout<T>.size,
+                                     threads: KernelConfiguration.defaultThreads)
+            : TopKSampler.ablatedMemoryNeed(loaded.weights, positions: positions, context: context, threads: KernelConfiguration.defaultThreads)
+        try checkMemory(loaded, overflow ? nil : MemoryBudget.sum([passNeed, held.flatMap { MemoryBudget.bytes(count: $0, size: 8) }]),
             for: "sampling \(sampling.n) tokens after a \(prompt.count)-token prompt"
                 + (context.map { " with a context of \($0) tokens" } ?? "")
                 + (held != 0 ? " \(sampling.numSamples ?? 1) times (the key/value cache, and every sample's ids held for --json)" : " (the key/value cache)"))
-        let sampler = try TopKSampler(k: sampling.k, temperature: sampling.t, seed: sampling.seed)
+        let sampler = try TopKSampler(k: sampling.k(for: mode), temperature: sampling.t, seed: sampling.seed)
         let vocabulary = loaded.vocabulary
         let maskValue = loaded.hyperparameters.constants.maskValue
         let isTerminal = Console.stdoutIsTerminal
@@ -202,7 +240,7 @@ struct Run: ParsableCommand {
         for index in 0..<count {
             if count > 1 && !json { try Console.out("--- sample \(index + 1) of \(count) ---") }
             var first = true
-            let produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context, continuing: &rng) { token in
+            let onToken: (Int) throws -> Void = { token in
                 guard !json else { return }
                 if let vocabulary {
                     try Console.out(Formatting.generatedText(vocabulary.tokens[token], isTerminal: isTerminal), terminator: "")
@@ -210,11 +248,19 @@ struct Run: ParsableCommand {
                     try Console.out((first ? "" : " ") + String(token), terminator: "")
                 }
                 first = false
-            } onRecompute: { recomputation in
+            }
+            let produced: [Int]
+            if let ablation = inside.ablation {
+                produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context, ablation: ablation,
+                                              continuing: &rng, onToken: onToken)
+            } else {
+              produced = try sampler.sample(loaded.weights, prompt: prompt, count: sampling.n, context: context, continuing: &rng,
+                                            onToken: onToken) { recomputation in
                 // Every sample recomputes alike: one warning for the run.
                 guard !warned else { return }
                 warned = true
                 Console.err("txw-run: " + Diagnostics.warning(for: recomputation, maskValue: maskValue))
+              }
             }
             if json {
                 samples.append(SampleJSON(promptTokens: prompt, tokens: produced, text: try vocabulary.map { try $0.decode(produced) }))
@@ -235,31 +281,43 @@ struct Run: ParsableCommand {
         let trainedWindow = defaultContext(loaded).map { $0 + 1 }
         let windows = try window.lossWindows(fileWindow: trainedWindow)
         try window.checkTrained(windows?.context, trained: loaded.contextLength, limit: trainedWindow)
-        try checkMemory(loaded, loaded.weights.lossMemoryNeed(
+        let m = min(tokens.count, windows?.context ?? tokens.count)
+        try checkMemory(loaded, MemoryBudget.sum([loaded.weights.lossMemoryNeed(
             tokens: tokens.count, context: windows?.context, threads: KernelConfiguration.defaultThreads),
+            inside.ablation == nil ? 0 : loaded.weights.recordedMemoryNeed(m: m, threads: KernelConfiguration.defaultThreads)]),
             for: "the loss of \(tokens.count) tokens" + (windows.map { " in windows of \($0.context)" } ?? ""))
-        let result: WindowedLoss
-        if let windows {
-            result = try loaded.weights.loss(for: tokens, context: windows.context, stride: windows.stride)
-        } else {
-            // The whole sequence as one window: `loss(for:)` bit for bit, with
-            // the first non-finite term's position.
-            result = try loaded.weights.loss(for: tokens, context: max(tokens.count, 2), stride: 1)
-        }
+        // The whole sequence as one window without a context: `loss(for:)`
+        // bit for bit, with the first non-finite term's position.
+        let (C, S) = windows.map { ($0.context, $0.stride) } ?? (max(tokens.count, 2), 1)
+        let result = try loaded.weights.loss(for: tokens, context: C, stride: S)
         guard result.loss.isFinite else {
             throw ToolFailure(Diagnostics.nonFiniteLoss(result.loss, firstPosition: result.firstNonFinitePosition))
+        }
+        var ablated: WindowedLoss?
+        if let ablation = inside.ablation {
+            let r = try loaded.weights.loss(for: tokens, context: C, stride: S, ablation: ablation)
+            guard r.loss.isFinite else {
+                throw ToolFailure("with the ablation: " + Diagnostics.nonFiniteLoss(r.loss, firstPosition: r.firstNonFinitePosition))
+            }
+            ablated = r
         }
         let perplexity = exp(result.loss)
         if json {
             try Console.out(try JSONOutput.text(LossJSON(
-                loss: result.loss, perplexity: perplexity, tokens: tokens.count,
-                context: windows?.context, stride: windows?.stride, windows: result.windows)))
-        } else if let windows {
-            try Console.out("loss \(result.loss)  perplexity \(perplexity)  tokens \(tokens.count)"
-                + "  context \(windows.context)  stride \(windows.stride)  windows \(result.windows)")
-        } else {
-            try Console.out("loss \(result.loss)  perplexity \(perplexity)  tokens \(tokens.count)")
+                loss: ablated?.loss ?? result.loss, perplexity: exp(ablated?.loss ?? result.loss), tokens: tokens.count,
+                context: windows?.context, stride: windows?.stride, windows: result.windows,
+                ablation: inside.ablation.map { AblationJSON($0, unablatedLoss: result.loss) })))
+            return
         }
+        var line = ""
+        if let ablated, let ablation = inside.ablation {
+            line = "loss \(ablated.loss)  perplexity \(exp(ablated.loss))  (ablated: \(ablation.targets.map(\.description).joined(separator: ", ")), \(ablation.mode.rawValue))"
+                + "  unablated loss \(result.loss)  perplexity \(perplexity)  change \(ablated.loss - result.loss)  tokens \(tokens.count)"
+        } else {
+            line = "loss \(result.loss)  perplexity \(perplexity)  tokens \(tokens.count)"
+        }
+        if let windows { line += "  context \(windows.context)  stride \(windows.stride)  windows \(result.windows)" }
+        try Console.out(line)
     }
 
     func runLogits<T>(_ loaded: LoadedModel<T>) throws {
@@ -269,9 +327,10 @@ struct Run: ParsableCommand {
                 + "(model.context_length): logits past it are past anything it was trained on; "
                 + "pass --past-context to compute them anyway, or --loss/--sample, which take windows of it")
         }
-        try checkMemory(loaded, loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+        try checkMemory(loaded, MemoryBudget.sum([loaded.weights.logitsMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+                                                  inside.ablation == nil ? 0 : loaded.weights.recordedMemoryNeed(m: tokens.count, threads: KernelConfiguration.defaultThreads)]),
                         for: "the \(tokens.count) × \(loaded.hyperparameters.vocabSize) logits")
-        let result = try loaded.weights.logits(for: tokens)
+        let result = try inside.ablation.map { try loaded.weights.logits(for: tokens, ablation: $0) } ?? loaded.weights.logits(for: tokens)
         try checkFinite(result.scalars, V: loaded.hyperparameters.vocabSize)
         // Values print in the compute precision: shortest round-trip text.
         // Checked type equality, then the same array viewed as its concrete
@@ -327,12 +386,15 @@ struct SampleJSON: Encodable {
 }
 
 /// The `--json` result of --loss: `context` and `stride` are null when the
-/// sequence is one window (no context); `windows` is then 1.
+/// sequence is one window (no context); `windows` is then 1. With
+/// --ablate, `loss` and `perplexity` are the ablated model's and
+/// `ablation` says what was ablated and gives the unablated numbers.
 struct LossJSON: Encodable {
     let loss, perplexity: Double
     let tokens: Int
     let context, stride: Int?
     let windows: Int
+    var ablation: AblationJSON?
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -343,7 +405,31 @@ struct LossJSON: Encodable {
         try c.encode(context, forKey: .context)
         try c.encode(stride, forKey: .stride)
         try c.encode(windows, forKey: .windows)
+        if let ablation {
+            try c.encode(ablation.targets, forKey: .ablate)
+            try c.encode(ablation.mode, forKey: .ablateMode)
+            try c.encode(ablation.unablatedLoss, forKey: .unablatedLoss)
+            try c.encode(exp(ablation.unablatedLoss), forKey: .unablatedPerplexity)
+            try c.encode(loss - ablation.unablatedLoss, forKey: .lossChange)
+        }
     }
 
-    enum CodingKeys: String, CodingKey { case loss, perplexity, tokens, context, stride, windows }
+    enum CodingKeys: String, CodingKey {
+        case loss, perplexity, tokens, context, stride, windows, ablate
+        case ablateMode = "ablate_mode", unablatedLoss = "unablated_loss", unablatedPerplexity = "unablated_perplexity"
+        case lossChange = "loss_change"
+    }
+}
+
+/// What --ablate adds to the --loss JSON.
+struct AblationJSON {
+    let targets: [String]
+    let mode: String
+    let unablatedLoss: Double
+
+    init(_ ablation: Ablation, unablatedLoss: Double) {
+        targets = ablation.targets.map(\.description)
+        mode = ablation.mode.rawValue
+        self.unablatedLoss = unablatedLoss
+    }
 }

@@ -1,15 +1,22 @@
 import ArgumentParser
+import TXWKernels
 import TXWToolSupport
 
-/// What txw-run computes: one of three flags, `--sample` when none is given.
+/// What txw-run computes: one of four flags, `--sample` when none is given
+/// (`--cache OUT` is a fifth mode, `Run.mode`).
 enum Mode: String, EnumerableFlag {
-    case sample, loss, logits
+    case sample, loss, logits, lens, cache
+
+    /// The flags: every mode but `cache`, which is `--cache OUT`.
+    static var allCases: [Mode] { [.sample, .loss, .logits, .lens] }
 
     static func help(for value: Mode) -> ArgumentHelp? {
         switch value {
         case .sample: "Sample tokens (the default mode)."
         case .loss: "Print the mean next-token loss and the perplexity."
         case .logits: "Print the logits of every position."
+        case .lens: "Print the logit lens: at each position, after the embedding and after each block, the -k top tokens of the residual stream times W_Eᵀ (default k 5)."
+        case .cache: "Write the activation cache (--cache OUT)."
         }
     }
 }
@@ -23,7 +30,7 @@ struct ModeFlags: ParsableArguments {
 
     func validate() throws {
         guard Set(modes).count <= 1 else {
-            throw ValidationError("choose one mode: --sample, --loss or --logits")
+            throw ValidationError("choose one mode: --sample, --loss, --logits, --lens or --cache OUT")
         }
     }
 }
@@ -72,6 +79,11 @@ struct InputOptions: ParsableArguments {
             guard let input = given.first, input == "--tokens" || input == "--text" else {
                 throw ValidationError("--logits needs --tokens (or --text)")
             }
+        case .lens, .cache:
+            let name = mode == .lens ? "--lens" : "--cache"
+            guard let input = given.first, input != "--prompt" else {
+                throw ValidationError("\(name) needs --tokens, --text, --text-file or --prompt-file")
+            }
         }
     }
 }
@@ -81,8 +93,13 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .short, parsing: .unconditional, help: "Number of tokens to sample.")
     var n: Int = 32
 
-    @Option(name: .short, parsing: .unconditional, help: "Sample among the k most likely tokens (k > V means all V).")
-    var k: Int = 10
+    @Option(name: .short, parsing: .unconditional, help: ArgumentHelp(
+        "Sample among the k most likely tokens (default 10; k > V means all V); --lens: the k top tokens shown at each point (default 5).",
+        valueName: "k"))
+    var kGiven: Int?
+
+    /// -k, or the mode's default: 5 for --lens, 10 for sampling.
+    func k(for mode: Mode) -> Int { kGiven ?? (mode == .lens ? 5 : 10) }
 
     @Option(name: .short, parsing: .unconditional, help: "Temperature: 0 is greedy, 1 the model's distribution.")
     var t: Double = 1.0
@@ -97,7 +114,7 @@ struct SamplingOptions: ParsableArguments {
 
     func validate() throws {
         guard n >= 0 else { throw NumberArguments.outOfRange("-n", "tokens to sample", must: "≥ 0", got: "\(n)") }
-        guard k >= 1 else { throw NumberArguments.outOfRange("-k", "top k", must: "≥ 1", got: "\(k)") }
+        if let k = kGiven, k < 1 { throw NumberArguments.outOfRange("-k", "top k", must: "≥ 1", got: "\(k)") }
         guard t.isFinite, t >= 0 else {
             throw NumberArguments.outOfRange("-t", "temperature", must: t.isFinite ? "≥ 0" : "a finite number ≥ 0", got: NumberArguments.text(t))
         }
@@ -148,9 +165,9 @@ struct ContextOptions: ParsableArguments {
     /// Checks the flags against `mode` (before the model is read).
     func validate(for mode: Mode) throws {
         switch mode {
-        case .logits:
+        case .logits, .lens, .cache:
             if context != nil || stride != nil {
-                throw ValidationError("--context and --stride are for --loss and --sample; --logits prints the logits of the whole sequence")
+                throw ValidationError("--context and --stride are for --loss and --sample; --\(mode.rawValue) runs over the whole sequence")
             }
         case .sample:
             if stride != nil { throw ValidationError("--stride is for --loss; --sample takes --context only") }
@@ -184,5 +201,111 @@ struct ContextOptions: ParsableArguments {
             throw ValidationError("--stride must be 1 … C − 1 = \(C - 1) for windows of \(C) tokens (the model's context length + 1), got \(S)")
         }
         return (C, S)
+    }
+}
+
+/// Looking inside a run: the activation cache and ablations (Spec/cli.md, "Look inside a run").
+struct InsideOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Write every activation of one forward pass (TransformerLens names, in the --precision) to OUT: a .txw container, or an .npz archive when OUT ends in .npz ('-': the .txw container to standard output).",
+        valueName: "OUT"))
+    var cache: String?
+
+    @Option(help: ArgumentHelp(
+        "With --cache, store only the activations whose names match GLOB ('*' any run of characters, dots included; '?' one character); repeatable; default: all.",
+        valueName: "GLOB"))
+    var hooks: [String] = []
+
+    @Flag(help: "Replace the --cache OUT if it exists.")
+    var force = false
+
+    @Option(help: ArgumentHelp(
+        "Ablate a head (blocks.I.attn.head.H: its z set before W_O) or an MLP neuron (blocks.I.mlp.neuron.N: its GELU output set before W_2); repeatable; for --loss, --logits, --sample, --lens and --cache.",
+        valueName: "SPEC"))
+    var ablate: [String] = []
+
+    @Option(help: ArgumentHelp("What replaces an ablated value: zero (default) or mean (its mean over the input's positions).", valueName: "zero|mean"))
+    var ablateMode: AblateMode?
+
+    /// The parsed targets, in the order given.
+    var targets: [Ablation.Target] { ablate.compactMap { Ablation.Target($0) } }
+
+    func validate() throws {
+        var seen: Set<Ablation.Target> = []
+        for spec in ablate {
+            guard let target = Ablation.Target(spec) else {
+                throw ValidationError("--ablate '\(Formatting.name(spec))': expected blocks.I.attn.head.H or blocks.I.mlp.neuron.N (decimal I, H, N)")
+            }
+            guard seen.insert(target).inserted else {
+                throw ValidationError("--ablate \(spec) is given twice")
+            }
+        }
+        if ablateMode != nil && ablate.isEmpty { throw ValidationError("--ablate-mode needs --ablate") }
+        if cache == nil {
+            if !hooks.isEmpty { throw ValidationError("--hooks is for --cache") }
+            if force { throw ValidationError("--force is for --cache") }
+        }
+    }
+
+    /// The ablation, nil without --ablate.
+    var ablation: Ablation? {
+        ablate.isEmpty ? nil : Ablation(targets, mode: ablateMode?.mode ?? .zero)
+    }
+
+    /// Refuses (usage error) a target outside the model, naming the spec.
+    func check(against h: Hyperparameters) throws {
+        for (spec, target) in zip(ablate, targets) {
+            switch target {
+            case let .head(b, head):
+                if b >= h.nBlock { throw ValidationError("--ablate \(spec): block \(b) does not exist (the model has \(h.nBlock) blocks, 0 … \(h.nBlock - 1))") }
+                if head >= h.nHead { throw ValidationError("--ablate \(spec): head \(head) does not exist (the model has \(h.nHead) heads per block, 0 … \(h.nHead - 1))") }
+            case let .neuron(b, n):
+                if b >= h.nBlock { throw ValidationError("--ablate \(spec): block \(b) does not exist (the model has \(h.nBlock) blocks, 0 … \(h.nBlock - 1))") }
+                if n >= h.dMLP { throw ValidationError("--ablate \(spec): neuron \(n) does not exist (the model's MLP has \(h.dMLP) neurons, 0 … \(h.dMLP - 1))") }
+            }
+        }
+    }
+
+    /// The names `--hooks` selects among `names`; a glob that matches none is a usage error naming it.
+    func selected(from names: [String]) throws -> Set<String> {
+        guard !hooks.isEmpty else { return Set(names) }
+        var out: Set<String> = []
+        for glob in hooks {
+            let matched = names.filter { Glob.matches(glob, $0) }
+            guard !matched.isEmpty else {
+                throw ValidationError("--hooks '\(Formatting.name(glob))' matches no activation name (they are hook_embed, hook_pos_embed, blocks.I.…, logits; see Spec/kernels.md)")
+            }
+            out.formUnion(matched)
+        }
+        return out
+    }
+}
+
+/// `--ablate-mode`.
+enum AblateMode: String, ExpressibleByArgument, CaseIterable {
+    case zero, mean
+
+    var mode: Ablation.Mode { self == .zero ? .zero : .mean }
+}
+
+/// Shell-style globs over activation names: `*` any run of characters (dots included), `?` one character.
+enum Glob {
+    static func matches(_ pattern: String, _ name: String) -> Bool {
+        let p = Array(pattern.unicodeScalars), s = Array(name.unicodeScalars)
+        var (i, j) = (0, 0)
+        var star: Int?, resume = 0
+        while j < s.count {
+            if i < p.count && (p[i] == "?" || p[i] == s[j]) {
+                i += 1; j += 1
+            } else if i < p.count && p[i] == "*" {
+                star = i; resume = j; i += 1
+            } else if let st = star {
+                i = st + 1; resume += 1; j = resume
+            } else {
+                return false
+            }
+        }
+        while i < p.count && p[i] == "*" { i += 1 }
+        return i == p.count
     }
 }

@@ -35,4 +35,29 @@ struct ReadmeWalkthroughTests {
         let refused = try tool("txw-train", ["-o", dir.file("story.txw"), "--resume", "--data", dir.file("samples/tiny-corpus.txt"), "--batch", "4"])
         #expect(refused.status == 64 && refused.stderr.contains("--batch 4 contradicts the checkpoint's batch 8"), "\(refused.stderr)")
     }
+
+    /// "Look inside a model": the commands as written, and what the text after them says.
+    @Test func lookInsideRunsAsWritten() throws {
+        let script = try Self.block(after: "### Look inside a model")
+        #expect(script.contains("--ablate blocks.$b.attn.head.$h") && script.contains("--lens") && script.contains("--cache qa.npz"))
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
+                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
+        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("inside.sh"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("inside.sh"), dir.path], environment: environment)
+        try #require(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let losses = lines.filter { $0.hasPrefix("loss ") }
+        #expect(losses.count == 8 && losses.allSatisfy { $0.contains("unablated loss 0.750") }, "\(r.stdout)")
+        // Head 1.1 costs the most in block 1; heads 1.0 and 1.2 almost nothing (the table's +2.06, +0.002, +0.001).
+        func change(_ line: String) -> Double? { line.range(of: "change ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " }) } }
+        let changes = losses.compactMap(change)
+        #expect(changes.count == 8 && abs(changes[5] - 2.06) < 0.01 && changes[4] < 0.01 && changes[6] < 0.01, "\(changes)")
+        #expect(lines.contains { $0.hasPrefix("5    \">\"    1     \">\"") && $0.hasSuffix("\"b\" 1.000") }, "\(r.stdout)")
+        #expect(lines.contains("wrote 37 activations of 11 tokens (f32, 108,487 bytes) to qa.npz"), "\(r.stdout)")
+        #expect(lines.suffix(2) == ["ddaed", "bfdca"], "\(r.stdout)")
+    }
 }

@@ -121,6 +121,21 @@ def zstd_decompress_time(path, reps):
     return timed(run, reps)
 
 
+def activation_cache_rows(bin_dir, std_path, reps):
+    """The activation cache (issue 15): every activation of the standard toy
+    at m=256 next to the plain forward pass, timed alternately by txw-bench
+    (goal: at most 2x), and writing the cache as .txw and .npz (in memory)."""
+    rows = []
+    for precision in ("f32", "f64"):
+        c = bench(bin_dir, "cache", std_path, "--precision", precision, "--repetitions", str(reps * 3))
+        rows.append((f"activation cache, standard toy, m=256, {precision}", f"{c['median_s'] * 1e3:.2f} ms",
+                     f"{c['forward_median_s'] * 1e3:.2f} ms", 1 / c["ratio"],
+                     f"txw's plain forward pass (cache/forward = {c['ratio']:.2f}x; goal <= 2x); writing it: "
+                     f".txw {c['txw_write_median_s'] * 1e3:.1f} ms ({c['txw_bytes'] / 1e6:.1f} MB), "
+                     f".npz {c['npz_write_median_s'] * 1e3:.1f} ms ({c['npz_bytes'] / 1e6:.1f} MB)"))
+    return rows
+
+
 def main():
     bin_dir, out_md = sys.argv[1], sys.argv[2]
     quick = "--quick" in sys.argv
@@ -151,6 +166,7 @@ def main():
         measured[f"forward {precision}"] = f
         rows.append((f"forward, standard toy, m=256, {precision}", f"{f * 1e3:.2f} ms", f"{np_forward * 1e3:.1f} ms",
                      np_forward / f, "numpy reference (float64)"))
+    rows += activation_cache_rows(bin_dir, std_path, reps)
     for precision in ("f32", "f64"):
         f = bench(bin_dir, "loss", std_path, "--precision", precision, "--repetitions", str(reps * 3))["median_s"]
         rows.append((f"loss over 256 tokens, {precision}", f"{f * 1e3:.2f} ms", f"{np_loss * 1e3:.1f} ms",

@@ -332,6 +332,69 @@ def sample_cases(models):
     return cases
 
 
+def activation_cases(models):
+    """run_with_cache of transformer.json models, every activation name, with
+    and without ablations (zero and mean; heads and neurons): a short input,
+    one token (a mean over one position is the value itself), d_head !=
+    d_model / n_head, and 40 tokens (past one 16-row chunk, so the means
+    cover several chunks) with a mask value near the scores."""
+    specs = [
+        # name, model, tokens, ablations, mode
+        ("basic", "basic", [1, 4, 1, 5, 9, 2, 6], [], "zero"),
+        ("basic_zero", "basic", [1, 4, 1, 5, 9, 2, 6], ["blocks.0.attn.head.1", "blocks.1.mlp.neuron.5"], "zero"),
+        ("basic_mean", "basic", [1, 4, 1, 5, 9, 2, 6],
+         ["blocks.1.attn.head.0", "blocks.0.mlp.neuron.3", "blocks.0.mlp.neuron.31"], "mean"),
+        ("m1_mean", "m1", [7], ["blocks.0.attn.head.0", "blocks.1.mlp.neuron.2"], "mean"),
+        ("d_head_mean_heads", "d_head_not_d_model_over_n_head", [8, 0, 4, 4, 1, 7],
+         ["blocks.0.attn.head.2", "blocks.1.attn.head.0"], "mean"),
+        ("long_mean", "long", token_sequence(11, 40, 7, 3), ["blocks.0.attn.head.0", "blocks.1.mlp.neuron.7"], "mean"),
+        ("near_mask_zero", "near_mask", token_sequence(11, 24, 5, 1), ["blocks.0.attn.head.1"], "zero"),
+    ]
+    cases = []
+    for name, model, tokens, ablations, mode in specs:
+        W_E, blocks, mask = model_by_name(models, model)
+        cache, _ = ref.run_with_cache(np.array(tokens), W_E, blocks, ablations, mode, mask)
+        if not ablations:
+            assert np.array_equal(cache["logits"], ref.transformer(np.array(tokens), W_E, blocks, mask)), name
+        cases.append({"name": name, "model": model, "tokens": tokens, "ablations": ablations, "mode": mode,
+                      "activations": {k: tensor(v) for k, v in cache.items()}})
+    return cases
+
+
+def ablated_sample_cases(models):
+    """ablated_sample: zero and mean, with and without a context."""
+    specs = [
+        # name, model, prompt, n, k, t, seed, ablations, mode, C
+        ("zero_head", "flat", [1, 2, 3], 12, 5, 1.0, 42, ["blocks.0.attn.head.1"], "zero", None),
+        ("mean_head_neuron", "flat", [1, 2, 3, 4], 12, 5, 1.0, 7, ["blocks.1.attn.head.0", "blocks.0.mlp.neuron.4"], "mean", None),
+        ("mean_cropped", "flat", token_sequence(11, 6, 3, 2), 10, 4, 0.8, 5, ["blocks.0.attn.head.0"], "mean", 4),
+        ("zero_greedy", "flat", [9], 8, 5, 0.0, 42, ["blocks.1.mlp.neuron.0", "blocks.1.attn.head.1"], "zero", None),
+    ]
+    cases = []
+    for name, model, prompt, n, k, t, seed, ablations, mode, C in specs:
+        W_E, blocks, mask = model_by_name(models, model)
+        tokens = ref.ablated_sample(np.array(prompt), W_E, blocks, n, k, t, seed, ablations, mode, C, mask)
+        cases.append({"name": name, "model": model, "prompt": prompt, "n": n, "k": k, "t": t, "seed": f"{seed:#x}",
+                      "ablations": ablations, "mode": mode, "context": C, "tokens": tokens})
+    return cases
+
+
+def lens_cases(models):
+    """logit_lens: top-k ids, logits and probabilities per point and position."""
+    specs = [
+        ("basic_k5", "basic", [1, 4, 1, 5, 9, 2, 6], 5, [], "zero"),
+        ("k_above_V", "vocab2", [0, 1, 1, 0], 5, [], "zero"),
+        ("ablated_mean", "basic", [3, 1, 4, 1, 5], 3, ["blocks.0.attn.head.0"], "mean"),
+    ]
+    cases = []
+    for name, model, tokens, k, ablations, mode in specs:
+        W_E, blocks, mask = model_by_name(models, model)
+        names, ids, logits, probs = ref.logit_lens(np.array(tokens), W_E, blocks, k, ablations, mode, mask)
+        cases.append({"name": name, "model": model, "tokens": tokens, "k": k, "ablations": ablations, "mode": mode,
+                      "points": names, "ids": ids.tolist(), "logits": tensor(logits), "probs": tensor(probs)})
+    return cases
+
+
 def rng_cases():
     cases = []
     for seed in [42, 0, 1, 2**32 + 5, 2**64 - 1, 12345678901234567890]:
@@ -433,6 +496,9 @@ def main():
     write(out_dir, "rng", rng_cases())
     write(out_dir, "windowed_loss", windowed_loss_cases(models))
     write(out_dir, "cropped_sample", cropped_sample_cases(models))
+    write(out_dir, "activations", activation_cases(models))
+    write(out_dir, "ablated_sample", ablated_sample_cases(models))
+    write(out_dir, "lens", lens_cases(models))
 
 
 if __name__ == "__main__":

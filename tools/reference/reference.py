@@ -244,3 +244,129 @@ def cropped_sample(x, W_E, paras, n, C, k, t=1.0, seed=42, mask=MASK_VALUE):
         seq.append(token)
         res.append(token)
     return res
+
+
+def parse_ablation(spec):
+    """``blocks.{i}.attn.head.{h}`` -> ("head", i, h); ``blocks.{i}.mlp.neuron.{n}`` -> ("neuron", i, n)."""
+    parts = spec.split(".")
+    assert len(parts) == 5 and parts[0] == "blocks", spec
+    kind = {("attn", "head"): "head", ("mlp", "neuron"): "neuron"}[(parts[2], parts[3])]
+    return kind, int(parts[1]), int(parts[4])
+
+
+def _replace(values, index, mode, fixed):
+    """values[:, index] (a head's (m, d_head) or a neuron's (m,)) replaced
+    by 0, by its mean over the positions, or by the fixed value given."""
+    if fixed is not None:
+        values[:, index] = fixed
+    elif mode == "zero":
+        values[:, index] = 0.0
+    else:
+        values[:, index] = values[:, index].mean(axis=0)
+    return values[0, index].copy()
+
+
+def run_with_cache(x, W_E, paras, ablations=(), mode="zero", mask=MASK_VALUE, fixed=None):
+    """The notebook's transformer recording every intermediate under the
+    TransformerLens name Spec/kernels.md gives it ("Activation names"), with
+    heads and neurons ablated ("Ablations"): a head's z (m, d_head) set to 0
+    or to its mean over the positions before W_O, a neuron's GELU output
+    likewise before W_2. The values recorded are those after the ablation.
+
+    ``fixed``: a dict (kind, block, index) -> replacement to use instead of
+    computing it (the sampler's prompt means). Returns (cache, replacements):
+    cache a dict name -> float64 array, replacements the dict of values used.
+    """
+    targets = [parse_ablation(s) if isinstance(s, str) else s for s in ablations]
+    x = np.asarray(x)
+    cache, used = {}, {}
+    m = len(x)
+    d_model = W_E.shape[1]
+    cache["hook_embed"] = embed(x, W_E)
+    cache["hook_pos_embed"] = pos_embed(m, d_model)
+    h = cache["hook_embed"] + cache["hook_pos_embed"]
+    for i, p in enumerate(paras):
+        b = f"blocks.{i}."
+        d_head, n_head = p.W_Q.shape[1], p.W_Q.shape[2]
+        cache[b + "hook_resid_pre"] = h
+        scale = np.sqrt(np.mean(h * h, axis=-1, keepdims=True) + EPSILON)
+        cache[b + "ln1.hook_scale"] = scale
+        xn = h / scale
+        cache[b + "ln1.hook_normalized"] = xn
+        Q = np.einsum("md,dhn->mhn", xn, p.W_Q).transpose(0, 2, 1)  # (pos, head, d_head)
+        K = np.einsum("md,dhn->mhn", xn, p.W_K).transpose(0, 2, 1)
+        V = np.einsum("md,dhn->mhn", xn, p.W_V).transpose(0, 2, 1)
+        cache[b + "attn.hook_q"], cache[b + "attn.hook_k"], cache[b + "attn.hook_v"] = Q, K, V
+        scores = (Q.transpose(1, 0, 2) @ K.transpose(1, 2, 0)) / np.sqrt(d_head)  # (head, query, key)
+        masked = apply_causal_mask(scores, mask)
+        cache[b + "attn.hook_attn_scores"] = masked
+        pattern = softmax(masked)
+        cache[b + "attn.hook_pattern"] = pattern
+        z = (pattern @ V.transpose(1, 0, 2)).transpose(1, 0, 2).copy()  # (pos, head, d_head)
+        for kind, blk, idx in targets:
+            if kind == "head" and blk == i:
+                key = ("head", blk, idx)
+                used[key] = _replace(z, idx, mode, None if fixed is None else fixed[key])
+        cache[b + "attn.hook_z"] = z
+        attn_out = z.reshape(m, -1) @ p.W_O
+        cache[b + "hook_attn_out"] = attn_out
+        r = h + attn_out
+        cache[b + "hook_resid_mid"] = r
+        scale2 = np.sqrt(np.mean(r * r, axis=-1, keepdims=True) + EPSILON)
+        cache[b + "ln2.hook_scale"] = scale2
+        rn = r / scale2
+        cache[b + "ln2.hook_normalized"] = rn
+        pre = rn @ p.W_1 + p.b_1
+        cache[b + "mlp.hook_pre"] = pre
+        post = gelu(pre)
+        for kind, blk, idx in targets:
+            if kind == "neuron" and blk == i:
+                key = ("neuron", blk, idx)
+                used[key] = _replace(post, idx, mode, None if fixed is None else fixed[key])
+        cache[b + "mlp.hook_post"] = post
+        mlp_out = post @ p.W_2 + p.b_2
+        cache[b + "hook_mlp_out"] = mlp_out
+        h = r + mlp_out
+        cache[b + "hook_resid_post"] = h
+    cache["logits"] = unembed(h, W_E.T)
+    return cache, used
+
+
+def ablated_sample(x, W_E, paras, n, k, t=1.0, seed=42, ablations=(), mode="zero", C=None, mask=MASK_VALUE):
+    """``cropped_sample`` (``topk_sample_spec`` without C) of the ablated
+    model. Mean: the means over the prompt's positions (of the prompt's own
+    ablated pass) replace the ablated values in every later pass, fixed
+    while sampling (Spec/cli.md)."""
+    rng = np.random.default_rng(seed)
+    seq = list(x)
+    fixed = None
+    if mode == "mean" and ablations:
+        _, fixed = run_with_cache(np.array(seq if C is None else seq[-C:]), W_E, paras, ablations, "mean", mask)
+    res = []
+    for _ in range(n):
+        window = seq if C is None else seq[-C:]
+        cache, _ = run_with_cache(np.array(window), W_E, paras, ablations, mode, mask, fixed)
+        token = spec_choice(cache["logits"][-1, :], k, t, rng)
+        seq.append(token)
+        res.append(token)
+    return res
+
+
+def logit_lens(x, W_E, paras, k, ablations=(), mode="zero", mask=MASK_VALUE):
+    """The logit lens: at the points hook_resid_pre of block 0 (embedding +
+    positions) and each block's hook_resid_post, logits = resid @ W_E.T (no
+    final norm); per point and position the k largest (stable: ties by the
+    lower id first) with their softmax probabilities at temperature 1.
+    Returns (names, ids (P, m, k), logits (P, m, k), probs (P, m, k))."""
+    cache, _ = run_with_cache(x, W_E, paras, ablations, mode, mask)
+    names = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(len(paras))]
+    k = min(k, W_E.shape[0])
+    ids, logits, probs = [], [], []
+    for name in names:
+        y = cache[name] @ W_E.T
+        p = softmax(y)
+        order = np.argsort(-y, axis=-1, kind="stable")[:, :k]
+        ids.append(order)
+        logits.append(np.take_along_axis(y, order, axis=-1))
+        probs.append(np.take_along_axis(p, order, axis=-1))
+    return names, np.array(ids), np.array(logits), np.array(probs)

@@ -52,6 +52,11 @@ double txw_attention_row_f64(double *row, size_t visible, size_t count, size_t w
 void txw_rmsnorm_f32(size_t rows, size_t cols, const float *x, float epsilon, float *out);
 void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, double *out);
 
+/// The denominators sqrt(mean(x²) + epsilon) of txw_rmsnorm_* (the same
+/// operations, the same bits), one per row, into `scales` (`rows` values).
+void txw_rmsnorm_scales_f32(size_t rows, size_t cols, const float *x, float epsilon, float *scales);
+void txw_rmsnorm_scales_f64(size_t rows, size_t cols, const double *x, double epsilon, double *scales);
+
 /// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
 /// tanh(z) as sign(z)·(1 − 2/(e^{2|z|} + 1)) with the exp of txw_exp_*.
 void txw_gelu_f32(float *x, size_t n);

@@ -106,18 +106,49 @@ extension ModelArrays {
 
     private func npzBytes(dtype: DType?) throws -> [UInt8] {
         let (members, size) = try npzLayout(dtype: dtype)
+        return Self.storedZip(members.map { member in
+            NPZEntry(name: member.name, header: member.header, dataCount: member.dataCount) {
+                if let array = member.array, member.name.starts(with: Array(ExchangeMetadata.npzMember.utf8)) {
+                    return array.bytes
+                }
+                return Self.bytes(of: member.array!, as: member.dtype)
+            }
+        }, size: size)
+    }
+
+    /// One member of a stored zip: its name, its `.npy` header, and its data, made when it is written.
+    struct NPZEntry {
+        let name: [UInt8]
+        let header: [UInt8]
+        let dataCount: Int
+        let data: () -> [UInt8]
+    }
+
+    /// The size of a stored zip of `entries`, nil past what a zip without
+    /// zip64 records holds (0xFFFF members, 4 GiB; 0xFFFF_FFFF itself is
+    /// zip64's "see the extra field" sentinel).
+    static func storedZipSize(_ entries: [(nameCount: Int, headerCount: Int, dataCount: Int)]) -> Int? {
+        guard entries.count < 0xFFFF else { return nil }
+        var size = 22
+        for e in entries {
+            let data = e.headerCount + e.dataCount
+            guard data < 0xFFFF_FFFF, size < 0xFFFF_FFFF else { return nil }
+            size += 30 + e.nameCount + data + 46 + e.nameCount
+        }
+        return size - 22 < 0xFFFF_FFFF ? size : nil
+    }
+
+    /// A zip of `entries`, stored (method 0), no flags, dated 1980-01-01
+    /// 00:00: numpy's `np.savez` layout (Spec/cli.md, "Export"). `size` is
+    /// `storedZipSize` of the entries.
+    static func storedZip(_ entries: [NPZEntry], size: Int) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(size)
         var central: [UInt8] = []
         func le16(_ v: Int, _ into: inout [UInt8]) { into += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
         func le32(_ v: Int, _ into: inout [UInt8]) { for k in 0..<4 { into.append(UInt8((v >> (8 * k)) & 0xFF)) } }
-        for member in members {
-            let data: [UInt8]
-            if let array = member.array, member.name.starts(with: Array(ExchangeMetadata.npzMember.utf8)) {
-                data = array.bytes
-            } else {
-                data = Self.bytes(of: member.array!, as: member.dtype)
-            }
+        for member in entries {
+            let data = member.data()
             let crc = data.withUnsafeBytes { CRC32.update(member.header.withUnsafeBytes { CRC32.update(0, $0) }, $0) }
             let length = member.header.count + data.count
             let offset = out.count
@@ -135,7 +166,7 @@ extension ModelArrays {
         }
         let directoryOffset = out.count
         out += central
-        le32(0x0605_4B50, &out); le16(0, &out); le16(0, &out); le16(members.count, &out); le16(members.count, &out)
+        le32(0x0605_4B50, &out); le16(0, &out); le16(0, &out); le16(entries.count, &out); le16(entries.count, &out)
         le32(central.count, &out); le32(directoryOffset, &out); le16(0, &out)
         assert(out.count == size)
         return out

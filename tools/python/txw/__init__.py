@@ -13,8 +13,13 @@ Model level::
 
     txw.save(path, W_E, blocks, vocab=[...], context_length=64, metadata={"name": "toy"})
     model = txw.load(path)            # model.W_E, model.blocks, model.hyperparameters, model.context_length, ...
+
+Activation caches (``txw-run --cache``)::
+
+    cache = txw.load_cache(path)      # dict name -> array; cache.tokens, cache.text, cache.metadata, ...
 """
 
+from .cache import ActivationCache, load_cache
 from .container import BlockInfo, Container, TensorInfo, read_container
 from .errors import CATEGORIES, TXWError
 from .model import BlockParameter, Model, load, save, tensor_shapes
@@ -41,6 +46,8 @@ __all__ = [
     "save",
     "load",
     "tensor_shapes",
+    "load_cache",
+    "ActivationCache",
     "FORMAT_VERSION",
     "__version__",
 ]

@@ -1,0 +1,175 @@
+import ArgumentParser
+import TXWFormat
+import TXWKernels
+import TXWModel
+import TXWToolSupport
+
+/// --cache and --lens (Spec/cli.md, "Look inside a run").
+extension Run {
+    /// Refuses more tokens than the model's context length unless --past-context (as --logits does).
+    func checkWholeSequence<T>(_ loaded: LoadedModel<T>, _ tokens: [Int], what: String) throws {
+        if let trained = loaded.contextLength, tokens.count > trained, !window.pastContext {
+            throw ToolFailure("\(Formatting.name(InputFile.name(model))): \(tokens.count) tokens are more than the model's context length \(trained) "
+                + "(model.context_length): \(what) past it is past anything it was trained on; pass --past-context to compute it anyway")
+        }
+    }
+
+    func runCache<T: KernelScalar>(_ loaded: LoadedModel<T>, headerChecksum: UInt64) throws {
+        guard let out = inside.cache, let (tokens, text) = try inputTokensAndText(loaded) else { return }
+        try checkWholeSequence(loaded, tokens, what: "an activation cache")
+        let w = loaded.weights
+        let selected = try inside.selected(from: TransformerWeights<T>.activationNames(nBlock: loaded.hyperparameters.nBlock))
+        if out != "-" { try AtomicFile.checkDestination(out, overwrite: inside.force) }
+        let threads = KernelConfiguration.defaultThreads
+        let need = w.activationsMemoryNeed(tokens: tokens.count, selecting: selected.contains, threads: threads)
+        let pass = w.recordedMemoryNeed(m: tokens.count, threads: threads)
+        // While the file is made: the cache, a copy of its bytes and the file.
+        let cacheBytes = need.flatMap { n in pass.map { n - $0 } }
+        try checkMemory(loaded, MemoryBudget.sum([need, cacheBytes.flatMap { MemoryBudget.bytes(count: $0, size: 2) },
+                                                  MemoryBudget.bytes(count: tokens.count, size: 64), 1 << 20]),
+                        for: "the activation cache of \(tokens.count) tokens (\(selected.count) activations"
+                            + (cacheBytes.map { ", \(Formatting.grouped($0)) bytes" } ?? "") + ", held while the file is written)")
+        let cache = try w.activations(for: tokens, selecting: selected.contains, ablation: inside.ablation)
+        let source = ActivationCacheFile.Source(modelName: InputFile.name(model), modelHeaderChecksum: headerChecksum, text: text)
+        let npz = out.lowercased().hasSuffix(".npz")
+        let bytes = npz ? try ActivationCacheFile.npzBytes(cache, source: source) : try ActivationCacheFile.txwBytes(cache, source: source)
+        if out == "-" {
+            try Console.write(bytes)
+            return
+        }
+        try AtomicFile.write(bytes, to: out, overwrite: inside.force)
+        if json {
+            try Console.out(try JSONOutput.text(CacheJSON(
+                cache: out, format: npz ? "npz" : "txw", bytes: bytes.count, tokens: tokens.count, precision: precision.rawValue,
+                activations: cache.entries.map(\.name), ablate: inside.ablation?.targets.map(\.description) ?? [],
+                ablateMode: inside.ablation?.mode.rawValue)))
+        } else {
+            try Console.out("wrote \(cache.entries.count) activations of \(tokens.count) tokens (\(precision.rawValue), "
+                + "\(Formatting.grouped(bytes.count)) bytes) to \(Formatting.name(out))")
+        }
+    }
+
+    func runLens<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        let tokens = try inputTokens(loaded) ?? []
+        try checkWholeSequence(loaded, tokens, what: "a logit lens")
+        let k = sampling.k(for: .lens)
+        try checkMemory(loaded, loaded.weights.logitLensMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+                        for: "the logit lens of \(tokens.count) tokens")
+        let lens = try loaded.weights.logitLens(for: tokens, k: k, ablation: inside.ablation)
+        if let bad = lens.logits.firstIndex(where: { !$0.isFinite }) {
+            let position = bad / lens.k % tokens.count, point = bad / lens.k / tokens.count
+            throw ToolFailure("the logit lens at \(lens.points[point]), position \(position), has a logit that is not finite (\(lens.logits[bad])): the model's numbers overflow or its weights are not finite")
+        }
+        let vocabulary = loaded.vocabulary
+        func label(_ id: Int) -> String { vocabulary.map { Formatting.token($0.tokens[id]) } ?? String(id) }
+        let columns = lens.points.enumerated().map { $0.offset == 0 ? "embed" : "block \($0.offset - 1)" }
+        if json {
+            let positions = (0..<tokens.count).map { i in
+                LensJSON.Position(position: i, id: tokens[i], token: vocabulary.map { $0.tokens[tokens[i]] }, points: (0..<lens.points.count).map { p in
+                    (0..<lens.k).map { r in
+                        let at = lens.index(point: p, position: i, rank: r)
+                        return LensJSON.Entry(id: lens.ids[at], token: vocabulary.map { $0.tokens[lens.ids[at]] },
+                                              logit: lens.logits[at], probability: lens.probabilities[at])
+                    }
+                })
+            }
+            try Console.out(try JSONOutput.text(LensJSON(
+                points: lens.points, k: lens.k, tokens: tokens, ablate: inside.ablation?.targets.map(\.description) ?? [],
+                ablateMode: inside.ablation?.mode.rawValue, positions: positions)))
+            return
+        }
+        // Positions as rows (k lines each: rank 1 … k), points as columns: "token probability".
+        var rows: [[String]] = [["pos", "input", "rank"] + columns]
+        for i in 0..<tokens.count {
+            for r in 0..<lens.k {
+                var row = [r == 0 ? String(i) : "", r == 0 ? label(tokens[i]) : "", String(r + 1)]
+                for p in 0..<lens.points.count {
+                    let at = lens.index(point: p, position: i, rank: r)
+                    row.append(label(lens.ids[at]) + " " + Self.probability(lens.probabilities[at]))
+                }
+                rows.append(row)
+            }
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (c, cell) in row.enumerated() { widths[c] = max(widths[c], cell.count) } }
+        var text = ChunkedText(sink: { try Console.out($0, terminator: "") })
+        if let ablation = inside.ablation {
+            try text.append("ablated (\(ablation.mode.rawValue)): \(ablation.targets.map(\.description).joined(separator: ", "))\n")
+        }
+        for row in rows {
+            let cells = row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count) }
+            try text.append(cells.joined(separator: "  ") + "\n")
+        }
+        try text.flush()
+    }
+
+    /// For the report page: the whole-sequence loss of `tokens` (n ≥ 2)
+    /// unablated, and with each head (b, h) ablated in turn by `mode`
+    /// (`perHead[b][h]`), plus any --ablate targets already given.
+    func lossPerAblatedHead<T: KernelScalar>(
+        _ loaded: LoadedModel<T>, tokens: [Int], mode: Ablation.Mode
+    ) throws -> (unablated: Double, perHead: [[Double]]) {
+        let h = loaded.hyperparameters, C = max(tokens.count, 2)
+        let given = inside.ablation?.targets ?? []
+        let unablated = try loaded.weights.loss(for: tokens, context: C, stride: 1, ablation: Ablation(given, mode: mode)).loss
+        let perHead = try (0..<h.nBlock).map { b in
+            try (0..<h.nHead).map { head in
+                try loaded.weights.loss(for: tokens, context: C, stride: 1,
+                                        ablation: Ablation(given + [.head(block: b, head: head)], mode: mode)).loss
+            }
+        }
+        return (unablated, perHead)
+    }
+
+    /// For the report page: every block's attention pattern (n_head, m, m),
+    /// `blocks.{b}.attn.hook_pattern`, with --ablate applied.
+    func attentionPatterns<T: KernelScalar>(_ loaded: LoadedModel<T>, tokens: [Int]) throws -> [Tensor<T>] {
+        let cache = try loaded.weights.activations(for: tokens, selecting: { $0.hasSuffix(".attn.hook_pattern") }, ablation: inside.ablation)
+        return (0..<loaded.hyperparameters.nBlock).compactMap { cache.tensor("blocks.\($0).attn.hook_pattern") }
+    }
+
+    /// A probability with three decimals (0.000 … 1.000).
+    static func probability(_ p: Double) -> String {
+        let thousandths = Int((min(max(p, 0), 1) * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}
+
+/// The `--json` result of --cache.
+struct CacheJSON: Encodable {
+    let cache, format: String
+    let bytes, tokens: Int
+    let precision: String
+    let activations, ablate: [String]
+    let ablateMode: String?
+
+    enum CodingKeys: String, CodingKey {
+        case cache, format, bytes, tokens, precision, activations, ablate, ablateMode = "ablate_mode"
+    }
+}
+
+/// The `--json` result of --lens.
+struct LensJSON: Encodable {
+    struct Entry: Encodable {
+        let id: Int
+        let token: String?
+        let logit, probability: Double
+    }
+
+    struct Position: Encodable {
+        let position, id: Int
+        let token: String?
+        /// Per point, the k entries, largest logit first.
+        let points: [[Entry]]
+    }
+
+    let points: [String]
+    let k: Int
+    let tokens: [Int]
+    let ablate: [String]
+    let ablateMode: String?
+    let positions: [Position]
+
+    enum CodingKeys: String, CodingKey { case points, k, tokens, ablate, ablateMode = "ablate_mode", positions }
+}
