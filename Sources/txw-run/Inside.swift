@@ -103,6 +103,76 @@ extension Run {
         try text.flush()
     }
 
+    /// --report OUT.html: the page of one input (Spec/cli.md, "Report page").
+    func runReport<T: KernelScalar>(_ loaded: LoadedModel<T>) throws {
+        guard let out = inside.report, let tokens = try inputTokens(loaded) else { return }
+        try checkWholeSequence(loaded, tokens, what: "a report")
+        if out != "-" { try AtomicFile.checkDestination(out, overwrite: inside.force) }
+        let h = loaded.hyperparameters, w = loaded.weights, m = tokens.count, threads = KernelConfiguration.defaultThreads
+        let k = sampling.k(for: .report)
+        // Held at once: the patterns (in T and as Float), the lens, one loss
+        // pass at a time, and the page (its embedded weights, the lens table
+        // at most ~128 bytes an entry, the rest; twice, as text and as bytes).
+        func product(_ factors: [Int]) -> Int? {
+            factors.reduce(Int?(1)) { p, f in p.flatMap { let (r, o) = $0.multipliedReportingOverflow(by: f); return o ? nil : r } }
+        }
+        let patterns = product([h.nBlock, h.nHead, m, m]).flatMap { MemoryBudget.bytes(count: $0, size: MemoryLayout<T>.size + 4) }
+        let page = MemoryBudget.sum([ReportPage.embeddedWeightBytes(m: m, nBlock: h.nBlock, nHead: h.nHead),
+                                     product([h.nBlock + 1, m, min(k, h.vocabSize), 128]),
+                                     MemoryBudget.bytes(count: m, size: 256), 1 << 20])
+        try checkMemory(loaded, MemoryBudget.sum([
+            w.activationsMemoryNeed(tokens: m, selecting: { $0.hasSuffix(".attn.hook_pattern") }, threads: threads), patterns,
+            w.logitLensMemoryNeed(tokens: m, threads: threads),
+            m >= 2 ? w.lossMemoryNeed(tokens: m, context: m, threads: threads) : 0,
+            m >= 2 ? w.recordedMemoryNeed(m: m, threads: threads) : 0,
+            page, page,
+        ]), for: "the report of \(m) tokens (\(h.nBlock) × \(h.nHead) attention patterns of \(m) × \(m))")
+
+        let vocabulary = loaded.vocabulary
+        func token(_ id: Int) -> ReportPage.Token { ReportPage.Token(id: id, text: vocabulary.map { $0.tokens[id] } ?? String(id)) }
+        let attention = try attentionPatterns(loaded, tokens: tokens).flatMap { $0.scalars.map { Float($0) } }
+        let lens = try w.logitLens(for: tokens, k: k, ablation: inside.ablation)
+        let top = (0..<lens.points.count).map { p in
+            (0..<m).map { i in
+                (0..<lens.k).map { r in
+                    let at = lens.index(point: p, position: i, rank: r)
+                    return ReportPage.LensEntry(token: token(lens.ids[at]), probability: lens.probabilities[at])
+                }
+            }
+        }
+        let mode = inside.ablateMode ?? .zero
+        var ablation: ReportPage.Ablation?
+        if m >= 2 {
+            let (loss, perHead) = try lossPerAblatedHead(loaded, tokens: tokens, mode: mode.mode)
+            ablation = ReportPage.Ablation(mode: mode == .zero ? .zero : .mean, loss: loss, headLoss: perHead.flatMap { $0 })
+        }
+        if let ablation, !ablation.loss.isFinite || ablation.headLoss.contains(where: { !$0.isFinite }) {
+            throw ToolFailure("the report's losses are not all finite (unablated \(ablation.loss)): the model's numbers overflow or its weights are not finite")
+        }
+        var fields = ReportPage.Field.summary(of: h)
+        if let given = inside.ablation {
+            fields.append(ReportPage.Field(name: "ablated (\(given.mode.rawValue))", value: given.targets.map(\.description).joined(separator: ", ")))
+        }
+        let report = ReportPage(
+            title: InputFile.name(model), hyperparameters: fields, precision: precision.rawValue,
+            tokens: tokens.map(token), nBlock: h.nBlock, nHead: h.nHead, attention: attention,
+            lens: ReportPage.Lens(points: lens.points.indices.map { $0 == 0 ? "embed" : "block \($0 - 1)" }, top: top),
+            ablation: ablation)
+        let bytes = Array(report.html().utf8)
+        if out == "-" {
+            try Console.write(bytes)
+            return
+        }
+        try AtomicFile.write(bytes, to: out, overwrite: inside.force)
+        if json {
+            try Console.out(try JSONOutput.text(ReportJSON(
+                report: out, bytes: bytes.count, tokens: m, blocks: h.nBlock, heads: h.nHead, k: lens.k,
+                loss: ablation?.loss, ablateMode: mode.rawValue, ablate: inside.ablation?.targets.map(\.description) ?? [])))
+        } else {
+            try Console.out("wrote the report of \(m) tokens (\(h.nBlock) × \(h.nHead) heads, \(Formatting.grouped(bytes.count)) bytes) to \(Formatting.name(out))")
+        }
+    }
+
     /// For the report page: the whole-sequence loss of `tokens` (n ≥ 2)
     /// unablated, and with each head (b, h) ablated in turn by `mode`
     /// (`perHead[b][h]`), plus any --ablate targets already given.
@@ -172,4 +242,32 @@ struct LensJSON: Encodable {
     let positions: [Position]
 
     enum CodingKeys: String, CodingKey { case points, k, tokens, ablate, ablateMode = "ablate_mode", positions }
+}
+
+/// The `--json` result of --report.
+struct ReportJSON: Encodable {
+    let report: String
+    let bytes, tokens, blocks, heads, k: Int
+    /// The loss of the input (with --ablate's targets), nil for one token.
+    let loss: Double?
+    let ablateMode: String
+    let ablate: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case report, bytes, tokens, blocks, heads, k, loss, ablateMode = "ablate_mode", ablate
+    }
+
+    /// Every key always present: `loss` is null for one token.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(report, forKey: .report)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(blocks, forKey: .blocks)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(k, forKey: .k)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(ablateMode, forKey: .ablateMode)
+        try c.encode(ablate, forKey: .ablate)
+    }
 }

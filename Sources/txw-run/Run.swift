@@ -114,14 +114,20 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Memory")
     var memory: MemoryOptions
 
-    var mode: Mode { inside.cache != nil ? .cache : modeFlags.mode }
+    var mode: Mode { inside.cache != nil ? .cache : inside.report != nil ? .report : modeFlags.mode }
 
     func validate() throws {
         if inside.cache != nil, let other = modeFlags.modes.first {
             throw ValidationError("--cache OUT is a mode of its own: give it without --\(other.rawValue)")
         }
+        if inside.report != nil, let other = modeFlags.modes.first {
+            throw ValidationError("--report OUT.html is a mode of its own: give it without --\(other.rawValue)")
+        }
         if inside.cache == "-" && json {
             throw ValidationError("--cache - writes the cache to standard output, so --json cannot; give a file")
+        }
+        if inside.report == "-" && json {
+            throw ValidationError("--report - writes the page to standard output, so --json cannot; give a file")
         }
         try input.validate(for: mode)
         try window.validate(for: mode)
@@ -156,6 +162,7 @@ struct Run: ParsableCommand {
         case .logits: try runLogits(loaded)
         case .lens: try runLens(loaded)
         case .cache: try runCache(loaded, headerChecksum: headerChecksum)
+        case .report: try runReport(loaded)
         }
     }
 

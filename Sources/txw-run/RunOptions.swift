@@ -3,11 +3,11 @@ import TXWKernels
 import TXWToolSupport
 
 /// What txw-run computes: one of four flags, `--sample` when none is given
-/// (`--cache OUT` is a fifth mode, `Run.mode`).
+/// (`--cache OUT` and `--report OUT.html` are modes too, `Run.mode`).
 enum Mode: String, EnumerableFlag {
-    case sample, loss, logits, lens, cache
+    case sample, loss, logits, lens, cache, report
 
-    /// The flags: every mode but `cache`, which is `--cache OUT`.
+    /// The flags: every mode but `cache` and `report`, which take a file (`--cache OUT`, `--report OUT.html`).
     static var allCases: [Mode] { [.sample, .loss, .logits, .lens] }
 
     static func help(for value: Mode) -> ArgumentHelp? {
@@ -17,6 +17,7 @@ enum Mode: String, EnumerableFlag {
         case .logits: "Print the logits of every position."
         case .lens: "Print the logit lens: at each position, after the embedding and after each block, the -k top tokens of the residual stream times W_Eᵀ (default k 5)."
         case .cache: "Write the activation cache (--cache OUT)."
+        case .report: "Write the report page (--report OUT.html)."
         }
     }
 }
@@ -30,7 +31,7 @@ struct ModeFlags: ParsableArguments {
 
     func validate() throws {
         guard Set(modes).count <= 1 else {
-            throw ValidationError("choose one mode: --sample, --loss, --logits, --lens or --cache OUT")
+            throw ValidationError("choose one mode: --sample, --loss, --logits, --lens, --cache OUT or --report OUT.html")
         }
     }
 }
@@ -79,8 +80,8 @@ struct InputOptions: ParsableArguments {
             guard let input = given.first, input == "--tokens" || input == "--text" else {
                 throw ValidationError("--logits needs --tokens (or --text)")
             }
-        case .lens, .cache:
-            let name = mode == .lens ? "--lens" : "--cache"
+        case .lens, .cache, .report:
+            let name = mode == .lens ? "--lens" : mode == .cache ? "--cache" : "--report"
             guard let input = given.first, input != "--prompt" else {
                 throw ValidationError("\(name) needs --tokens, --text, --text-file or --prompt-file")
             }
@@ -98,8 +99,8 @@ struct SamplingOptions: ParsableArguments {
         valueName: "k"))
     var kGiven: Int?
 
-    /// -k, or the mode's default: 5 for --lens, 10 for sampling.
-    func k(for mode: Mode) -> Int { kGiven ?? (mode == .lens ? 5 : 10) }
+    /// -k, or the mode's default: 5 for --lens and --report's lens, 10 for sampling.
+    func k(for mode: Mode) -> Int { kGiven ?? (mode == .lens || mode == .report ? 5 : 10) }
 
     @Option(name: .short, parsing: .unconditional, help: "Temperature: 0 is greedy, 1 the model's distribution.")
     var t: Double = 1.0
@@ -165,7 +166,7 @@ struct ContextOptions: ParsableArguments {
     /// Checks the flags against `mode` (before the model is read).
     func validate(for mode: Mode) throws {
         switch mode {
-        case .logits, .lens, .cache:
+        case .logits, .lens, .cache, .report:
             if context != nil || stride != nil {
                 throw ValidationError("--context and --stride are for --loss and --sample; --\(mode.rawValue) runs over the whole sequence")
             }
@@ -216,7 +217,12 @@ struct InsideOptions: ParsableArguments {
         valueName: "GLOB"))
     var hooks: [String] = []
 
-    @Flag(help: "Replace the --cache OUT if it exists.")
+    @Option(help: ArgumentHelp(
+        "Write one self-contained HTML page (no network, no external scripts or fonts) to OUT.html: every head's attention pattern as a heatmap labelled with the tokens (hover: query, key, weight), the logit lens (-k tokens) and the loss change when each head in turn is ablated (--ablate-mode); with --ablate, all of it with those targets ablated too ('-': standard output).",
+        valueName: "OUT.html"))
+    var report: String?
+
+    @Flag(help: "Replace the --cache OUT or --report OUT.html if it exists.")
     var force = false
 
     @Option(help: ArgumentHelp(
@@ -241,9 +247,18 @@ struct InsideOptions: ParsableArguments {
             }
         }
         if ablateMode != nil && ablate.isEmpty { throw ValidationError("--ablate-mode needs --ablate") }
+        if cache != nil && report != nil {
+            throw ValidationError("give --cache OUT or --report OUT.html, not both")
+        }
+        if let report, report != "-" {
+            let lower = report.lowercased()
+            guard lower.hasSuffix(".html") || lower.hasSuffix(".htm") else {
+                throw ValidationError("--report writes an HTML page: its name must end in .html or .htm (or be '-'), got '\(Formatting.name(report))'")
+            }
+        }
         if cache == nil {
             if !hooks.isEmpty { throw ValidationError("--hooks is for --cache") }
-            if force { throw ValidationError("--force is for --cache") }
+            if force && report == nil { throw ValidationError("--force is for --cache and --report") }
         }
     }
 

@@ -59,5 +59,16 @@ struct ReadmeWalkthroughTests {
         #expect(lines.contains { $0.hasPrefix("5    \">\"    1     \">\"") && $0.hasSuffix("\"b\" 1.000") }, "\(r.stdout)")
         #expect(lines.contains("wrote 37 activations of 11 tokens (f32, 108,487 bytes) to qa.npz"), "\(r.stdout)")
         #expect(lines.suffix(2) == ["ddaed", "bfdca"], "\(r.stdout)")
+        // The page: what the text says of head 1.1's ablation (+3.18) and of heads 1.0 and 1.2 (under 0.005).
+        #expect(lines.contains { $0.hasPrefix("wrote the report of 11 tokens (2 × 4 heads, ") && $0.hasSuffix(" bytes) to reversal.html") }, "\(r.stdout)")
+        let json = try tool("txw-run", [repositoryRoot.appendingPathComponent("samples/reversal.txw").path, "--report", dir.file("again.html"),
+                                        "--text", "acdfb>bfdca", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let summary = try jsonObject(json.stdout)
+        #expect(summary["tokens"] as? Int == 11 && summary["blocks"] as? Int == 2 && summary["heads"] as? Int == 4
+                && summary["ablate_mode"] as? String == "zero" && (summary["loss"] as? Double).map { $0 > 0 } == true, "\(summary)")
+        let page = try String(contentsOfFile: dir.file("reversal.html"), encoding: .utf8)
+        let grid = try PageText.ablationGrid(page)
+        #expect(grid.count == 8 && abs(grid[5] - 3.18) < 0.005 && abs(grid[7] - 2.23) < 0.005 && abs(grid[4]) < 0.005 && abs(grid[6]) < 0.005, "\(grid)")
     }
 }

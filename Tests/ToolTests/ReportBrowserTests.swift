@@ -109,22 +109,46 @@ import TXWTestSupport
         #expect(none.status == 0, "\(none.stdout)\n\(none.stderr)")
     }
 
-    /// 256 tokens on 4 × 4 heads: the check passes, and the time from
-    /// navigation start to every heatmap drawn is printed (no assertion on it).
+    /// The page `txw-run --report` makes of the bundled trained model
+    /// (2 blocks × 4 heads): 8 heatmaps labelled with the question and
+    /// answer, and hover over head 1.1's cell (query 6 `b`, key 3 `f`), the
+    /// mirrored letter the README describes.
+    @Test func reportOfTheReversalModel() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let text = "acdfb>bfdca"
+        let made = try tool("txw-run", [repositoryRoot.appendingPathComponent("samples/reversal.txw").path,
+                                        "--report", dir.file("reversal.html"), "--text", text])
+        try #require(made.status == 0, "\(made.stderr)")
+        try Self.writeJSON(text.map(String.init), to: dir.file("labels.json"))
+        let result = try Self.check([dir.file("reversal.html"), "--blocks", "2", "--heads", "4", "--labels", dir.file("labels.json"),
+                                     "--cell", "1", "1", "6", "3",
+                                     "--screenshot", repositoryRoot.appendingPathComponent(".build/report-reversal.png").path])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let measured = try jsonObject(result.stdout)
+        let tooltip = measured["tooltip"] as? String ?? ""
+        #expect(measured["heatmaps"] as? Int == 8 && tooltip.contains("query 6: \"b\"") && tooltip.contains("key   3: \"f\""), "\(measured)")
+        // Head 1.1 puts most of its weight there: "weight 0.9…".
+        #expect(tooltip.contains("weight 0.9"), "\(tooltip)")
+    }
+
+    /// 256 tokens on a 4-block × 4-head model, the page made by `txw-run
+    /// --report`: the check passes, and the time from navigation start to
+    /// every heatmap drawn is printed (no assertion on it).
     @Test func pageOf256Tokens() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        let letters = Array("abcdefghijklmnopqrstuvwxyz")
-        let texts: [String] = (0..<256).map { (i: Int) -> String in
-            let letter = String(letters[i % 26])
-            return i % 26 == 0 ? letter + " " : letter
-        }
-        let page = ReportFixture.page(texts: texts, nBlock: 4, nHead: 4)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz ")
+        try String(alphabet).write(toFile: dir.file("corpus.txt"), atomically: true, encoding: .utf8)
+        let pack = try tool("txw-pack", ["--random", "--char-vocab", dir.file("corpus.txt"), "--d-model", "32", "--n-head", "4",
+                                         "--d-head", "8", "--d-mlp", "64", "--n-block", "4", "--seed", "1", "-o", dir.file("m.txw")])
+        try #require(pack.status == 0, "\(pack.stderr)")
+        let texts = (0..<256).map { String(alphabet[$0 % alphabet.count]) }
         let path = dir.file("page256.html")
-        let html: String = page.html()
-        try html.write(toFile: path, atomically: true, encoding: .utf8)
+        let made = try tool("txw-run", [dir.file("m.txw"), "--report", path, "--text", texts.joined()])
+        try #require(made.status == 0, "\(made.stderr)")
         try Self.writeJSON(texts.map { $0.replacing(" ", with: "␣") }, to: dir.file("labels.json"))
-        let result = try Self.check([path, "--blocks", "4", "--heads", "4", "--labels", dir.file("labels.json")])
+        let result = try Self.check([path, "--blocks", "4", "--heads", "4", "--labels", dir.file("labels.json"), "--cell", "3", "2", "255", "0"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let timing = try runProcess(URL(fileURLWithPath: try Self.python()), [Self.pageTiming, path, "--runs", "3"], timeout: 180)
         #expect(timing.status == 0, "\(timing.stdout)\n\(timing.stderr)")

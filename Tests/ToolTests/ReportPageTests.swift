@@ -101,6 +101,13 @@ enum PageText {
         }
     }
 
+    /// The loss changes of the head-ablation grid, block by block, head by head.
+    static func ablationGrid(_ html: String) throws -> [Double] {
+        try elements(html, "td").filter { $0.attributes.contains("data-head=") }.map {
+            try #require(Double(decoded($0.content)), "a grid cell: \($0.content)")
+        }
+    }
+
     /// HTML text with its five entities decoded (the only ones the page writes).
     static func decoded(_ text: String) -> String {
         text.replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&quot;", with: "\"")

@@ -25,6 +25,7 @@ available (a skip). check_page() is the same check, for other scripts.
 import argparse
 import base64
 import json
+import math
 import os
 import sys
 
@@ -125,8 +126,11 @@ def check_page(path, n_block, n_head, labels, exact=None, cell=None, screenshot=
             geometry = driver.execute_script(
                 "var c=arguments[0],r=c.getBoundingClientRect();return [r.width,r.height,+c.dataset.cell,+c.dataset.margin];", canvas)
             width, height, cell_px, margin = geometry
-            x = margin + (k + 0.5) * cell_px - width / 2
-            y = margin + (q + 0.5) * cell_px - height / 2
+            # WebDriver offsets from the element's in-view centre point, which
+            # it floors (W3C WebDriver, "in-view center point"): offset from
+            # that same point, or a cell of 2 px can be missed by one.
+            x = margin + (k + 0.5) * cell_px - math.floor(width / 2)
+            y = margin + (q + 0.5) * cell_px - math.floor(height / 2)
             ActionChains(driver).move_to_element_with_offset(canvas, int(round(x)), int(round(y))).perform()
             tip = driver.execute_script("""
                 var t=document.getElementById('txw-tip');
