@@ -296,6 +296,14 @@ static void SUFFIX(NAME)(size_t rows, size_t cols, const T *a, size_t lda, T *ou
         size_t r1 = r0 + 8 < rows ? r0 + 8 : rows;                                          \
         for (size_t c0 = 0; c0 < cols; c0 += 8) {                                           \
             size_t c1 = c0 + 8 < cols ? c0 + 8 : cols;                                      \
+            if (r1 - r0 == 8 && c1 - c0 == 8) { /* a full tile: fixed loops */              \
+                T tile[8][8];                                                               \
+                for (size_t r = 0; r < 8; r++)                                              \
+                    for (size_t c = 0; c < 8; c++) tile[c][r] = a[(r0 + r) * lda + c0 + c]; \
+                for (size_t c = 0; c < 8; c++)                                              \
+                    for (size_t r = 0; r < 8; r++) out[(c0 + c) * rows + r0 + r] = tile[c][r]; \
+                continue;                                                                   \
+            }                                                                               \
             for (size_t c = c0; c < c1; c++)                                                \
                 for (size_t r = r0; r < r1; r++) out[c * rows + r] = a[r * lda + c];        \
         }                                                                                   \

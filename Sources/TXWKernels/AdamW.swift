@@ -1,4 +1,5 @@
 import RealModule
+import TXWThreads
 /// AdamW (decoupled weight decay) over all of a model's parameters, in
 /// float64 moments whatever the weights' precision.
 ///
@@ -78,14 +79,22 @@ public struct AdamW: Sendable, Equatable {
             let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
             values.withUnsafeMutableBufferPointer { values in g.withUnsafeBufferPointer { g in
             firstMoments[i].withUnsafeMutableBufferPointer { first in secondMoments[i].withUnsafeMutableBufferPointer { second in
-                for j in 0..<values.count {
-                    let gj = Double(g[j])
-                    first[j] = beta1 * first[j] + (1 - beta1) * gj
-                    second[j] = beta2 * second[j] + (1 - beta2) * gj * gj
-                    let mHat = first[j] / correction1
-                    let vHat = second[j] / correction2
-                    let theta = Double(values[j])
-                    values[j] = T(theta - lr * (mHat / (vHat.squareRoot() + epsilon) + decay * theta))
+                // Element by element, so splitting the elements across the
+                // kernel threads never changes a result. UnsafeShared: each
+                // range reads and writes only its own elements.
+                let (sv, sg) = (UnsafeShared(values.baseAddress!), UnsafeShared(g.baseAddress!))
+                let (sf, ss) = (UnsafeShared(first.baseAddress!), UnsafeShared(second.baseAddress!))
+                Backward.split(values.count, grain: 1 << 14) { range in
+                    let (values, g, first, second) = (sv.pointer, sg.pointer, sf.pointer, ss.pointer)
+                    for j in range {
+                        let gj = Double(g[j])
+                        first[j] = beta1 * first[j] + (1 - beta1) * gj
+                        second[j] = beta2 * second[j] + (1 - beta2) * gj * gj
+                        let mHat = first[j] / correction1
+                        let vHat = second[j] / correction2
+                        let theta = Double(values[j])
+                        values[j] = T(theta - lr * (mHat / (vHat.squareRoot() + epsilon) + decay * theta))
+                    }
                 }
             }}}}
             updated.append(try Tensor(shape: tensor.shape, scalars: values, what: name))

@@ -117,7 +117,11 @@ extension TransformerWeights {
             let x = at(b, oX), xn = at(b, oXn), qkv = at(b, oQKV), P = at(b, oP), ctx = at(b, oCtx)
             let r = at(b, oR), rn = at(b, oRn), hid = at(b, oHid), act = at(b, oAct)
             let out = b + 1 < nb ? at(b + 1, oX) : final
-            Kernels.rmsnormRows(rows: M, cols: d, x: x, epsilon: epsilon, out: xn)
+            let (sxIn, sxn) = (UnsafeShared(x), UnsafeShared(xn))
+            Backward.split(M, grain: 64) { rows in
+                Kernels.rmsnormRows(rows: rows.count, cols: d, x: sxIn.pointer + rows.lowerBound * d, epsilon: epsilon,
+                                    out: sxn.pointer + rows.lowerBound * d)
+            }
             fusedQKV[b].withUnsafeBufferPointer { fq in
                 Gemm.multiply(m: M, n: rs, k: d, a: xn, lda: d, b: fq.baseAddress!, ldb: rs, c: qkv, ldc: rs)
             }
@@ -130,7 +134,7 @@ extension TransformerWeights {
                 let weights = sP.pointer + task * m * m
                 let khT = UnsafeMutablePointer<T>.allocate(capacity: dh * m)
                 defer { khT.deallocate() }
-                Backward.transpose(rows: m, cols: dh, base + hd + head * dh, lda: rs, into: khT)
+                Backward.transposeSerial(rows: m, cols: dh, base + hd + head * dh, lda: rs, into: khT)
                 Gemm.serial(m: m, n: m, k: dh, a: base + head * dh, lda: rs, b: khT, ldb: m, c: weights, ldc: m)
                 for i in 0..<m {
                     Kernels.attentionRow(weights + i * m, visible: i + 1, count: m, width: m, scale: scale, mask: mask)
@@ -141,22 +145,38 @@ extension TransformerWeights {
             w.W_O.scalars.withUnsafeBufferPointer { o in
                 Gemm.multiply(m: M, n: d, k: hd, a: ctx, lda: hd, b: o.baseAddress!, ldb: d, c: r, ldc: d)
             }
-            for i in 0..<(M * d) { r[i] = x[i] + r[i] }
-            Kernels.rmsnormRows(rows: M, cols: d, x: r, epsilon: epsilon, out: rn)
+            // UnsafeShared: every range of rows reads and writes only its own rows.
+            let (sx, sr, srn, shid, sact, sout) = (UnsafeShared(x), UnsafeShared(r), UnsafeShared(rn), UnsafeShared(hid),
+                                                   UnsafeShared(act), UnsafeShared(out))
+            Backward.split(M, grain: 64) { rows in
+                let (x, r, rn) = (sx.pointer, sr.pointer, srn.pointer)
+                for i in (rows.lowerBound * d)..<(rows.upperBound * d) { r[i] = x[i] + r[i] }
+                Kernels.rmsnormRows(rows: rows.count, cols: d, x: r + rows.lowerBound * d, epsilon: epsilon,
+                                    out: rn + rows.lowerBound * d)
+            }
             w.W_1.scalars.withUnsafeBufferPointer { w1 in w.b_1.scalars.withUnsafeBufferPointer { b1 in
                 Gemm.multiply(m: M, n: f, k: d, a: rn, lda: d, b: w1.baseAddress!, ldb: f, c: hid, ldc: f)
-                for i in 0..<M {
-                    let row = hid + i * f
-                    for j in 0..<f { row[j] += b1[j] }
+                let sb1 = UnsafeShared(b1.baseAddress!)
+                Backward.split(M, grain: 16) { rows in
+                    let (hid, act, b1) = (shid.pointer, sact.pointer, sb1.pointer)
+                    for i in rows {
+                        let row = hid + i * f
+                        for j in 0..<f { row[j] += b1[j] }
+                    }
+                    let first = rows.lowerBound * f
+                    (act + first).update(from: hid + first, count: rows.count * f)
+                    Gemm.geluInPlace(act + first, count: rows.count * f)
                 }
             }}
-            act.update(from: hid, count: M * f)
-            Gemm.geluInPlace(act, count: M * f)
             w.W_2.scalars.withUnsafeBufferPointer { w2 in w.b_2.scalars.withUnsafeBufferPointer { b2 in
                 Gemm.multiply(m: M, n: d, k: f, a: act, lda: f, b: w2.baseAddress!, ldb: d, c: out, ldc: d)
-                for i in 0..<M {
-                    let row = out + i * d, res = r + i * d
-                    for j in 0..<d { row[j] = res[j] + (row[j] + b2[j]) }
+                let sb2 = UnsafeShared(b2.baseAddress!)
+                Backward.split(M, grain: 64) { rows in
+                    let (out, r, b2) = (sout.pointer, sr.pointer, sb2.pointer)
+                    for i in rows {
+                        let row = out + i * d, res = r + i * d
+                        for j in 0..<d { row[j] = res[j] + (row[j] + b2[j]) }
+                    }
                 }
             }}
         }
@@ -228,7 +248,15 @@ extension TransformerWeights {
             let dW_2 = Backward.product(transposing: act, rows: M, cols: f, times: dx, n: d, scratch: transposed)
             let db_2 = Backward.columnSums(dx, rows: M, cols: d)
             Backward.product(dx, m: M, k: d, timesTransposeOf: w.W_2.scalars, n: f, into: buffer, scratch: transposed)
-            Gemm.geluBackward(x: hid, dy: buffer, out: buffer, count: M * f)
+            let (shidB, sbuf) = (UnsafeShared(UnsafePointer(hid)), UnsafeShared(buffer))
+            Backward.split(M * f / 16, grain: 256) { blocks in
+                let first = blocks.lowerBound * 16, count = min(blocks.upperBound * 16, M * f) - first
+                Gemm.geluBackward(x: shidB.pointer + first, dy: sbuf.pointer + first, out: sbuf.pointer + first, count: count)
+            }
+            if (M * f) % 16 != 0 {
+                let first = M * f / 16 * 16
+                Gemm.geluBackward(x: hid + first, dy: buffer + first, out: buffer + first, count: M * f - first)
+            }
             let dW_1 = Backward.product(transposing: rn, rows: M, cols: d, times: buffer, n: f, scratch: transposed)
             let db_1 = Backward.columnSums(buffer, rows: M, cols: f)
             Backward.product(buffer, m: M, k: f, timesTransposeOf: w.W_1.scalars, n: d, into: dr, scratch: transposed)
@@ -246,14 +274,14 @@ extension TransformerWeights {
                 defer { space.deallocate() }
                 let vhT = space, dS = vhT + dh * m, flipped = dS + m * m
                 // dP = dC·Vᵀ; dV = Pᵀ·dC.
-                Backward.transpose(rows: m, cols: dh, base + 2 * hd + head * dh, lda: rs, into: vhT)
+                Backward.transposeSerial(rows: m, cols: dh, base + 2 * hd + head * dh, lda: rs, into: vhT)
                 Gemm.serial(m: m, n: m, k: dh, a: dC, lda: hd, b: vhT, ldb: m, c: dS, ldc: m)
-                Backward.transpose(rows: m, cols: m, weights, lda: m, into: flipped)
+                Backward.transposeSerial(rows: m, cols: m, weights, lda: m, into: flipped)
                 Gemm.serial(m: m, n: dh, k: m, a: flipped, lda: m, b: dC, ldb: hd, c: dBase + 2 * hd + head * dh, ldc: rs)
                 // dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √d_head, masked entries 0; dQ = dS·K; dK = dSᵀ·Q.
                 Backward.attentionScores(p: weights, dp: dS, rows: m, scale: scale)
                 Gemm.serial(m: m, n: dh, k: m, a: dS, lda: m, b: base + hd + head * dh, ldb: rs, c: dBase + head * dh, ldc: rs)
-                Backward.transpose(rows: m, cols: m, dS, lda: m, into: flipped)
+                Backward.transposeSerial(rows: m, cols: m, dS, lda: m, into: flipped)
                 Gemm.serial(m: m, n: dh, k: m, a: flipped, lda: m, b: base + head * dh, ldb: rs,
                             c: dBase + hd + head * dh, ldc: rs)
             }
@@ -292,8 +320,30 @@ extension TransformerWeights {
 }
 
 extension Backward {
+    /// Runs `body` on consecutive ranges of `0..<count` (at least `grain`
+    /// each) across the kernel threads; each range is computed as it would
+    /// be alone, so the split never changes a result.
+    static func split(_ count: Int, grain: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let parts = max(1, min(KernelThreads.count, count / max(grain, 1)))
+        if parts == 1 { return body(0..<count) }
+        let per = (count + parts - 1) / parts
+        KernelThreads.parallel(parts) { part in
+            let lower = min(part * per, count), upper = min(lower + per, count)
+            if lower < upper { body(lower..<upper) }
+        }
+    }
+
     /// out (cols × rows) = the transpose of a (rows × cols, row stride lda).
     static func transpose<T: KernelScalar>(rows: Int, cols: Int, _ a: UnsafePointer<T>, lda: Int, into out: UnsafeMutablePointer<T>) {
+        // UnsafeShared: a is only read; each range of columns writes its own rows of out.
+        let (sa, so) = (UnsafeShared(a), UnsafeShared(out))
+        Backward.split((cols + 7) / 8, grain: rows * cols < 1 << 14 ? Int.max : 4) { blocks in
+            let c0 = blocks.lowerBound * 8, c1 = min(blocks.upperBound * 8, cols)
+            transposeSerial(rows: rows, cols: c1 - c0, sa.pointer + c0, lda: lda, into: so.pointer + c0 * rows)
+        }
+    }
+
+    static func transposeSerial<T: KernelScalar>(rows: Int, cols: Int, _ a: UnsafePointer<T>, lda: Int, into out: UnsafeMutablePointer<T>) {
         if T.self == Float.self {
             txw_transpose_f32(rows, cols, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
                               UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
@@ -338,9 +388,13 @@ extension Backward {
     static func columnSums<T: KernelScalar>(_ a: UnsafePointer<T>, rows: Int, cols: Int) -> [T] {
         var out = [T](repeating: 0, count: cols)
         out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows {
-                let row = a + r * cols
-                for c in 0..<cols { o[c] += row[c] }
+            // UnsafeShared: a is only read; each range of columns writes its own sums.
+            let (sa, so) = (UnsafeShared(a), UnsafeShared(o.baseAddress!))
+            Backward.split(cols, grain: 64) { range in
+                for r in 0..<rows {
+                    let row = sa.pointer + r * cols
+                    for c in range { so.pointer[c] += row[c] }
+                }
             }
         }
         return out
@@ -352,18 +406,22 @@ extension Backward {
         x: UnsafePointer<T>, dy: UnsafePointer<T>, to add: UnsafePointer<T>, rows: Int, cols: Int, epsilon: T,
         out: UnsafeMutablePointer<T>
     ) {
-        let n = T(cols)
-        for r in 0..<rows {
-            let (xr, dr, ar, or) = (x + r * cols, dy + r * cols, add + r * cols, out + r * cols)
-            var squares: T = 0
-            var dot: T = 0
-            for c in 0..<cols {
-                squares += xr[c] * xr[c]
-                dot += dr[c] * xr[c]
+        // UnsafeShared: each range of rows reads and writes only its own rows.
+        let (sx, sdy, sadd, sout) = (UnsafeShared(x), UnsafeShared(dy), UnsafeShared(add), UnsafeShared(out))
+        Backward.split(rows, grain: 64) { range in
+            let n = T(cols)
+            for r in range {
+                let (xr, dr, ar, or) = (sx.pointer + r * cols, sdy.pointer + r * cols, sadd.pointer + r * cols, sout.pointer + r * cols)
+                var squares: T = 0
+                var dot: T = 0
+                for c in 0..<cols {
+                    squares += xr[c] * xr[c]
+                    dot += dr[c] * xr[c]
+                }
+                let s = (squares / n + epsilon).squareRoot()
+                let k = dot / (n * s * s * s)
+                for c in 0..<cols { or[c] = ar[c] + (dr[c] / s - xr[c] * k) }
             }
-            let s = (squares / n + epsilon).squareRoot()
-            let k = dot / (n * s * s * s)
-            for c in 0..<cols { or[c] = ar[c] + (dr[c] / s - xr[c] * k) }
         }
     }
 

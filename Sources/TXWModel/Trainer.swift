@@ -281,7 +281,8 @@ public struct Trainer<Scalar: KernelScalar> {
             try Tensor(shape: named.tensor.shape, scalars: values.map { Scalar($0 * scale) })
         }
         let gradients = try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: mean)
-        weights = try optimizer.update(weights, gradients: gradients, learningRate: options.learningRate(atStep: optimizer.step + 1))
+        let rate = options.learningRate(atStep: optimizer.step + 1)
+        weights = try configuration.applied { try optimizer.update(weights, gradients: gradients, learningRate: rate) }
         return total * scale
     }
 
