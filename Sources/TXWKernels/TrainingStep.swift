@@ -23,7 +23,8 @@ package enum TrainingStep {
         let rows = Double(windows) * Double(m)
         let perBlock = rows * (4 * d + 4 * hd + 2 * f) + Double(windows) * Double(h.nHead) * Double(m) * Double(m)
         let widest = max(f, d, 3 * hd, V)
-        return Double(h.nBlock) * perBlock + rows * (d + V) + rows * (2 * d + 2 * widest + 4 * hd)
+        let span = max(rows, d, f) * widest
+        return Double(h.nBlock) * perBlock + rows * (d + V) + rows * (2 * d + 4 * hd) + 2 * span
     }
 
     /// The most scalars one chunk of a step records (2^24): a step's windows
@@ -35,8 +36,12 @@ package enum TrainingStep {
     /// least 1), then balanced so the chunks are nearly equal. Depends on the
     /// model and the step's shape only, never on the thread count.
     package static func windowsPerChunk(_ h: Hyperparameters, batch: Int, m: Int) -> Int {
-        let one = max(scratchCount(h, windows: 1, m: m), 1)
-        let most = max(1, min(batch, Int(min(chunkScalars / one, Double(batch)))))
+        // The most windows within the limit: scratchCount grows with the windows.
+        var (most, over) = (1, max(batch, 1) + 1)
+        while over - most > 1 {
+            let middle = most + (over - most) / 2
+            if scratchCount(h, windows: middle, m: m) <= chunkScalars { most = middle } else { over = middle }
+        }
         let chunks = (batch + most - 1) / most
         return (batch + chunks - 1) / chunks
     }
@@ -93,9 +98,11 @@ extension TransformerWeights {
         let (oR, oRn, oHid) = (oCtx + M * hd, oCtx + M * hd + M * d, oCtx + M * hd + 2 * M * d)
         let oAct = oHid + M * f
         let perBlock = oAct + M * f
-        let widest = max(f, d, rs, V)
+        // The product buffer and the transposes' scratch hold M rows of the
+        // widest matrix, or a weight matrix (or dW_Eᵀ) when that is larger.
+        let span = max(M, d, f) * max(f, d, rs, V)
         let recorded = nb * perBlock + M * d + M * V
-        let record = workspace.scalars(recorded + 2 * M * d + M * widest + M * rs + M * widest + M * hd, as: T.self)
+        let record = workspace.scalars(recorded + 2 * M * d + span + M * rs + span + M * hd, as: T.self)
         func at(_ b: Int, _ o: Int) -> UnsafeMutablePointer<T> { record + b * perBlock + o }
         let final = record + nb * perBlock, logits = final + M * d
 
@@ -227,8 +234,8 @@ extension TransformerWeights {
 
         // Backward. Work space: dx, dr (M, d); a (M, max) product buffer; dQKV;
         // the transposes of the recorded activations.
-        let dx = record + recorded, dr = dx + M * d, buffer = dr + M * d, dQKV = buffer + M * widest
-        let transposed = dQKV + M * rs, dCtx = transposed + M * widest
+        let dx = record + recorded, dr = dx + M * d, buffer = dr + M * d, dQKV = buffer + span
+        let transposed = dQKV + M * rs, dCtx = transposed + span
 
         var gradients = [[T]](repeating: [], count: 1 + 8 * nb)
         // Unembedding: dW_E from it = dLogitsᵀ·x = (xᵀ·dLogits)ᵀ; dx = dLogits·W_E.

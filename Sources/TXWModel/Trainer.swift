@@ -85,7 +85,7 @@ public struct Trainer<Scalar: KernelScalar> {
         /// least one window), whatever `threads`. Per chunk of W windows of
         /// m = context + 1 tokens (M = W·m rows): per block
         /// M·(4·d_model + 4·n_head·d_head + 2·d_mlp) + W·n_head·m², plus
-        /// M·(3·d_model + V + 2·max(d_mlp, d_model, 3·n_head·d_head, V) + 4·n_head·d_head).
+        /// M·(3·d_model + V + 4·n_head·d_head) + 2·max(M, d_model, d_mlp)·max(d_mlp, d_model, 3·n_head·d_head, V).
         /// In Double, so no count overflows.
         public func activationBytes(_ h: Hyperparameters, threads: Int) -> Double {
             let m = context + 1
