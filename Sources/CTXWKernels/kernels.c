@@ -148,3 +148,15 @@ void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_
     DISPATCH(gelu_f64_backward, (x, dy, out, n))
 }
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }
+void txw_attention_backward_f32(const float *p, float *dp, size_t rows, size_t count, size_t first, float scale) {
+    DISPATCH(attention_backward_f32, (p, dp, rows, count, first, scale))
+}
+void txw_attention_backward_f64(const double *p, double *dp, size_t rows, size_t count, size_t first, double scale) {
+    DISPATCH(attention_backward_f64, (p, dp, rows, count, first, scale))
+}
+void txw_transpose_f32(size_t rows, size_t cols, const float *a, size_t lda, float *out) {
+    DISPATCH(transpose_f32, (rows, cols, a, lda, out))
+}
+void txw_transpose_f64(size_t rows, size_t cols, const double *a, size_t lda, double *out) {
+    DISPATCH(transpose_f64, (rows, cols, a, lda, out))
+}

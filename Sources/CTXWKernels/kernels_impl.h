@@ -241,15 +241,78 @@ static void SUFFIX(NAME)(T *x, size_t n) {                                      
     }                                                                                      \
 }                                                                                          \
                                                                                            \
+/* Blocks of 16 through local arrays: `out` may alias `dy` (or x) and every */           \
+/* block's loop has a fixed shape, so it vectorizes either way. */                        \
 static void SUFFIX(NAME##_backward)(const T *x, const T *dy, T *out, size_t n) {          \
     const T c = C, a = (T)0.044715;                                                        \
-    for (size_t i = 0; i < n; i++) {                                                       \
-        T v = x[i];                                                                        \
-        T th = SUFFIX(NAME##_tanh)(v);                                                     \
-        T derivative = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
-        out[i] = dy[i] * derivative;                                                       \
+    for (size_t i0 = 0; i0 < n; i0 += 16) {                                                \
+        size_t len = n - i0 < 16 ? n - i0 : 16;                                            \
+        T xs[16], ds[16], os[16];                                                          \
+        for (size_t u = 0; u < 16; u++) xs[u] = ds[u] = 0;                                 \
+        __builtin_memcpy(xs, x + i0, len * sizeof(T));                                     \
+        __builtin_memcpy(ds, dy + i0, len * sizeof(T));                                    \
+        for (size_t u = 0; u < 16; u++) {                                                  \
+            T v = xs[u];                                                                   \
+            T th = SUFFIX(NAME##_tanh)(v);                                                 \
+            T derivative = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
+            os[u] = ds[u] * derivative;                                                    \
+        }                                                                                  \
+        __builtin_memcpy(out + i0, os, len * sizeof(T));                                   \
     }                                                                                      \
 }
 
 DEFINE_GELU(gelu_f32, float, SUFFIX(exp32), 0.797884560802865f)
 DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)
+
+// The score gradient of causal attention rows from the weights p and their
+// gradient dp (rows of `count`), in place over dp: for row i, with
+// visible = min(first + i + 1, count),
+// ds[l] = p[l]·(dp[l] − Σ_all p·dp) / scale for l < visible, 0 past it (the
+// masked scores are constants). The dot product runs over the whole row
+// (masked weights included, 0 unless the scores neared the mask value) as
+// 16 interleaved partial sums (entry l into partial l mod 16) combined pairwise.
+#define DEFINE_ATTENTION_BACKWARD(NAME, T)                                                  \
+static void SUFFIX(NAME)(const T *p, T *dp, size_t rows, size_t count, size_t first, T scale) { \
+    size_t full = count / 16 * 16;                                                          \
+    for (size_t i = 0; i < rows; i++) {                                                     \
+        const T *pr = p + i * count;                                                        \
+        T *dr = dp + i * count;                                                             \
+        size_t visible = first + i + 1 < count ? first + i + 1 : count;                     \
+        T part[16];                                                                         \
+        for (size_t u = 0; u < 16; u++) part[u] = 0;                                        \
+        for (size_t c = 0; c < full; c += 16)                                               \
+            for (size_t u = 0; u < 16; u++) part[u] += pr[c + u] * dr[c + u];              \
+        for (size_t u = 0; full + u < count; u++) part[u] += pr[full + u] * dr[full + u];   \
+        T dot = PAIRWISE16(part);                                                           \
+        for (size_t l = 0; l < visible; l++) dr[l] = pr[l] * (dr[l] - dot) / scale;         \
+        for (size_t l = visible; l < count; l++) dr[l] = 0;                                 \
+    }                                                                                       \
+}
+
+DEFINE_ATTENTION_BACKWARD(attention_backward_f32, float)
+DEFINE_ATTENTION_BACKWARD(attention_backward_f64, double)
+
+// Out-of-place transpose: out (cols × rows) of a (rows × cols, row stride
+// lda) in 8 × 8 tiles; exact.
+#define DEFINE_TRANSPOSE(NAME, T)                                                           \
+static void SUFFIX(NAME)(size_t rows, size_t cols, const T *a, size_t lda, T *out) {       \
+    for (size_t r0 = 0; r0 < rows; r0 += 8) {                                               \
+        size_t r1 = r0 + 8 < rows ? r0 + 8 : rows;                                          \
+        for (size_t c0 = 0; c0 < cols; c0 += 8) {                                           \
+            size_t c1 = c0 + 8 < cols ? c0 + 8 : cols;                                      \
+            if (r1 - r0 == 8 && c1 - c0 == 8) { /* a full tile: fixed loops */              \
+                T tile[8][8];                                                               \
+                for (size_t r = 0; r < 8; r++)                                              \
+                    for (size_t c = 0; c < 8; c++) tile[c][r] = a[(r0 + r) * lda + c0 + c]; \
+                for (size_t c = 0; c < 8; c++)                                              \
+                    for (size_t r = 0; r < 8; r++) out[(c0 + c) * rows + r0 + r] = tile[c][r]; \
+                continue;                                                                   \
+            }                                                                               \
+            for (size_t c = c0; c < c1; c++)                                                \
+                for (size_t r = r0; r < r1; r++) out[c * rows + r] = a[r * lda + c];        \
+        }                                                                                   \
+    }                                                                                       \
+}
+
+DEFINE_TRANSPOSE(transpose_f32, float)
+DEFINE_TRANSPOSE(transpose_f64, double)

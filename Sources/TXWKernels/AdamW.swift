@@ -1,4 +1,5 @@
 import RealModule
+import TXWThreads
 /// AdamW (decoupled weight decay) over all of a model's parameters, in
 /// float64 moments whatever the weights' precision.
 ///
@@ -75,15 +76,27 @@ public struct AdamW: Sendable, Equatable {
             let decay = tensor.rank >= 2 ? weightDecay : 0
             var values = tensor.scalars
             let g = grads[i].tensor.scalars
-            for j in values.indices {
-                let gj = Double(g[j])
-                firstMoments[i][j] = beta1 * firstMoments[i][j] + (1 - beta1) * gj
-                secondMoments[i][j] = beta2 * secondMoments[i][j] + (1 - beta2) * gj * gj
-                let mHat = firstMoments[i][j] / correction1
-                let vHat = secondMoments[i][j] / correction2
-                let theta = Double(values[j])
-                values[j] = T(theta - lr * (mHat / (vHat.squareRoot() + epsilon) + decay * theta))
-            }
+            let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
+            values.withUnsafeMutableBufferPointer { values in g.withUnsafeBufferPointer { g in
+            firstMoments[i].withUnsafeMutableBufferPointer { first in secondMoments[i].withUnsafeMutableBufferPointer { second in
+                // Element by element, so splitting the elements across the
+                // kernel threads never changes a result. UnsafeShared: each
+                // range reads and writes only its own elements.
+                let (sv, sg) = (UnsafeShared(values.baseAddress!), UnsafeShared(g.baseAddress!))
+                let (sf, ss) = (UnsafeShared(first.baseAddress!), UnsafeShared(second.baseAddress!))
+                Backward.split(values.count, grain: 1 << 14) { range in
+                    let (values, g, first, second) = (sv.pointer, sg.pointer, sf.pointer, ss.pointer)
+                    for j in range {
+                        let gj = Double(g[j])
+                        first[j] = beta1 * first[j] + (1 - beta1) * gj
+                        second[j] = beta2 * second[j] + (1 - beta2) * gj * gj
+                        let mHat = first[j] / correction1
+                        let vHat = second[j] / correction2
+                        let theta = Double(values[j])
+                        values[j] = T(theta - lr * (mHat / (vHat.squareRoot() + epsilon) + decay * theta))
+                    }
+                }
+            }}}}
             updated.append(try Tensor(shape: tensor.shape, scalars: values, what: name))
         }
         return try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: updated)

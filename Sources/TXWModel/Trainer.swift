@@ -49,15 +49,14 @@ public struct Trainer<Scalar: KernelScalar> {
 
         /// The bytes training a model of `h` needs besides its weights (nil
         /// when more than `Int.max`), as `trainStep` holds them at its peak:
-        /// - the activations of the windows computed at once
+        /// - the activations and work space of the windows computed at once
         ///   (`activationBytes(_:threads:)`);
-        /// - per window of that wave (`min(batch, threads)`), its gradients
-        ///   as a full set of weights with their derived copies (`W_Eᵀ` and
-        ///   the fused Q/K/V, V·d_model + 3·d_model·n_head·d_head·n_block
-        ///   values) and the backward pass's own `W_Eᵀ`;
-        /// - the float64 sum of the gradients (8 bytes per parameter);
-        /// - three more sets of weights with their derived copies: the mean
-        ///   gradient's values, the mean gradient, and the updated weights;
+        /// - that chunk's gradients, one value per parameter, and the
+        ///   float64 sum of the chunks' gradients (8 bytes per parameter);
+        /// - three more sets of weights with their derived copies (`W_Eᵀ`
+        ///   and the fused Q/K/V, V·d_model + 3·d_model·n_head·d_head·n_block
+        ///   values): the mean gradient's values, the mean gradient, and the
+        ///   updated weights;
         /// - the optimizer's two float64 moments (16 bytes per parameter).
         public func memoryNeed(_ h: Hyperparameters, threads: Int, scalarBytes s: Int) -> Int? {
             let activations = activationBytes(h, threads: threads)
@@ -69,11 +68,9 @@ public struct Trainer<Scalar: KernelScalar> {
                 .flatMap { MemoryBudget.bytes(count: $0, size: h.dHead) }
                 .flatMap { MemoryBudget.bytes(count: $0, size: h.nBlock) }
             let weightSet = MemoryBudget.sum([P, embedding, fused]).flatMap { MemoryBudget.bytes(count: $0, size: s) }
-            let perWindow = MemoryBudget.sum([weightSet, embedding.flatMap { MemoryBudget.bytes(count: $0, size: s) }])
-            let wave = max(1, min(batch, threads))
             return MemoryBudget.sum([
                 Int(activations),
-                perWindow.flatMap { MemoryBudget.bytes(count: $0, size: wave) },
+                MemoryBudget.bytes(count: P, size: s),
                 MemoryBudget.bytes(count: P, size: 8),
                 weightSet.flatMap { MemoryBudget.bytes(count: $0, size: 3) },
                 MemoryBudget.bytes(count: P, size: 16),
@@ -81,18 +78,19 @@ public struct Trainer<Scalar: KernelScalar> {
         }
 
         /// An estimate of the bytes of activations (forward values kept for
-        /// the backward pass, and their gradients) of the windows a step
-        /// computes at once, `min(batch, threads)` of them, for a model of
-        /// `h`: per window of m = context + 1 tokens, per block 2·n_head·m²
-        /// (scores and probabilities) + m·(6·d_model + 4·n_head·d_head +
-        /// 2·d_mlp), and 2·m·V + m·d_model for the embedding and logits,
-        /// times 8 bytes. In Double, so no count overflows.
+        /// the backward pass, and the backward pass's work space) of the
+        /// windows a step computes at once, for a model of `h`, at 8 bytes a
+        /// value: a step computes its windows in chunks whose size depends on
+        /// the model and the window length only (at most 2^24 values, at
+        /// least one window), whatever `threads`. Per chunk of W windows of
+        /// m = context + 1 tokens (M = W·m rows): per block
+        /// M·(4·d_model + 4·n_head·d_head + 2·d_mlp) + W·n_head·m², plus
+        /// M·(3·d_model + V + 4·n_head·d_head) + 2·max(M, d_model, d_mlp)·max(d_mlp, d_model, 3·n_head·d_head, V).
+        /// In Double, so no count overflows.
         public func activationBytes(_ h: Hyperparameters, threads: Int) -> Double {
-            let m = Double(context) + 1
-            let perBlock = 2 * Double(h.nHead) * m * m
-                + m * (6 * Double(h.dModel) + 4 * Double(h.nHead) * Double(h.dHead) + 2 * Double(h.dMLP))
-            let perWindow = Double(h.nBlock) * perBlock + 2 * m * Double(h.vocabSize) + m * Double(h.dModel)
-            return perWindow * 8 * Double(max(1, min(batch, threads)))
+            let m = context + 1
+            let windows = TrainingStep.windowsPerChunk(h, batch: batch, m: m)
+            return TrainingStep.scratchCount(h, windows: windows, m: m) * 8
         }
 
         /// The most optimizer steps a run may have (2^40): the window sampler
@@ -158,6 +156,9 @@ public struct Trainer<Scalar: KernelScalar> {
     /// The held-out tokens at the end of the sequence (maybe empty).
     public let validationTokens: [Int]
     private var rng: NumpyRandom
+    /// The training step's memory, kept from step to step (never shared: a
+    /// copied trainer gets its own before its next step).
+    private var workspace = TrainingWorkspace()
 
     /// Splits `tokens` into training and validation parts and checks that a
     /// window fits in the training part and that a step's activations and
@@ -253,28 +254,24 @@ public struct Trainer<Scalar: KernelScalar> {
         // pool, a wave of `configuration.threads` at a time, and added in
         // window order: the same sums as one window after another, whatever
         // the thread count.
-        let wave = max(1, configuration.threads)
-        for first in stride(from: 0, to: starts.count, by: wave) {
-            let last = min(first + wave, starts.count)
-            let (weights, context, tokens, configuration) = (self.weights, options.context, trainingTokens, configuration)
-            let results = ThreadPool.shared.map(last - first, threads: wave) { i in
-                let start = starts[first + i]
-                return Result {
-                    try weights.lossAndGradients(for: Array(tokens[start..<(start + context + 1)]), configuration: configuration)
-                }
-            }
-            for result in results {
-                let (loss, gradients) = try result.get()
-                total += loss
-                let tensors = gradients.parameterTensors
-                if sum.isEmpty {
-                    sum = tensors.map { $0.tensor.scalars.map(Double.init) }
-                } else {
-                    for (i, t) in tensors.enumerated() {
-                        let g = t.tensor.scalars
-                        sum[i].withUnsafeMutableBufferPointer { s in
-                            for j in g.indices { s[j] += Double(g[j]) }
-                        }
+        // The windows in chunks of `TrainingStep.windowsPerChunk` (a count
+        // from the model and the step's shape, not the thread count); each
+        // chunk's gradient is one pass over its windows stacked (the kernels'
+        // threads inside), the chunks' gradients added in float64 in order.
+        let m = options.context + 1
+        let per = TrainingStep.windowsPerChunk(weights.hyperparameters, batch: starts.count, m: m)
+        if !isKnownUniquelyReferenced(&workspace) { workspace = TrainingWorkspace() }
+        let workspace = workspace
+        for first in stride(from: 0, to: starts.count, by: per) {
+            let windows = starts[first..<min(first + per, starts.count)].map { Array(trainingTokens[$0..<($0 + m)]) }
+            let (loss, gradients) = configuration.applied { weights.trainingGradients(windows: windows, workspace: workspace) }
+            total += loss
+            if sum.isEmpty {
+                sum = gradients.map { $0.map(Double.init) }
+            } else {
+                for (i, g) in gradients.enumerated() {
+                    sum[i].withUnsafeMutableBufferPointer { s in
+                        for j in g.indices { s[j] += Double(g[j]) }
                     }
                 }
             }
@@ -284,7 +281,8 @@ public struct Trainer<Scalar: KernelScalar> {
             try Tensor(shape: named.tensor.shape, scalars: values.map { Scalar($0 * scale) })
         }
         let gradients = try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: mean)
-        weights = try optimizer.update(weights, gradients: gradients, learningRate: options.learningRate(atStep: optimizer.step + 1))
+        let rate = options.learningRate(atStep: optimizer.step + 1)
+        weights = try configuration.applied { try optimizer.update(weights, gradients: gradients, learningRate: rate) }
         return total * scale
     }
 

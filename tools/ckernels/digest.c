@@ -69,6 +69,23 @@ static void elementwise(void) {
         float wf = txw_attention_row_f32(yf, visible, count, count, 4.0f, visible % 2 ? -1e9f : -3.0f);
         mix(yf, count * 4); mix(&wf, 4);
     }
+    // The GELU backward in place (out aliasing dy), and of a length off the 16-lane blocks.
+    memcpy(out, dy, sizeof dy); txw_gelu_backward_f64(x, out, out, N - 3); mix(out, sizeof out);
+    memcpy(outf, dyf, sizeof dyf); txw_gelu_backward_f32(xf, outf, outf, N - 3); mix(outf, sizeof outf);
+    // Attention score gradients: rows of 21 and 31 (past one 16-lane block), causal from row 0 and from row 5.
+    for (size_t count = 21; count <= 31; count += 10) {
+        for (size_t first = 0; first <= 5; first += 5) {
+            memcpy(y, dy, count * count * 8);
+            txw_attention_backward_f64(x, y, count, count, first, 5.656854249492381);
+            mix(y, count * count * 8);
+            memcpy(yf, dyf, count * count * 4);
+            txw_attention_backward_f32(xf, yf, count, count, first, 5.656854f);
+            mix(yf, count * count * 4);
+        }
+    }
+    // Transposes: full 8 × 8 tiles and edges, a row stride past the columns.
+    txw_transpose_f64(19, 27, x, 30, out); mix(out, 19 * 27 * 8);
+    txw_transpose_f32(19, 27, xf, 30, outf); mix(outf, 19 * 27 * 4);
 }
 
 int main(void) {

@@ -67,6 +67,18 @@ void txw_gelu_f64(double *x, size_t n);
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n);
 void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n);
 
+/// The score gradient of causal attention rows, in place over `dp`: row i of
+/// `rows` (each `count` long) sees visible = min(first + i + 1, count) entries;
+/// ds[l] = p[l]·(dp[l] − Σ_l p[l]·dp[l]) / scale for l < visible, 0 past it.
+/// The dot product covers the whole row (masked weights included) as 16
+/// interleaved partial sums (entry l into partial l mod 16) combined pairwise.
+void txw_attention_backward_f32(const float *p, float *dp, size_t rows, size_t count, size_t first, float scale);
+void txw_attention_backward_f64(const double *p, double *dp, size_t rows, size_t count, size_t first, double scale);
+
+/// out (cols × rows, row-major) = the transpose of a (rows × cols, row stride lda).
+void txw_transpose_f32(size_t rows, size_t cols, const float *a, size_t lda, float *out);
+void txw_transpose_f64(size_t rows, size_t cols, const double *a, size_t lda, double *out);
+
 #ifdef __cplusplus
 }
 #endif
