@@ -393,6 +393,11 @@ public struct LogitLens: Sendable, Equatable {
     public let logits: [Double]
     /// Their softmax probabilities over all V logits of that point and position.
     public let probabilities: [Double]
+    /// The first (point · m + position) whose V logits are not all finite
+    /// (NaN or ±inf: overflowing numbers or non-finite weights), nil when
+    /// every row is finite. Such a row has no softmax: its entries are ids
+    /// 0 … k − 1 with their logits and NaN probabilities.
+    public let firstNonFiniteRow: Int?
 
     /// The flat index of (point, position, rank).
     public func index(point: Int, position: Int, rank: Int) -> Int { (point * tokens.count + position) * k + rank }
@@ -416,7 +421,8 @@ extension TransformerWeights {
         var ids: [Int] = [], logits: [Double] = [], probabilities: [Double] = []
         ids.reserveCapacity(points.count * m * kept)
         var rows = [Scalar](repeating: 0, count: m * V)
-        for point in points {
+        var firstNonFinite: Int?
+        for (pointIndex, point) in points.enumerated() {
             let resid = Array(cache.scalars(cache.entry(point)!))
             configuration.applied {
                 resid.withUnsafeBufferPointer { r in
@@ -429,6 +435,17 @@ extension TransformerWeights {
             }
             for i in 0..<m {
                 let row = (0..<V).map { Double(rows[i * V + $0]) }
+                // A row with a non-finite logit has no softmax: it is
+                // reported (firstNonFiniteRow), its entries the first ids with NaN probabilities.
+                guard row.allSatisfy(\.isFinite) else {
+                    if firstNonFinite == nil { firstNonFinite = pointIndex * m + i }
+                    for id in 0..<kept {
+                        ids.append(id)
+                        logits.append(row[id])
+                        probabilities.append(.nan)
+                    }
+                    continue
+                }
                 let top = row.max()!
                 var sum = 0.0
                 for v in row { sum += Double.exp(v - top) }
@@ -440,7 +457,8 @@ extension TransformerWeights {
                 }
             }
         }
-        return LogitLens(points: points, tokens: tokens, k: kept, ids: ids, logits: logits, probabilities: probabilities)
+        return LogitLens(points: points, tokens: tokens, k: kept, ids: ids, logits: logits, probabilities: probabilities,
+                         firstNonFiniteRow: firstNonFinite)
     }
 
     /// The bytes `logitLens` allocates (nil on overflow): the recorded

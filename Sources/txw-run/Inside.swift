@@ -30,6 +30,7 @@ extension Run {
                         for: "the activation cache of \(tokens.count) tokens (\(selected.count) activations"
                             + (cacheBytes.map { ", \(Formatting.grouped($0)) bytes" } ?? "") + ", held while the file is written)")
         let cache = try w.activations(for: tokens, selecting: selected.contains, ablation: inside.ablation)
+        Self.warnNonFinite(cache, maskValue: loaded.hyperparameters.constants.maskValue)
         let source = ActivationCacheFile.Source(modelName: InputFile.name(model), modelHeaderChecksum: headerChecksum, text: text)
         let npz = out.lowercased().hasSuffix(".npz")
         let bytes = npz ? try ActivationCacheFile.npzBytes(cache, source: source) : try ActivationCacheFile.txwBytes(cache, source: source)
@@ -53,13 +54,16 @@ extension Run {
         let tokens = try inputTokens(loaded) ?? []
         try checkWholeSequence(loaded, tokens, what: "a logit lens")
         let k = sampling.k(for: .lens)
-        try checkMemory(loaded, loaded.weights.logitLensMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
-                        for: "the logit lens of \(tokens.count) tokens")
+        // The lens and its rendering: per entry 3 numbers (24 bytes) and at
+        // most ~200 bytes of table or JSON text (a token escaped, a logit, a
+        // probability), the whole output built before it is written.
+        let h = loaded.hyperparameters
+        let entries = CheckedProduct.of([h.nBlock + 1, tokens.count, min(k, h.vocabSize), 224])
+        try checkMemory(loaded, MemoryBudget.sum([loaded.weights.logitLensMemoryNeed(tokens: tokens.count, threads: KernelConfiguration.defaultThreads),
+                                                  entries]),
+                        for: "the logit lens of \(tokens.count) tokens (k \(min(k, h.vocabSize)))")
         let lens = try loaded.weights.logitLens(for: tokens, k: k, ablation: inside.ablation)
-        if let bad = lens.logits.firstIndex(where: { !$0.isFinite }) {
-            let position = bad / lens.k % tokens.count, point = bad / lens.k / tokens.count
-            throw ToolFailure("the logit lens at \(lens.points[point]), position \(position), has a logit that is not finite (\(lens.logits[bad])): the model's numbers overflow or its weights are not finite")
-        }
+        try Self.refuseNonFinite(lens)
         let vocabulary = loaded.vocabulary
         func label(_ id: Int) -> String { vocabulary.map { Formatting.token($0.tokens[id]) } ?? String(id) }
         let columns = lens.points.enumerated().map { $0.offset == 0 ? "embed" : "block \($0.offset - 1)" }
@@ -113,12 +117,10 @@ extension Run {
         // Held at once: the patterns (in T and as Float), the lens, one loss
         // pass at a time, and the page (its embedded weights, the lens table
         // at most ~128 bytes an entry, the rest; twice, as text and as bytes).
-        func product(_ factors: [Int]) -> Int? {
-            factors.reduce(Int?(1)) { p, f in p.flatMap { let (r, o) = $0.multipliedReportingOverflow(by: f); return o ? nil : r } }
-        }
+        let product = CheckedProduct.of
         let patterns = product([h.nBlock, h.nHead, m, m]).flatMap { MemoryBudget.bytes(count: $0, size: MemoryLayout<T>.size + 4) }
         let page = MemoryBudget.sum([ReportPage.embeddedWeightBytes(m: m, nBlock: h.nBlock, nHead: h.nHead),
-                                     product([h.nBlock + 1, m, min(k, h.vocabSize), 128]),
+                                     product([h.nBlock + 1, m, min(k, h.vocabSize), 152]),
                                      MemoryBudget.bytes(count: m, size: 256), 1 << 20])
         try checkMemory(loaded, MemoryBudget.sum([
             w.activationsMemoryNeed(tokens: m, selecting: { $0.hasSuffix(".attn.hook_pattern") }, threads: threads), patterns,
@@ -132,6 +134,7 @@ extension Run {
         func token(_ id: Int) -> ReportPage.Token { ReportPage.Token(id: id, text: vocabulary.map { $0.tokens[id] } ?? String(id)) }
         let attention = try attentionPatterns(loaded, tokens: tokens).flatMap { $0.scalars.map { Float($0) } }
         let lens = try w.logitLens(for: tokens, k: k, ablation: inside.ablation)
+        try Self.refuseNonFinite(lens)
         let top = (0..<lens.points.count).map { p in
             (0..<m).map { i in
                 (0..<lens.k).map { r in
@@ -144,7 +147,8 @@ extension Run {
         var ablation: ReportPage.Ablation?
         if m >= 2 {
             let (loss, perHead) = try lossPerAblatedHead(loaded, tokens: tokens, mode: mode.mode)
-            ablation = ReportPage.Ablation(mode: mode == .zero ? .zero : .mean, loss: loss, headLoss: perHead.flatMap { $0 })
+            ablation = ReportPage.Ablation(mode: mode == .zero ? .zero : .mean, loss: loss, headLoss: perHead.flatMap { $0 },
+                                           given: inside.ablation?.targets.map(\.description) ?? [])
         }
         if let ablation, !ablation.loss.isFinite || ablation.headLoss.contains(where: { !$0.isFinite }) {
             throw ToolFailure("the report's losses are not all finite (unablated \(ablation.loss)): the model's numbers overflow or its weights are not finite")
@@ -198,8 +202,34 @@ extension Run {
         return (0..<loaded.hyperparameters.nBlock).compactMap { cache.tensor("blocks.\($0).attn.hook_pattern") }
     }
 
-    /// A probability with three decimals (0.000 … 1.000).
+    /// The cache is written as computed, NaN and ±inf included (they are the
+    /// run's values); one warning line names how many there are and the first.
+    /// Masked scores equal to a non-finite mask value are not counted.
+    static func warnNonFinite<T: KernelScalar>(_ cache: ActivationCache<T>, maskValue: Double) {
+        var count = 0
+        var first: (name: String, index: Int)?
+        for entry in cache.entries where maskValue.isFinite || !entry.name.hasSuffix(".attn.hook_attn_scores") {
+            for (i, v) in cache.scalars(entry).enumerated() where !v.isFinite {
+                count += 1
+                if first == nil { first = (entry.name, i) }
+            }
+        }
+        if let first {
+            Console.err("txw-run: warning: the activation cache holds \(Formatting.grouped(count)) values that are not finite (NaN or ±inf), "
+                + "the first in \(first.name) at flat index \(first.index): the model's numbers overflow or its weights are not finite")
+        }
+    }
+
+    /// Refuses a lens with a row of non-finite logits, naming the point and position.
+    static func refuseNonFinite(_ lens: LogitLens) throws {
+        guard let bad = lens.firstNonFiniteRow else { return }
+        let position = bad % lens.tokens.count, point = bad / lens.tokens.count
+        throw ToolFailure("the logit lens at \(lens.points[point]), position \(position), has logits that are not finite: the model's numbers overflow or its weights are not finite")
+    }
+
+    /// A probability with three decimals (0.000 … 1.000); a non-finite one as such.
     static func probability(_ p: Double) -> String {
+        guard p.isFinite else { return Formatting.short(p) }
         let thousandths = Int((min(max(p, 0), 1) * 1000).rounded())
         let fraction = String(thousandths % 1000)
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
@@ -269,5 +299,16 @@ struct ReportJSON: Encodable {
         try c.encode(loss, forKey: .loss)
         try c.encode(ablateMode, forKey: .ablateMode)
         try c.encode(ablate, forKey: .ablate)
+    }
+}
+
+/// An overflow-checked product of sizes (nil on overflow or a negative factor).
+enum CheckedProduct {
+    static func of(_ factors: [Int]) -> Int? {
+        factors.reduce(Int?(1)) { p, f in
+            guard let p, f >= 0 else { return nil }
+            let (r, o) = p.multipliedReportingOverflow(by: f)
+            return o ? nil : r
+        }
     }
 }

@@ -78,6 +78,9 @@ struct ReportPage {
         var loss: Double
         /// `headLoss[block * nHead + head]`: the loss with that one head ablated.
         var headLoss: [Double]
+        /// The `--ablate` targets applied to everything the page shows (and
+        /// so to `loss` and every `headLoss`), as given; empty without.
+        var given: [String] = []
     }
 
     /// The model's name (a file name): shown in the title.
@@ -246,8 +249,9 @@ struct ReportPage {
         let deltas = ablation.headLoss.map { $0 - ablation.loss }
         let largest = deltas.filter(\.isFinite).map(\.magnitude).max() ?? 0
         out += """
-            <p class="note">Mean next-token loss <b id="txw-loss">\(Self.number(ablation.loss))</b> without ablation; each cell: \
-            the change when that one head's output z is set to \(ablation.mode == .mean ? "its mean over the positions" : "zero") \
+            <p class="note">Mean next-token loss <b id="txw-loss">\(Self.number(ablation.loss))</b> \
+            \(ablation.given.isEmpty ? "without ablation" : "with " + Self.text(ablation.given.joined(separator: ", ")) + " ablated (--ablate)"); each cell: \
+            the change when that one head's output z is also set to \(ablation.mode == .mean ? "its mean over the positions" : "zero") \
             (<code>--ablate-mode \(ablation.mode.rawValue)</code>). Red: the loss rises; blue: it falls.</p>
             <table id="txw-ablation" class="ablation"><thead><tr><th></th>
             """

@@ -126,6 +126,9 @@ struct Run: ParsableCommand {
         if inside.cache == "-" && json {
             throw ValidationError("--cache - writes the cache to standard output, so --json cannot; give a file")
         }
+        if inside.cache == "-" && Console.stdoutIsTerminal {
+            throw ValidationError("--cache - writes a binary file to standard output, which is a terminal; redirect it or give a file")
+        }
         if inside.report == "-" && json {
             throw ValidationError("--report - writes the page to standard output, so --json cannot; give a file")
         }

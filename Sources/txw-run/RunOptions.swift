@@ -226,11 +226,11 @@ struct InsideOptions: ParsableArguments {
     var force = false
 
     @Option(help: ArgumentHelp(
-        "Ablate a head (blocks.I.attn.head.H: its z set before W_O) or an MLP neuron (blocks.I.mlp.neuron.N: its GELU output set before W_2); repeatable; for --loss, --logits, --sample, --lens and --cache.",
+        "Ablate a head (blocks.I.attn.head.H: its z set before W_O) or an MLP neuron (blocks.I.mlp.neuron.N: its GELU output set before W_2); repeatable; for --loss, --logits, --sample, --lens, --cache and --report.",
         valueName: "SPEC"))
     var ablate: [String] = []
 
-    @Option(help: ArgumentHelp("What replaces an ablated value: zero (default) or mean (its mean over the input's positions).", valueName: "zero|mean"))
+    @Option(help: ArgumentHelp("What replaces an ablated value: zero (default) or mean (its mean over the input's positions); with --report also how the grid ablates each head in turn.", valueName: "zero|mean"))
     var ablateMode: AblateMode?
 
     /// The parsed targets, in the order given.
@@ -246,7 +246,9 @@ struct InsideOptions: ParsableArguments {
                 throw ValidationError("--ablate \(spec) is given twice")
             }
         }
-        if ablateMode != nil && ablate.isEmpty { throw ValidationError("--ablate-mode needs --ablate") }
+        if ablateMode != nil && ablate.isEmpty && report == nil {
+            throw ValidationError("--ablate-mode needs --ablate (or --report, whose grid ablates each head in turn)")
+        }
         if cache != nil && report != nil {
             throw ValidationError("give --cache OUT or --report OUT.html, not both")
         }

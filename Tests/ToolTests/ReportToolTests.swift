@@ -74,4 +74,37 @@ struct ReportToolTests {
         let fits = try tool("txw-run", [dir.file("m.txw"), "--report", dir.file("r.html"), "--text", text, "--max-memory", "64M"])
         #expect(fits.status == 0, "\(fits.stderr)")
     }
+
+    /// A NaN in a token's embedding row outside the lens's top k: the lens
+    /// and the report refuse it (naming the point and position) instead of
+    /// crashing or printing NaN probabilities; the cache is written with a warning.
+    @Test func nonFiniteLogitsAreRefusedByTheLensAndTheReport() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let source = dir.file("nan.safetensors"), model = dir.file("nan.txw")
+        try NonFiniteWeightTests.writeSafetensors(NonFiniteWeightTests.model { $0["W_E"]![4 * 4] = .nan }, to: source)
+        let pack = try tool("txw-pack", ["--from", source, "-o", model, "--allow-nonfinite"])
+        try #require(pack.status == 0, "\(pack.stderr)")
+        for flags in [["--lens", "-k", "2"], ["--lens", "-k", "2", "--json"], ["--report", dir.file("nan.html")]] {
+            let r = try tool("txw-run", [model, "--tokens", "0 1"] + flags)
+            #expect(r.status == 1 && r.stdout.isEmpty, "\(flags): \(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("the logit lens at blocks.0.hook_resid_pre, position 0, has logits that are not finite"), "\(flags): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("nan.html")))
+        let cache = try tool("txw-run", [model, "--tokens", "0 1", "--cache", dir.file("c.npz")])
+        #expect(cache.status == 0, "\(cache.stderr)")
+        #expect(cache.stderr.contains("warning: the activation cache holds ") && cache.stderr.contains("the first in logits at flat index 4"),
+                "\(cache.stderr)")
+    }
+
+    /// --ablate-mode without --ablate is how --report's grid ablates; the
+    /// page says when its loss is with --ablate targets.
+    @Test func meanGridAndGivenTargetsAreNamed() throws {
+        let mean = try tool("txw-run", [Self.reversal, "--report", "-", "--text", "acdfb>bfdca", "--ablate-mode", "mean"])
+        #expect(mean.status == 0 && mean.stdout.contains("--ablate-mode mean") && mean.stdout.contains("without ablation"), "\(mean.stderr)")
+        let given = try tool("txw-run", [Self.reversal, "--report", "-", "--text", "acdfb>bfdca", "--ablate", "blocks.0.attn.head.1"])
+        #expect(given.status == 0 && given.stdout.contains("with blocks.0.attn.head.1 ablated (--ablate)") && !given.stdout.contains("without ablation"))
+        let loss = try tool("txw-run", [Self.reversal, "--loss", "--text", "acdfb>bfdca", "--ablate-mode", "mean"])
+        #expect(loss.status == 64 && loss.stderr.contains("--ablate-mode needs --ablate"), "\(loss.stderr)")
+    }
 }
