@@ -141,6 +141,7 @@ def main():
     quick = "--quick" in sys.argv
     reps = 3 if quick else 10
     load_at_start = load_average()
+    others_at_start = others_busy()
     work = os.path.join(ROOT, ".build", "bench")
     os.makedirs(work, exist_ok=True)
     rows = []  # (benchmark, txw, peer, ratio, note)
@@ -278,7 +279,7 @@ def main():
     print(table)
     print()
     print(torch_table)
-    loads = (load_at_start, load_average())
+    loads = (load_at_start, load_average(), others_at_start, others_busy())
     if busy(loads):  # the verdicts too say that they are not reliable
         for verdict in ("met", "not met"):
             torch_table = torch_table.replace(f" | {verdict} |", f" | {verdict} (busy machine: unreliable) |")
@@ -436,24 +437,48 @@ def load_average():
         return None
 
 
+def others_busy(seconds=3.0):
+    """The fraction of all cores' time other processes used over `seconds`,
+    read from /proc/stat while this run does nothing (None where there is no
+    /proc/stat). Unlike the load average, which trails by minutes, this
+    does not count the release build tools/bench has just run."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return None if total <= 0 else 1 - (idle1 - idle0) / total
+
+
 def busy(loads):
-    """Whether other processes shared the machine: a load average above half
-    the cores at the start, or above 1.5 × the cores at the end (when the
-    run's own 2 threads count too)."""
-    if None in loads:
+    """Whether other processes shared the machine: `loads` holds, besides
+    the load averages, the fraction of the cores other processes used just
+    before and just after the measurements (`others_busy`); more than 15%
+    of them at either end is a busy machine."""
+    others = loads[2:4] if len(loads) >= 4 else ()
+    if not others or None in others:
         return False
-    cores = os.cpu_count() or 1
-    return loads[0] > 0.5 * cores or loads[1] > 1.5 * cores
+    return max(others) > 0.15
 
 
 def load_text(loads):
     """A line on how busy the machine was: figures measured while other
     processes kept the cores busy are slower, torch's most (its OpenMP
     threads wait for each other by spinning)."""
-    if None in loads:
+    if None in loads[:2]:
         return "- load average: unknown"
     cores = os.cpu_count() or 1
     text = f"- load average (1 min) at the start {loads[0]:.1f}, at the end {loads[1]:.1f}, on {cores} cores"
+    if len(loads) >= 4 and None not in loads[2:4]:
+        text += (f"; other processes used {100 * loads[2]:.0f}% of the cores just before the measurements "
+                 f"and {100 * loads[3]:.0f}% just after (/proc/stat, 3 s each)")
     if busy(loads):
         text += (" — **other processes shared the machine during this run: every figure is slower than on a quiet "
                  "machine, torch's most, and the ratios and goals are not reliable; rerun on a quiet machine**")

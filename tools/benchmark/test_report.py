@@ -109,3 +109,21 @@ def test_merging_twice_is_stable():
     once = report.merge_sections(doc(A, X), "# B\n", "AuthenticAMD/25/1", new)
     twice = report.merge_sections(once, "# B\n", "AuthenticAMD/25/1", new)
     assert once == twice
+
+
+def test_busy_is_other_processes_cpu_share_not_the_trailing_load_average():
+    import bench
+
+    # A high load average left by tools/bench's own release build, with the
+    # cores idle around the measurements: not busy.
+    assert not bench.busy((1.9, 1.7, 0.02, 0.01))
+    # Other processes using a fifth of the cores before or after: busy.
+    assert bench.busy((0.1, 0.2, 0.20, 0.01))
+    assert bench.busy((0.1, 0.2, 0.00, 0.40))
+    # Unknown shares (no /proc/stat): not claimed busy; the line says what is known.
+    assert not bench.busy((0.5, 0.5, None, None))
+    line = bench.load_text((1.9, 1.7, 0.02, 0.30))
+    assert "at the start 1.9, at the end 1.7" in line and "2% of the cores just before" in line and "30% just after" in line
+    assert "rerun on a quiet machine" in line
+    share = bench.others_busy(0.2)
+    assert share is None or 0.0 <= share <= 1.0
