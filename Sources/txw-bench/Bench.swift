@@ -95,15 +95,21 @@ extension ModelMeasurement {
     }
 }
 
-func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 13) % V } }
-
-struct Forward: ParsableCommand, ModelMeasurement {
-    @OptionGroup var common: Common
+/// `--m`, the sequence length of the forward, cache and loss measurements.
+struct SequenceLength: ParsableArguments {
     @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
 
     func validate() throws {
         guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
     }
+}
+
+func tokens(_ m: Int, vocabulary V: Int) -> [Int] { (0..<m).map { ($0 * 7919 + 13) % V } }
+
+struct Forward: ParsableCommand, ModelMeasurement {
+    @OptionGroup var common: Common
+    @OptionGroup var sequence: SequenceLength
+    var m: Int { sequence.m }
 
     func run() throws { try runMeasurement() }
 
@@ -123,11 +129,8 @@ struct Forward: ParsableCommand, ModelMeasurement {
 /// bytes, not the disk).
 struct Cache: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
-    @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
-
-    func validate() throws {
-        guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
-    }
+    @OptionGroup var sequence: SequenceLength
+    var m: Int { sequence.m }
 
     func run() throws { try runMeasurement() }
 
@@ -159,11 +162,8 @@ struct Cache: ParsableCommand, ModelMeasurement {
 
 struct Loss: ParsableCommand, ModelMeasurement {
     @OptionGroup var common: Common
-    @Option(parsing: .unconditional, help: "Sequence length m.") var m: Int = 256
-
-    func validate() throws {
-        guard m >= 1 else { throw NumberArguments.outOfRange("--m", "sequence length", must: "≥ 1", got: "\(m)") }
-    }
+    @OptionGroup var sequence: SequenceLength
+    var m: Int { sequence.m }
 
     func run() throws { try runMeasurement() }
 
