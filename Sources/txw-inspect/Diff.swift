@@ -55,7 +55,7 @@ struct DiffText {
             out.append("vocabulary:      " + Self.vocabulary(v))
         }
         if diff.hyperparameters == nil {
-            out.append("model sections:  not compared (a is \(Self.kind(diff.kindA, article: true)), b is \(Self.kind(diff.kindB, article: true))): every key is compared as metadata")
+            out.append("model sections:  not compared (\(Self.kinds(diff.kindA, diff.kindB))): every key is compared as metadata")
         }
         out += Self.keys("metadata", diff.metadata)
         out.append("result: " + Self.result(diff))
@@ -67,6 +67,15 @@ struct DiffText {
         case .model: article ? "a model" : "model"
         case .activationCache: article ? "an activation cache" : "activation cache"
         case .container: article ? "a container that is not a model" : "not a model"
+        }
+    }
+
+    /// Why the model sections are not compared: `a is a model, b is an activation cache`, `neither is a model`.
+    static func kinds(_ a: ModelDiff.ContainerKind, _ b: ModelDiff.ContainerKind) -> String {
+        switch (a, b) {
+        case (.activationCache, .activationCache): "both are activation caches"
+        case (.container, .container): "neither is a model"
+        default: "a is \(kind(a, article: true)), b is \(kind(b, article: true))"
         }
     }
 

@@ -162,6 +162,50 @@ struct DiffToolTests {
         #expect(tensors.map { $0["name"] as? String } == ["W_E", "t\u{1b}[31m"])
     }
 
+    /// Activation caches are containers like any other: compared tensor by tensor, no model sections.
+    @Test func activationCaches() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try Self.pack(dir.file("m.txw"))
+        for (name, tokens) in [("c.txw", "1 2 3"), ("d.txw", "1 2 4")] {
+            let r = try tool("txw-run", [dir.file("m.txw"), "--cache", dir.file(name), "--tokens", tokens])
+            try #require(r.status == 0, "\(r.stderr)")
+        }
+        #expect(try Self.diff([dir.file("c.txw"), "--diff", dir.file("c.txw")]).status == 0)
+        let r = try Self.diff([dir.file("c.txw"), "--diff", dir.file("d.txw")])
+        #expect(r.status == 1 && r.stdout.contains("model sections:  not compared (both are activation caches)"), "\(r.stdout)")
+        #expect(r.stdout.contains("\n  cache.tokens: \"1 2 3\" in a, \"1 2 4\" in b\n"))
+        // The positional embedding does not depend on the tokens: equal. The token embedding differs at position 2 only.
+        #expect(r.stdout.contains("\nhook_pos_embed ") && r.stdout.split(separator: "\n").contains { $0.hasPrefix("hook_pos_embed ") && $0.contains(" equal ") })
+        #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("hook_embed ") && $0.contains("8 of 24") && $0.contains("first at index 16 (2, 0)") },
+                "\(r.stdout)")
+        let json = try jsonObject(try Self.diff([dir.file("c.txw"), "--diff", dir.file("d.txw"), "--json"]).stdout)
+        #expect(json["kind_a"] as? String == "activation-cache" && json["hyperparameters"] is NSNull && json["vocabulary"] is NSNull)
+        let model = try Self.diff([dir.file("m.txw"), "--diff", dir.file("c.txw")])
+        #expect(model.status == 1 && model.stdout.contains("not compared (a is a model, b is an activation cache)"))
+    }
+
+    /// NaN and ±inf pairs are counted and named in the notes, never printed as a bare nan.
+    @Test func nonFiniteValuesAreNamed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        for (name, v, zero, far) in [("a.txw", [Float.nan, 1, .infinity, 2], Float(0), 1.5e308), ("b.txw", [1, .nan, -.infinity, 2.5], -0.0, -1.5e308)] {
+            var w = try TXWWriter()
+            try w.addTensor(name: "v", dtype: .f32, shape: [2, 2], bytes: ElementCoding.encode(v, as: .f32))
+            try w.addTensor(name: "z", dtype: .f32, shape: [1], bytes: ElementCoding.encode([zero], as: .f32))
+            try w.addTensor(name: "far", dtype: .f64, shape: [1], bytes: ElementCoding.encode([far], as: .f64))
+            try w.write(to: dir.file(name))
+        }
+        let r = try Self.diff([dir.file("a.txw"), "--diff", dir.file("b.txw")])
+        let rows = r.stdout.split(separator: "\n").map(String.init)
+        // v: |2 − 2.5| = 0.5, rel 0.5/2.5 = 0.2; z: −0 against +0; far: more than the largest f64 apart, rel 2.
+        #expect(rows.contains { $0.hasPrefix("v ") && $0.contains(" differs ") && $0.contains(" 0.5 ") && $0.contains(" 0.2 ")
+                && $0.contains("4 of 4") && $0.hasSuffix("2 NaN vs number; 1 ±inf vs other value; first at index 0 (0, 0)") }, "\(r.stdout)")
+        #expect(rows.contains { $0.hasPrefix("z ") && $0.contains("bits differ") && $0.hasSuffix("1 equal values with other bits (±0, NaN payload)") })
+        #expect(rows.contains { $0.hasPrefix("far ") && $0.contains("> 1.797e+308") && $0.contains(" 2 ") })
+        #expect(r.status == 1 && !r.stdout.contains("nan") && !r.stdout.contains(" inf "))
+    }
+
     /// numpy computes the same counts and maxima for a random pair (f32
     /// against another seed's f16) from the arrays the Python package reads.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["TXW_PYTHON"] != nil))
