@@ -206,17 +206,39 @@ struct DiffToolTests {
         #expect(r.status == 1 && !r.stdout.contains("nan") && !r.stdout.contains(" inf "))
     }
 
-    /// numpy computes the same counts and maxima for a random pair (f32
-    /// against another seed's f16) from the arrays the Python package reads.
+    /// numpy computes the same counts and maxima from the arrays the Python
+    /// package reads, for a random pair (f32 against another seed's f16) and
+    /// for an f32 model against its f16 copy.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["TXW_PYTHON"] != nil))
     func numpyAgrees() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         try Self.pack(dir.file("a.txw"), seed: 3)
         try Self.pack(dir.file("b.txw"), seed: 4, ["--dtype", "f16"])
-        let r = try Self.diff([dir.file("a.txw"), "--diff", dir.file("b.txw"), "--json"])
-        #expect(r.status == 1)
-        let tensors = try #require(try jsonObject(r.stdout)["tensors"] as? [[String: Any]])
+        #expect(try tool("txw-pack", ["--from", dir.file("a.txw"), "--dtype", "f16", "-o", dir.file("h.txw")]).status == 0)
+        for other in ["b.txw", "h.txw"] {
+            let r = try Self.diff([dir.file("a.txw"), "--diff", dir.file(other), "--json"])
+            #expect(r.status == 1)
+            let tensors = try #require(try jsonObject(r.stdout)["tensors"] as? [[String: Any]])
+            let expected = try Self.numpy(dir.file("a.txw"), dir.file(other))
+            #expect(expected.count == 17)
+            for t in tensors {
+                let name = try #require(t["name"] as? String)
+                let e = try #require(expected[name] as? [String: Any])
+                // The same float64 operations in the same order: the same numbers, bit for bit.
+                #expect(t["differing"] as? Int == e["differing"] as? Int, "\(other) \(name)")
+                #expect(t["max_abs"] as? Double == e["max_abs"] as? Double, "\(other) \(name): \(t) vs \(e)")
+                #expect(t["max_rel"] as? Double == e["max_rel"] as? Double, "\(other) \(name): \(t) vs \(e)")
+                if other == "h.txw", !name.contains(".b_") {
+                    // The copy: f16's rounding, at most 2^-11 relative in f16's normal range.
+                    #expect((e["max_rel"] as? Double ?? 1) <= 0x1p-11 && (e["differing"] as? Int ?? 0) > 0, "\(name): \(e)")
+                }
+            }
+        }
+    }
+
+    /// Per tensor of the files at `a` and `b`, numpy's differing count, max |a−b| and max relative difference.
+    static func numpy(_ a: String, _ b: String) throws -> [String: Any] {
         let script = """
             import json, sys, numpy as np, txw
             out = {}
@@ -232,18 +254,9 @@ struct DiffToolTests {
             """
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = repositoryRoot.appendingPathComponent("tools/python").path
-        let python = try runProcess(URL(fileURLWithPath: ProcessInfo.processInfo.environment["TXW_PYTHON"]!),
-                                    ["-c", script, dir.file("a.txw"), dir.file("b.txw")], environment: environment)
+        let python = try runProcess(URL(fileURLWithPath: ProcessInfo.processInfo.environment["TXW_PYTHON"]!), ["-c", script, a, b],
+                                    environment: environment)
         try #require(python.status == 0, "\(python.stderr)")
-        let expected = try jsonObject(python.stdout)
-        #expect(expected.count == 17)
-        for t in tensors {
-            let name = try #require(t["name"] as? String)
-            let e = try #require(expected[name] as? [String: Any])
-            // The same float64 operations in the same order: the same numbers, bit for bit.
-            #expect(t["differing"] as? Int == e["differing"] as? Int, "\(name)")
-            #expect(t["max_abs"] as? Double == e["max_abs"] as? Double, "\(name): \(t) vs \(e)")
-            #expect(t["max_rel"] as? Double == e["max_rel"] as? Double, "\(name): \(t) vs \(e)")
-        }
+        return try jsonObject(python.stdout)
     }
 }
