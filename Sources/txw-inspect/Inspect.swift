@@ -47,6 +47,9 @@ struct Inspect: ParsableCommand {
     @Option(name: .customLong("dump"), help: ArgumentHelp("Print the values of one tensor (rows of the last axis, one per line; all values in row-major order with --json).", valueName: "name"))
     var dumpName: String?
 
+    @Option(name: .customLong("diff"), help: ArgumentHelp("Compare MODEL (a) with the file B (b): one row per tensor (equal, or max |a−b|, max relative difference, differing elements), then hyperparameter, vocabulary and metadata differences. Exit 0 when the contents are equal, 1 when they differ ('-': B from standard input).", valueName: "B"))
+    var diffPath: String?
+
     @Flag(help: "Print the same content as one JSON object.")
     var json = false
 
@@ -57,13 +60,19 @@ struct Inspect: ParsableCommand {
         if dumpName != nil && (verify || stats) {
             throw ValidationError("--dump prints one tensor; use it without --verify and --stats")
         }
+        if diffPath != nil && (verify || stats || dumpName != nil) {
+            throw ValidationError("--diff compares two files; use it without --verify, --stats and --dump")
+        }
+        try InputFile.checkOneStandardInput([("the model", model), ("--diff", diffPath)])
     }
 
     func run() throws {
         try reportingErrors(tool: "txw-inspect") {
             let reader = try ModelInput.open(model, budget: memory.budget)
             do {
-                if let name = dumpName {
+                if let other = diffPath {
+                    try diff(reader, against: other)
+                } else if let name = dumpName {
                     try dump(reader, name)
                 } else if verify {
                     try verifyFile(reader)
