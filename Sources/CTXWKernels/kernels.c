@@ -120,6 +120,16 @@ void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const 
     DISPATCH(dgemm, (m, n, k, a, lda, b, ldb, c, ldc))
 }
 
+void txw_sgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                 const float *b, size_t ldb, float *c, size_t ldc) {
+    DISPATCH(sgemm_t, (trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc))
+}
+
+void txw_dgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda,
+                 const double *b, size_t ldb, double *c, size_t ldc) {
+    DISPATCH(dgemm_t, (trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc))
+}
+
 void txw_exp_f32(float *x, size_t n) { DISPATCH(exp_f32, (x, n)) }
 void txw_exp_f64(double *x, size_t n) { DISPATCH(exp_f64, (x, n)) }
 float txw_attention_row_f32(float *row, size_t visible, size_t count, size_t width, float scale, float mask) {

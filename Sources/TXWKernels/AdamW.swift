@@ -55,8 +55,19 @@ public struct AdamW: Sendable, Equatable {
             throw KernelError.invalidArgument(
                 name: "gradients", value: "\(gradients.hyperparameters)", requirement: "must have the weights' hyperparameters")
         }
+        return try update(weights, gradientScalars: gradients.parameterTensors.map(\.tensor.scalars), learningRate: lr)
+    }
+
+    /// `update(_:gradients:learningRate:)` with the gradients as arrays in
+    /// canonical tensor order (`parameterTensors`), each the size of its
+    /// tensor (the caller checks): the training step's path, which does not
+    /// build a `TransformerWeights` (and its fused copies) for the gradients.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package mutating func update<T: KernelScalar>(
+        _ weights: TransformerWeights<T>, gradientScalars grads: [[T]], learningRate lr: Double
+    ) throws -> TransformerWeights<T> {
         let params = weights.parameterTensors
-        let grads = gradients.parameterTensors
         if !firstMoments.isEmpty {
             let counts = params.map { $0.tensor.count }
             guard firstMoments.map(\.count) == counts, secondMoments.map(\.count) == counts else {
@@ -75,7 +86,7 @@ public struct AdamW: Sendable, Equatable {
         for (i, (name, tensor)) in params.enumerated() {
             let decay = tensor.rank >= 2 ? weightDecay : 0
             var values = tensor.scalars
-            let g = grads[i].tensor.scalars
+            let g = grads[i]
             let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
             values.withUnsafeMutableBufferPointer { values in g.withUnsafeBufferPointer { g in
             firstMoments[i].withUnsafeMutableBufferPointer { first in secondMoments[i].withUnsafeMutableBufferPointer { second in

@@ -19,9 +19,15 @@ enum Gemm {
     /// paid (f32 113 → 152 tokens/s).
     static let fewRowsThreshold = 1 << 20
 
-    /// `C[m×n] = A[m×k] · B[k×n]`, overwriting C. Leading dimensions are row strides.
+    /// `C[m×n] = op(A) · op(B)`, overwriting C. Leading dimensions are row
+    /// strides. `op(A)` is A (m×k) or, with `transposeA`, Aᵀ where `a` holds
+    /// the k×m matrix (lda ≥ m); `op(B)` is B (k×n) or, with `transposeB`, Bᵀ
+    /// where `b` holds n×k (ldb ≥ k). No transpose is materialised; each
+    /// element is the same sum over k in increasing order as on a transposed
+    /// copy, so `A·Bᵀ` has the bits of `A·(Bᵀ materialised)`.
     @usableFromInline
     static func multiply<T: KernelScalar>(
+        transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int,
         b: UnsafePointer<T>, ldb: Int,
@@ -49,7 +55,9 @@ enum Gemm {
                 let begin = min(part * columns, n)
                 let end = min(begin + columns, n)
                 guard begin < end else { return }
-                serial(m: m, n: end - begin, k: k, a: a.pointer, lda: lda, b: b.pointer + begin, ldb: ldb, c: c.pointer + begin, ldc: ldc)
+                serial(transposeA: transposeA, transposeB: transposeB, m: m, n: end - begin, k: k,
+                       a: a.pointer, lda: lda, b: b.pointer + (transposeB ? begin * ldb : begin), ldb: ldb,
+                       c: c.pointer + begin, ldc: ldc)
             }
             return
         }
@@ -57,7 +65,8 @@ enum Gemm {
             let begin = min(part * chunk, m)
             let end = min(begin + chunk, m)
             guard begin < end else { return }
-            serial(m: end - begin, n: n, k: k, a: a.pointer + begin * lda, lda: lda, b: b.pointer, ldb: ldb,
+            serial(transposeA: transposeA, transposeB: transposeB, m: end - begin, n: n, k: k,
+                   a: a.pointer + (transposeA ? begin : begin * lda), lda: lda, b: b.pointer, ldb: ldb,
                    c: c.pointer + begin * ldc, ldc: ldc)
         }
     }
@@ -65,27 +74,32 @@ enum Gemm {
     /// `C[m×n] = A[m×k] · B[k×n]` on the calling thread (the caller splits
     /// the work; `multiply` hands each thread its rows or columns through
     /// here). Each element is the same sum however the product is split.
+    /// `transposeA` and `transposeB` as in `multiply`.
     @usableFromInline
     static func serial<T: KernelScalar>(
+        transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int,
         b: UnsafePointer<T>, ldb: Int,
         c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        let (ta, tb): (Int32, Int32) = (transposeA ? 1 : 0, transposeB ? 1 : 0)
         if T.self == Float.self {
-            txw_sgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
-                      UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
-                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
+            txw_sgemm_t(ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
         } else if T.self == Double.self {
-            txw_dgemm(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
-                      UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
-                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
+            txw_dgemm_t(ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
         } else {
+            let (ars, acs) = transposeA ? (1, lda) : (lda, 1)
+            let (brs, bcs) = transposeB ? (1, ldb) : (ldb, 1)
             for i in 0..<m {
                 for j in 0..<n {
                     var sum: T = 0
-                    for p in 0..<k { sum += a[i * lda + p] * b[p * ldb + j] }
+                    for p in 0..<k { sum += a[i * ars + p * acs] * b[p * brs + j * bcs] }
                     c[i * ldc + j] = sum
                 }
             }

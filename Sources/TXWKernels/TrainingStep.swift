@@ -139,10 +139,9 @@ extension TransformerWeights {
                 let (win, head) = (task / nh, task % nh)
                 let base = sQKV.pointer + win * m * rs
                 let weights = sP.pointer + task * m * m
-                let khT = UnsafeMutablePointer<T>.allocate(capacity: dh * m)
-                defer { khT.deallocate() }
-                Backward.transposeSerial(rows: m, cols: dh, base + hd + head * dh, lda: rs, into: khT)
-                Gemm.serial(m: m, n: m, k: dh, a: base + head * dh, lda: rs, b: khT, ldb: m, c: weights, ldc: m)
+                // S = Q·Kᵀ, K read in place (transposed operand).
+                Gemm.serial(transposeB: true, m: m, n: m, k: dh, a: base + head * dh, lda: rs, b: base + hd + head * dh, ldb: rs,
+                            c: weights, ldc: m)
                 for i in 0..<m {
                     Kernels.attentionRow(weights + i * m, visible: i + 1, count: m, width: m, scale: scale, mask: mask)
                 }
@@ -233,15 +232,14 @@ extension TransformerWeights {
         let dLogits = logits
 
         // Backward. Work space: dx, dr (M, d); a (M, max) product buffer; dQKV;
-        // the transposes of the recorded activations.
+        // a weight gradient computed transposed (`product(transposing:)`); dCtx.
         let dx = record + recorded, dr = dx + M * d, buffer = dr + M * d, dQKV = buffer + span
         let transposed = dQKV + M * rs, dCtx = transposed + span
 
         var gradients = [[T]](repeating: [], count: 1 + 8 * nb)
         // Unembedding: dW_E from it = dLogitsᵀ·x = (xᵀ·dLogits)ᵀ; dx = dLogits·W_E.
         var dW_E = [T](repeating: 0, count: V * d)
-        Backward.transpose(rows: M, cols: d, final, lda: d, into: transposed)
-        Gemm.multiply(m: d, n: V, k: M, a: transposed, lda: M, b: dLogits, ldb: V, c: buffer, ldc: V)
+        Gemm.multiply(transposeA: true, m: d, n: V, k: M, a: final, lda: d, b: dLogits, ldb: V, c: buffer, ldc: V)
         dW_E.withUnsafeMutableBufferPointer { g in Backward.transpose(rows: d, cols: V, buffer, lda: V, into: g.baseAddress!) }
         W_E.scalars.withUnsafeBufferPointer { e in
             Gemm.multiply(m: M, n: d, k: V, a: dLogits, lda: V, b: e.baseAddress!, ldb: d, c: dx, ldc: d)
@@ -254,7 +252,7 @@ extension TransformerWeights {
             // MLP: out = r + gelu(rn·W_1 + b_1)·W_2 + b_2.
             let dW_2 = Backward.product(transposing: act, rows: M, cols: f, times: dx, n: d, scratch: transposed)
             let db_2 = Backward.columnSums(dx, rows: M, cols: d)
-            Backward.product(dx, m: M, k: d, timesTransposeOf: w.W_2.scalars, n: f, into: buffer, scratch: transposed)
+            Backward.product(dx, m: M, k: d, timesTransposeOf: w.W_2.scalars, n: f, into: buffer)
             let (shidB, sbuf) = (UnsafeShared(UnsafePointer(hid)), UnsafeShared(buffer))
             Backward.split(M * f / 16, grain: 256) { blocks in
                 let first = blocks.lowerBound * 16, count = min(blocks.upperBound * 16, M * f) - first
@@ -266,35 +264,33 @@ extension TransformerWeights {
             }
             let dW_1 = Backward.product(transposing: rn, rows: M, cols: d, times: buffer, n: f, scratch: transposed)
             let db_1 = Backward.columnSums(buffer, rows: M, cols: f)
-            Backward.product(buffer, m: M, k: f, timesTransposeOf: w.W_1.scalars, n: d, into: dr, scratch: transposed)
+            Backward.product(buffer, m: M, k: f, timesTransposeOf: w.W_1.scalars, n: d, into: dr)
             Backward.rmsnormAdding(x: r, dy: dr, to: dx, rows: M, cols: d, epsilon: epsilon, out: dr)
             // Attention: r = x + context·W_O.
             let dW_O = Backward.product(transposing: ctx, rows: M, cols: hd, times: dr, n: d, scratch: transposed)
-            Backward.product(dr, m: M, k: d, timesTransposeOf: w.W_O.scalars, n: hd, into: dCtx, scratch: transposed)
+            Backward.product(dr, m: M, k: d, timesTransposeOf: w.W_O.scalars, n: hd, into: dCtx)
             let (sQKV, sP, sCtx, sD) = (UnsafeShared(qkv), UnsafeShared(P), UnsafeShared(dCtx), UnsafeShared(dQKV))
             KernelThreads.parallel(headTasks) { task in
                 let (win, head) = (task / nh, task % nh)
                 let base = sQKV.pointer + win * m * rs, dBase = sD.pointer + win * m * rs
                 let weights = sP.pointer + task * m * m
                 let dC = sCtx.pointer + win * m * hd + head * dh
-                let space = UnsafeMutablePointer<T>.allocate(capacity: dh * m + 2 * m * m)
-                defer { space.deallocate() }
-                let vhT = space, dS = vhT + dh * m, flipped = dS + m * m
-                // dP = dC·Vᵀ; dV = Pᵀ·dC.
-                Backward.transposeSerial(rows: m, cols: dh, base + 2 * hd + head * dh, lda: rs, into: vhT)
-                Gemm.serial(m: m, n: m, k: dh, a: dC, lda: hd, b: vhT, ldb: m, c: dS, ldc: m)
-                Backward.transposeSerial(rows: m, cols: m, weights, lda: m, into: flipped)
-                Gemm.serial(m: m, n: dh, k: m, a: flipped, lda: m, b: dC, ldb: hd, c: dBase + 2 * hd + head * dh, ldc: rs)
+                let dS = UnsafeMutablePointer<T>.allocate(capacity: m * m)
+                defer { dS.deallocate() }
+                // dP = dC·Vᵀ; dV = Pᵀ·dC (transposed operands read in place).
+                Gemm.serial(transposeB: true, m: m, n: m, k: dh, a: dC, lda: hd, b: base + 2 * hd + head * dh, ldb: rs,
+                            c: dS, ldc: m)
+                Gemm.serial(transposeA: true, m: m, n: dh, k: m, a: weights, lda: m, b: dC, ldb: hd,
+                            c: dBase + 2 * hd + head * dh, ldc: rs)
                 // dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √d_head, masked entries 0; dQ = dS·K; dK = dSᵀ·Q.
                 Backward.attentionScores(p: weights, dp: dS, rows: m, scale: scale)
                 Gemm.serial(m: m, n: dh, k: m, a: dS, lda: m, b: base + hd + head * dh, ldb: rs, c: dBase + head * dh, ldc: rs)
-                Backward.transposeSerial(rows: m, cols: m, dS, lda: m, into: flipped)
-                Gemm.serial(m: m, n: dh, k: m, a: flipped, lda: m, b: base + head * dh, ldb: rs,
+                Gemm.serial(transposeA: true, m: m, n: dh, k: m, a: dS, lda: m, b: base + head * dh, ldb: rs,
                             c: dBase + hd + head * dh, ldc: rs)
             }
             let dFused = Backward.product(transposing: xn, rows: M, cols: d, times: dQKV, n: rs, scratch: transposed)
             fusedQKV[b].withUnsafeBufferPointer { fq in
-                Backward.product(dQKV, m: M, k: rs, timesTransposeOf: fq, n: d, into: buffer, scratch: transposed)
+                Backward.product(dQKV, m: M, k: rs, timesTransposeOf: fq, n: d, into: buffer)
             }
             Backward.rmsnormAdding(x: x, dy: buffer, to: dr, rows: M, cols: d, epsilon: epsilon, out: dx)
             // The fused gradient back into the notebook's (d_model, d_head, n_head) layouts.
@@ -362,33 +358,37 @@ extension Backward {
         }
     }
 
-    /// Aᵀ·B for A (rows × cols) and B (rows × n): a (cols × n) array, the
-    /// sum over rows in increasing order (A transposed into `scratch` first).
+    /// Aᵀ·B for A (rows × cols) and B (rows × n): a (cols × n) array, each
+    /// element the sum over rows in increasing order. A is read in place as a
+    /// transposed operand when cols ≤ n; otherwise (Bᵀ·A)ᵀ is computed (the
+    /// same products and sums, so the same bits: a narrow transposed operand
+    /// reads its rows' cache lines for several output rows at once) into
+    /// `scratch` and transposed.
     static func product<T: KernelScalar>(
         transposing a: UnsafePointer<T>, rows: Int, cols: Int, times b: UnsafePointer<T>, n: Int, scratch: UnsafeMutablePointer<T>
     ) -> [T] {
-        transpose(rows: rows, cols: cols, a, lda: cols, into: scratch)
-        return [T](unsafeUninitializedCapacity: cols * n) { out, initialized in
-            out.initialize(repeating: 0)
-            Gemm.multiply(m: cols, n: n, k: rows, a: scratch, lda: rows, b: b, ldb: n, c: out.baseAddress!, ldc: n)
+        [T](unsafeUninitializedCapacity: cols * n) { out, initialized in
+            if cols <= n {
+                Gemm.multiply(transposeA: true, m: cols, n: n, k: rows, a: a, lda: cols, b: b, ldb: n, c: out.baseAddress!, ldc: n)
+            } else {
+                Gemm.multiply(transposeA: true, m: n, n: cols, k: rows, a: b, lda: n, b: a, ldb: cols, c: scratch, ldc: cols)
+                transpose(rows: n, cols: cols, scratch, lda: cols, into: out.baseAddress!)
+            }
             initialized = cols * n
         }
     }
 
-    /// into (m × n) = A (m × k) · Bᵀ for B (n × k) (B transposed into `scratch` first).
+    /// into (m × n) = A (m × k) · Bᵀ for B (n × k), B read in place as a transposed operand.
     static func product<T: KernelScalar>(
-        _ a: UnsafePointer<T>, m: Int, k: Int, timesTransposeOf b: [T], n: Int, into: UnsafeMutablePointer<T>,
-        scratch: UnsafeMutablePointer<T>
+        _ a: UnsafePointer<T>, m: Int, k: Int, timesTransposeOf b: [T], n: Int, into: UnsafeMutablePointer<T>
     ) {
-        b.withUnsafeBufferPointer { bb in product(a, m: m, k: k, timesTransposeOf: bb, n: n, into: into, scratch: scratch) }
+        b.withUnsafeBufferPointer { bb in product(a, m: m, k: k, timesTransposeOf: bb, n: n, into: into) }
     }
 
     static func product<T: KernelScalar>(
-        _ a: UnsafePointer<T>, m: Int, k: Int, timesTransposeOf b: UnsafeBufferPointer<T>, n: Int, into: UnsafeMutablePointer<T>,
-        scratch: UnsafeMutablePointer<T>
+        _ a: UnsafePointer<T>, m: Int, k: Int, timesTransposeOf b: UnsafeBufferPointer<T>, n: Int, into: UnsafeMutablePointer<T>
     ) {
-        transpose(rows: n, cols: k, b.baseAddress!, lda: k, into: scratch)
-        Gemm.multiply(m: m, n: n, k: k, a: a, lda: k, b: scratch, ldb: n, c: into, ldc: n)
+        Gemm.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b.baseAddress!, ldb: k, c: into, ldc: n)
     }
 
     /// The sums of the columns of a (rows × cols), rows added in order.

@@ -249,6 +249,7 @@ public struct Trainer<Scalar: KernelScalar> {
         let windows = trainingTokens.count - options.context
         var total = 0.0
         var sum: [[Double]] = []
+        var only: [[Scalar]] = []  // a step of one chunk: its gradients, not copied into float64
         let starts = (0..<options.batch).map { _ in min(Int(rng.random() * Double(windows)), windows - 1) }
         // The windows' gradients are computed in parallel on the shared
         // pool, a wave of `configuration.threads` at a time, and added in
@@ -266,7 +267,9 @@ public struct Trainer<Scalar: KernelScalar> {
             let windows = starts[first..<min(first + per, starts.count)].map { Array(trainingTokens[$0..<($0 + m)]) }
             let (loss, gradients) = configuration.applied { weights.trainingGradients(windows: windows, workspace: workspace) }
             total += loss
-            if sum.isEmpty {
+            if per >= starts.count {
+                only = gradients
+            } else if sum.isEmpty {
                 sum = gradients.map { $0.map(Double.init) }
             } else {
                 for (i, g) in gradients.enumerated() {
@@ -277,12 +280,15 @@ public struct Trainer<Scalar: KernelScalar> {
             }
         }
         let scale = 1 / Double(options.batch)
-        let mean = try zip(weights.parameterTensors, sum).map { named, values in
-            try Tensor(shape: named.tensor.shape, scalars: values.map { Scalar($0 * scale) })
+        // The mean gradient: each sum (in float64; one chunk's own value) times 1/B, rounded to Scalar.
+        let mean: [[Scalar]]
+        if sum.isEmpty {
+            mean = only.map { g in g.map { Scalar(Double($0) * scale) } }
+        } else {
+            mean = sum.map { values in values.map { Scalar($0 * scale) } }
         }
-        let gradients = try TransformerWeights(hyperparameters: weights.hyperparameters, parameterTensors: mean)
         let rate = options.learningRate(atStep: optimizer.step + 1)
-        weights = try configuration.applied { try optimizer.update(weights, gradients: gradients, learningRate: rate) }
+        weights = try configuration.applied { try optimizer.update(weights, gradientScalars: mean, learningRate: rate) }
         return total * scale
     }
 

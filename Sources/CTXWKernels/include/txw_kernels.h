@@ -28,6 +28,17 @@ void txw_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const f
 void txw_dgemm(size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b, size_t ldb,
                double *c, size_t ldc);
 
+/// C[m×n] = op(A)·op(B): op(A) = A (m×k, row stride lda) or, when trans_a
+/// is not 0, Aᵀ with `a` holding the k×m matrix A (row stride lda ≥ m);
+/// op(B) = B (k×n) or, when trans_b is not 0, Bᵀ with `b` holding n×k (row
+/// stride ldb ≥ k). No transpose is materialised, and every element is the
+/// same in-order sum over k as txw_sgemm's on the transposed copy: the bits of
+/// A·Bᵀ are those of A·(Bᵀ materialised).
+void txw_sgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                 const float *b, size_t ldb, float *c, size_t ldc);
+void txw_dgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda,
+                 const double *b, size_t ldb, double *c, size_t ldc);
+
 /// x[i] = exp(x[i]) for n values, in place (Taylor polynomial after range
 /// reduction, ~1e-16 relative in f64; 0 below underflow, +inf above
 /// overflow, NaN stays NaN).
