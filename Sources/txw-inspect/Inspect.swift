@@ -31,8 +31,8 @@ struct Inspect: ParsableCommand {
             checked).
 
             --digest prints the model's content digest (SHA-256 of its hyperparameters, \
-            vocabulary and tensors; Spec/txw-format.md §4) as "HEX  MODEL", as sha256sum \
-            does; it does not depend on the codec, level, shuffle, block size, tensor \
+            vocabulary and tensors; Spec/txw-format.md §4): one line, the 64 hex digits, \
+            two spaces and MODEL, as sha256sum prints; it does not depend on the codec, level, shuffle, block size, tensor \
             order or user metadata, so a re-packed model keeps it. --json adds every \
             tensor's digest. --expect-digest HEX verifies as --verify does, then compares \
             the model digest with HEX. A container that is not a model (an activation \
@@ -59,7 +59,7 @@ struct Inspect: ParsableCommand {
     @Option(name: .customLong("dump"), help: ArgumentHelp("Print the values of one tensor (rows of the last axis, one per line; all values in row-major order with --json).", valueName: "name"))
     var dumpName: String?
 
-    @Flag(help: "Print the model's content digest (SHA-256; Spec/txw-format.md §4) as 'HEX  MODEL'; with --json also every tensor's digest.")
+    @Flag(help: "Print the model's content digest (SHA-256; Spec/txw-format.md §4): 64 hex digits, two spaces, MODEL; with --json also every tensor's digest.")
     var digest = false
 
     @Option(name: .customLong("expect-digest"), help: ArgumentHelp(

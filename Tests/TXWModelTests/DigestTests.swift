@@ -193,4 +193,42 @@ struct DigestTests {
         #expect(found == expected)
         #expect(Set(expected.values).count == 4)
     }
+
+    /// The hostile conformance files (names, keys and tokens byte for byte,
+    /// NaN payloads, extreme values): Python's digests equal Swift's, for
+    /// every model (model and tensor digests) and every tensor of the other
+    /// containers (the 4 GiB tensor excepted).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TXW_PYTHON"] != nil))
+    func pythonAgreesOnTheHostileSet() throws {
+        let dir = fixturesDirectory("hostile")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".txw") && $0 != "huge_tensor.txw" }.sorted()
+        var expected: [String] = []
+        for file in files {
+            let reader = try TXWReader(path: dir.appendingPathComponent(file).path)
+            if file.hasPrefix("model_") {
+                let result = try ContentDigest.model(reader)
+                expected.append("\(file) model \(result.digest.hex)")
+            }
+            for (i, entry) in reader.tensors.enumerated() {
+                expected.append("\(file) \(i) \(try ContentDigest.tensor(entry, in: reader).hex)")
+            }
+        }
+        let script = """
+            import os, sys, txw
+            d = sys.argv[1]
+            for f in sys.argv[2:]:
+                p = os.path.join(d, f)
+                if f.startswith("model_"):
+                    print(f, "model", txw.digest(p))
+                with txw.read_container(p) as c:
+                    names = [t.name for t in c.tensors]
+                for i, n in enumerate(names):
+                    print(f, i, txw.tensor_digest(p, n))
+            """
+        let python = ProcessInfo.processInfo.environment["TXW_PYTHON"]!
+        let result = try runProcess(URL(fileURLWithPath: python), ["-c", script, dir.path] + files)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").map(String.init) == expected)
+        #expect(expected.count > 20)
+    }
 }
