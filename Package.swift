@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        // SHA-256 for the content digest (TXWModel's ContentDigest) and lineage; Spec/txw-format.md §4.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // `swift package generate-documentation` (README, "Documentation"); a plugin, not linked into anything.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -41,6 +43,7 @@ let package = Package(
         // Hyperparameters + weights <-> files, vocabulary.
         .target(name: "TXWModel", dependencies: [
             "TXWThreads", "TXWFormat", "TXWKernels", "CZlib", .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // What the three tools share: option groups, JSON output, error reporting.
         .target(name: "TXWToolSupport", dependencies: [

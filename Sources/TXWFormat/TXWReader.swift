@@ -250,6 +250,29 @@ public final class TXWReader: Sendable {
         if let first = failures.withLock({ $0.min { $0.0 < $1.0 } }) { throw first.1 }
     }
 
+    /// Hands the raw bytes of `entry` (one of this reader's `tensors`) to
+    /// `body` one block at a time, in index order: each block's checksum and
+    /// padding verified before it is decoded, one block and its scratch held
+    /// at once (checked against `options.memoryBudget` first). For consumers
+    /// that stream a tensor's bytes (the content digest) without holding it.
+    ///
+    /// - Throws: `TXWFormatError.noSuchTensor` for an entry of another file,
+    ///   `.overMemoryBudget`, the first damaged block's error, or what `body` throws.
+    package func forEachBlock(of entry: TensorEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let own = tensor(named: entry.name), own == entry else { throw TXWFormatError.noSuchTensor(name: entry.name) }
+        let largest = own.blocks.reduce(0) { max($0, $1.rawLength) }  // each ≤ 64 MiB
+        let scratch = own.filter == .byteShuffle ? largest : 0
+        try options.memoryBudget.check(largest + scratch, for: "tensor '\(DisplayText.escaped(own.name))' (one block and its scratch)")
+        let decoder = try BlockDecoder(scratchBytes: scratch)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
+        defer { out.deallocate() }
+        for (index, block) in own.blocks.enumerated() {
+            let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<block.rawLength])
+            try decodeBlock(own, index, into: dst, with: decoder)
+            try body(UnsafeRawBufferPointer(dst))
+        }
+    }
+
     /// Decodes every block of every tensor and checks every checksum and all
     /// padding; returns every problem found (empty when the file is intact).
     /// When decoding cannot start (libzstd cannot allocate a context), that

@@ -226,11 +226,21 @@ public struct ModelDiff: Sendable, Equatable {
     /// The other keys: those outside `model.` when both files are models, every key otherwise.
     public var metadata: KeyDifference
 
-    /// True when the contents are equal: every tensor equal, none in one
-    /// file only, and no hyperparameter, vocabulary or metadata difference.
-    public var isEqual: Bool {
+    /// True when everything compared is equal: every tensor equal, none in
+    /// one file only, and no hyperparameter, vocabulary or metadata difference.
+    public var isEqual: Bool { contentsEqual && metadata.isEmpty }
+
+    /// True when the contents are equal, as the content digest defines them
+    /// (Spec/txw-format.md part 4): every tensor equal, none in one file
+    /// only, and, when both files are models, the same hyperparameters and
+    /// vocabulary. The user metadata of two models (name, provenance,
+    /// lineage, `training.*`) is reported but is not content: a re-pack,
+    /// which records its own lineage, has the contents of its source. When
+    /// either file is not a model there is no such split, and every key is
+    /// content. `txw-inspect --diff` exits 0 exactly when this holds.
+    public var contentsEqual: Bool {
         tensors.allSatisfy { $0.status == .equal } && (hyperparameters?.isEmpty ?? true)
-            && (vocabulary?.isEqual ?? true) && metadata.isEmpty
+            && (vocabulary?.isEqual ?? true) && (hyperparameters != nil || metadata.isEmpty)
     }
 
     /// Values decoded at a time when a chunk's bytes differ (per file).

@@ -8,7 +8,8 @@ import TXWToolSupport
 extension Inspect {
     /// Compares the open file `reader` (MODEL) with the file at `otherPath`,
     /// prints the table and the other sections (or one JSON object), and
-    /// exits 1 when the contents differ.
+    /// exits 1 when the contents differ (`ModelDiff.contentsEqual`: two
+    /// models whose user metadata alone differs have equal contents).
     func diff(_ reader: TXWReader, against otherPath: String) throws {
         // A model read from standard input keeps its bytes: the second file gets what it left.
         let other = try ModelInput.open(otherPath, budget: reader.options.memoryBudget)
@@ -26,7 +27,7 @@ extension Inspect {
         } else {
             try DiffText(names: names, tensorsA: reader.tensors.count, tensorsB: other.tensors.count, result).lines().forEach { try Console.out($0) }
         }
-        if !result.isEqual { throw ExitCode.failure }
+        if !result.contentsEqual { throw ExitCode.failure }
     }
 }
 
@@ -171,6 +172,10 @@ struct DiffText {
 
     static func result(_ diff: ModelDiff) -> String {
         if diff.isEqual { return "equal" }
+        if diff.contentsEqual {
+            let n = diff.metadata.onlyInA.count + diff.metadata.onlyInB.count + diff.metadata.changed.count
+            return "contents equal (user metadata differs: \(n) key\(n == 1 ? "" : "s"))"
+        }
         let t = diff.tensors
         let compared = t.filter { $0.status == .equal || $0.status == .differs || $0.status == .shapeMismatch }
         var parts: [String] = []
@@ -181,7 +186,7 @@ struct DiffText {
         if onlyB > 0 { parts.append("\(onlyB) tensor\(onlyB == 1 ? "" : "s") only in b") }
         if !(diff.hyperparameters?.isEmpty ?? true) { parts.append("hyperparameters") }
         if !(diff.vocabulary?.isEqual ?? true) { parts.append("vocabulary") }
-        if !diff.metadata.isEmpty { parts.append("metadata") }
+        if !diff.metadata.isEmpty { parts.append(diff.hyperparameters == nil ? "metadata" : "user metadata") }
         return "differ (" + parts.joined(separator: ", ") + ")"
     }
 }
@@ -196,7 +201,7 @@ extension String {
 /// The result of --diff as one JSON object (Spec/cli.md).
 struct DiffJSON: Encodable {
     let a, b: String
-    let equal: Bool
+    let equal, metadataEqual: Bool
     let kindA, kindB: String
     let tensors: [TensorDiffJSON]
     let hyperparameters: JSONNullable<KeyDiffJSON>
@@ -205,11 +210,11 @@ struct DiffJSON: Encodable {
     let counts: CountsJSON
 
     enum CodingKeys: String, CodingKey {
-        case a, b, equal, kindA = "kind_a", kindB = "kind_b", tensors, hyperparameters, vocabulary, metadata, counts
+        case a, b, equal, metadataEqual = "metadata_equal", kindA = "kind_a", kindB = "kind_b", tensors, hyperparameters, vocabulary, metadata, counts
     }
 
     init(a: String, b: String, _ diff: ModelDiff) {
-        (self.a, self.b, equal) = (a, b, diff.isEqual)
+        (self.a, self.b, equal, metadataEqual) = (a, b, diff.contentsEqual, diff.metadata.isEmpty)
         (kindA, kindB) = (diff.kindA.rawValue, diff.kindB.rawValue)
         tensors = diff.tensors.map(TensorDiffJSON.init)
         hyperparameters = JSONNullable(diff.hyperparameters.map(KeyDiffJSON.init))

@@ -30,8 +30,20 @@ struct Inspect: ParsableCommand {
             read as a stream: into memory, within --max-memory (held up to three times while it is \
             checked).
 
-            Exit status: 0 on success; 1 when the file cannot be read or --verify finds \
-            damage; 64 for a usage error.
+            --digest prints the model's content digest (SHA-256 of its hyperparameters, \
+            vocabulary and tensors; Spec/txw-format.md §4): one line, the 64 hex digits, \
+            two spaces and MODEL, as sha256sum prints; it does not depend on the codec, level, shuffle, block size, tensor \
+            order or user metadata, so a re-packed model keeps it. --json adds every \
+            tensor's digest. --expect-digest HEX verifies as --verify does, then compares \
+            the model digest with HEX. A container that is not a model (an activation \
+            cache) has no model digest: --digest and --expect-digest refuse it.
+
+            The summary shows the lineage (lineage.* keys: the source a file was packed \
+            or trained from, and its digest; training.data_sha256).
+
+            Exit status: 0 on success; 1 when the file cannot be read, --verify finds \
+            damage, --expect-digest a different digest or --diff different contents; 64 for a usage error \
+            (a malformed --expect-digest among them).
             """,
         version: ToolMain.version("txw-inspect"))
 
@@ -47,8 +59,16 @@ struct Inspect: ParsableCommand {
     @Option(name: .customLong("dump"), help: ArgumentHelp("Print the values of one tensor (rows of the last axis, one per line; all values in row-major order with --json).", valueName: "name"))
     var dumpName: String?
 
-    @Option(name: .customLong("diff"), help: ArgumentHelp("Compare MODEL (a) with the file B (b): one row per tensor (equal, or max |a−b|, max relative difference, differing elements), then hyperparameter, vocabulary and metadata differences. Exit 0 when the contents are equal, 1 when they differ ('-': B from standard input).", valueName: "B"))
+    @Option(name: .customLong("diff"), help: ArgumentHelp("Compare MODEL (a) with the file B (b): one row per tensor (equal, or max |a−b|, max relative difference, differing elements), then hyperparameter, vocabulary and metadata differences. Exit 0 when the contents are equal, 1 when they differ; for two models user metadata (name, provenance, lineage, training.*) is listed but is not content, as in --digest ('-': B from standard input).", valueName: "B"))
     var diffPath: String?
+
+    @Flag(help: "Print the model's content digest (SHA-256; Spec/txw-format.md §4): 64 hex digits, two spaces, MODEL; with --json also every tensor's digest.")
+    var digest = false
+
+    @Option(name: .customLong("expect-digest"), help: ArgumentHelp(
+        "Verify as --verify does (implied), then compare the model's content digest with HEX (64 hex digits, optionally after 'sha256:'): exit 1 and one line on stderr when it differs.",
+        valueName: "HEX"))
+    var expectDigest: String?
 
     @Flag(help: "Print the same content as one JSON object.")
     var json = false
@@ -60,10 +80,19 @@ struct Inspect: ParsableCommand {
         if dumpName != nil && (verify || stats) {
             throw ValidationError("--dump prints one tensor; use it without --verify and --stats")
         }
-        if diffPath != nil && (verify || stats || dumpName != nil) {
-            throw ValidationError("--diff compares two files; use it without --verify, --stats and --dump")
+        if diffPath != nil && (verify || stats || dumpName != nil || digest || expectDigest != nil) {
+            throw ValidationError("--diff compares two files; use it without --verify, --stats, --dump, --digest and --expect-digest")
         }
         try InputFile.checkOneStandardInput([("the model", model), ("--diff", diffPath)])
+        if digest && (dumpName != nil || verify || stats || expectDigest != nil) {
+            throw ValidationError("--digest prints the digest; use it without --dump, --verify, --stats and --expect-digest")
+        }
+        if let expectDigest {
+            if dumpName != nil || stats { throw ValidationError("--expect-digest verifies; use it without --dump and --stats") }
+            guard ContentDigest(hex: expectDigest) != nil else {
+                throw ValidationError(Diagnostics.malformedDigest(flag: "--expect-digest", expectDigest))
+            }
+        }
     }
 
     func run() throws {
@@ -74,7 +103,9 @@ struct Inspect: ParsableCommand {
                     try diff(reader, against: other)
                 } else if let name = dumpName {
                     try dump(reader, name)
-                } else if verify {
+                } else if digest {
+                    try printDigest(reader)
+                } else if verify || expectDigest != nil {
                     try verifyFile(reader)
                 } else {
                     try describe(reader)
@@ -148,6 +179,11 @@ struct Inspect: ParsableCommand {
         case let .failure(error):
             try Console.out("model:       not a txw model: \(TXWToolSupport.describe(error))")
         }
+        let lineage = Self.lineageText(summary.userMetadata)
+        if !lineage.isEmpty {
+            try Console.out("lineage:")
+            for line in lineage { try Console.out("  " + line) }
+        }
         if summary.userMetadata.isEmpty {
             try Console.out("metadata:    none")
         } else {
@@ -194,18 +230,26 @@ struct Inspect: ParsableCommand {
         for (entry, count) in zip(reader.tensors, nonFinite) where count.total > 0 {
             Console.err("txw-inspect: warning: " + Diagnostics.nonFiniteWarning(path: InputFile.name(model), tensor: entry.name, shape: entry.shape, count))
         }
+        // --expect-digest: compared only when no block is damaged.
+        let check = problems.isEmpty ? try compareDigest(reader) : nil
         if json {
             try Console.out(try JSONOutput.text(VerifyJSON(
                 path: model, ok: problems.isEmpty, tensors: reader.tensors.count, blocks: blocks,
                 problems: problems.map(ProblemJSON.init),
-                nonFinite: zip(reader.tensors, nonFinite).filter { $0.1.total > 0 }.map { NonFiniteJSON(tensor: $0.0.name, $0.1) })))
+                nonFinite: zip(reader.tensors, nonFinite).filter { $0.1.total > 0 }.map { NonFiniteJSON(tensor: $0.0.name, $0.1) },
+                digest: check)))
         } else if problems.isEmpty {
             try Console.out("OK: \(reader.tensors.count) tensors, \(blocks) blocks, every checksum verified")
+            if let check, check.match { try Console.out("OK: content digest \(check.found)") }
         } else {
             for problem in problems { try Console.out("DAMAGED \(Diagnostics.message(for: problem))") }
         }
         if !problems.isEmpty {
             Console.err("txw-inspect: \(Formatting.name(model)): \(problems.count) damaged block\(problems.count == 1 ? "" : "s")")
+            throw ExitCode.failure
+        }
+        if let check, !check.match, let expected = ContentDigest(hex: check.expected), let found = ContentDigest(hex: check.found) {
+            Console.err("txw-inspect: " + Diagnostics.digestMismatch(path: InputFile.name(model), expected: expected, found: found))
             throw ExitCode.failure
         }
     }

@@ -19,12 +19,14 @@ struct SummaryJSON: Encodable {
     /// Only for a model: its vocabulary, or null.
     let vocabulary: JSONNullable<VocabularyJSON>?
     let metadata: JSONDynamicObject<MetadataJSON>
+    /// The lineage keys present (also in `metadata`); null when none.
+    let lineage: JSONNullable<LineageJSON>
     let tensors: [TensorJSON]
     let totals: TotalsJSON
 
     enum CodingKeys: String, CodingKey {
         case path, fileSize = "file_size", formatVersion = "format_version", model, notAModel = "not_a_model"
-        case vocabulary, metadata, tensors, totals
+        case vocabulary, metadata, lineage, tensors, totals
     }
 
     init(path: String, reader: TXWReader, summary: Inspect.Summary) {
@@ -42,6 +44,8 @@ struct SummaryJSON: Encodable {
             vocabulary = nil
         }
         metadata = JSONDynamicObject(summary.userMetadata.map { ($0.key, MetadataJSON($0.value)) })
+        let lineageEntries = Lineage.entries(summary.userMetadata)
+        lineage = JSONNullable(lineageEntries.isEmpty ? nil : LineageJSON(entries: lineageEntries))
         tensors = reader.tensors.enumerated().map { i, t in
             TensorJSON(t, stats: summary.statistics.isEmpty ? nil : StatisticsJSON(summary.statistics[i]))
         }
@@ -152,8 +156,10 @@ struct VerifyJSON: Encodable {
     let problems: [ProblemJSON]
     /// The tensors that hold NaN or ±inf values (not damage).
     let nonFinite: [NonFiniteJSON]
+    /// Only with --expect-digest (and no damage): expected, found, match.
+    var digest: DigestCheckJSON? = nil
 
-    enum CodingKeys: String, CodingKey { case path, ok, tensors, blocks, problems, nonFinite = "non_finite" }
+    enum CodingKeys: String, CodingKey { case path, ok, tensors, blocks, problems, nonFinite = "non_finite", digest }
 }
 
 /// A tensor's non-finite values under --verify: counts and the first flat index.

@@ -28,6 +28,13 @@ struct Pack: ParsableCommand {
             and metadata; --vocab, --char-vocab, --context-length, --name and --meta change \
             them.
 
+            Lineage: --from records where the model came from, in metadata keys \
+            lineage.tool, lineage.source (the file's name), lineage.source_format and \
+            lineage.source_digest (a .txw source's content digest, as txw-inspect --digest \
+            prints it) or lineage.source_sha256 (SHA-256 of an npz or safetensors file's \
+            bytes, of the bytes read for -); the source's own lineage.* keys are replaced, \
+            and --meta refuses lineage.* keys (Spec/txw-format.md §2.1).
+
             A weight that is NaN or ±inf, or that becomes ±inf in the stored dtype \
             (--dtype), is refused, naming the tensor and the first such element's flat \
             index and multi-index, unless --allow-nonfinite.
@@ -108,7 +115,7 @@ struct Pack: ParsableCommand {
     @Option(help: "The model's name (metadata key 'name').")
     var name: String?
 
-    @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable).", valueName: "key=value"))
+    @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable; model.* and lineage.* keys are refused).", valueName: "key=value"))
     var meta: [String] = []
 
     @Flag(help: "Pack weights that are NaN or ±inf, or that become ±inf in --dtype (refused otherwise, naming the first).")
@@ -147,6 +154,9 @@ struct Pack: ParsableCommand {
             if ModelKeys.isReserved(String(item[..<eq])) {
                 throw ValidationError("--meta: keys beginning with 'model.' are reserved for the model profile")
             }
+            if Lineage.isLineageKey(String(item[..<eq])) {
+                throw ValidationError("--meta: keys beginning with 'lineage.' are written by txw-pack (the source of --from)")
+            }
         }
         do {
             try TXWWriter.Options(level: level ?? FormatLimits.defaultLevel, blockSize: blockSize ?? FormatLimits.defaultBlockSize).validate()
@@ -161,6 +171,7 @@ struct Pack: ParsableCommand {
             let vocabulary = try loadVocabulary()
             var model: ModelArrays
             var provenance: String
+            var lineage: (format: String, digest: ContentDigest)? = nil
             if random {
                 let h = try shape.hyperparameters(vocabularySize: vocabulary?.count)
                 // The float64 values drawn, then the stored tensors and the encoded file.
@@ -172,7 +183,7 @@ struct Pack: ParsableCommand {
                 provenance = "txw-pack --random --seed \(seed)"
             } else {
                 let source = from ?? ""
-                model = try load(source)
+                (model, lineage) = try load(source)
                 provenance = "txw-pack --from \(InputFile.isStandardInput(source) ? "-" : URL(fileURLWithPath: source).lastPathComponent)"
             }
             if let vocabulary {
@@ -188,6 +199,9 @@ struct Pack: ParsableCommand {
                 model.metadata[String(item[..<eq])] = .string(String(item[item.index(after: eq)...]))
             }
             if model.metadata["provenance"] == nil { model.metadata["provenance"] = .string(provenance) }
+            if let lineage, let from {
+                Lineage.record(in: &model.metadata, tool: "txw-pack", source: from, format: lineage.format, digest: lineage.digest)
+            }
             try checkFinite(model, storedAs: dtype ?? (random ? .f32 : nil))
             if let format = outputFormat.exchange { return try writeExchange(model, as: format) }
 
@@ -240,19 +254,24 @@ struct Pack: ParsableCommand {
         throw ToolFailure(from.map { "\(Formatting.name(InputFile.name($0))): \(message)" } ?? message)
     }
 
-    /// The model in `path`: a txw file is re-packed, anything else imported.
+    /// The model in `path`: a txw file is re-packed, anything else imported;
+    /// with its lineage: the source's format and its model digest (a txw
+    /// file) or the SHA-256 of its bytes (Spec/txw-format.md §2.1).
     /// A stream (`-`, a FIFO) is read into memory first (`loadStream`).
-    func load(_ path: String) throws -> ModelArrays {
+    func load(_ path: String) throws -> (ModelArrays, (format: String, digest: ContentDigest)) {
         if InputFile.isStream(path) { return try loadStream(path) }
         let head = try firstBytes(path)
         do {
             if head == FormatLimits.magic {
-                return try ModelArrays(reader: ModelInput.open(path, budget: memory.budget))
+                let reader = try ModelInput.open(path, budget: memory.budget)
+                let model = try ModelArrays(reader: reader)
+                return (model, ("txw", try ContentDigest.model(reader).digest))
             }
             if let foreign = ForeignFile.identify(path: path), foreign == .gguf || foreign == .pytorch {
                 throw ToolFailure("\(Formatting.name(path)): \(foreign.message)")
             }
-            return try ModelArrays(file: ArrayImporter.readFile(path: path, memoryBudget: memory.budget))
+            let (file, sha256) = try ArrayImporter.readFileWithDigest(path: path, memoryBudget: memory.budget)
+            return (try ModelArrays(file: file), (file.format.rawValue, sha256))
         } catch let error as ModelError {
             throw ToolFailure(path: path, error)
         } catch let error as TXWFormatError {
@@ -267,18 +286,21 @@ struct Pack: ParsableCommand {
 
     /// The model in the stream `path`, read into memory within the budget
     /// (`ModelInput.readStream`), judged by content as `load` does.
-    func loadStream(_ path: String) throws -> ModelArrays {
+    func loadStream(_ path: String) throws -> (ModelArrays, (format: String, digest: ContentDigest)) {
         let name = InputFile.name(path)
         let (bytes, left) = try ModelInput.readStream(path, budget: memory.budget)
         do {
             if bytes.starts(with: FormatLimits.magic) {
-                return try ModelArrays(reader: TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left)))
+                let reader = try TXWReader(bytes: bytes, name: name, options: TXWReader.Options(memoryBudget: left))
+                let model = try ModelArrays(reader: reader)
+                return (model, ("txw", try ContentDigest.model(reader).digest))
             }
             if let foreign = ForeignFile.identify(Array(bytes.prefix(ForeignFile.prefixBytes))), foreign == .gguf || foreign == .pytorch {
                 throw ToolFailure("\(name): \(foreign.message)")
             }
             // The whole exchange file, as `load` reads one: arrays and metadata.
-            return try ModelArrays(file: ArrayImporter.readFile(bytes: bytes, name: name, memoryBudget: left))
+            let file = try ArrayImporter.readFile(bytes: bytes, name: name, memoryBudget: left)
+            return (try ModelArrays(file: file), (file.format.rawValue, ContentDigest.sha256(of: bytes)))
         } catch let error as ModelError {
             throw ToolFailure(path: name, error)
         } catch let error as TXWFormatError {

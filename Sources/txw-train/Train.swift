@@ -30,12 +30,16 @@ struct Train: ParsableCommand {
             ends in .tokens holds token ids separated by white space. The last \
             --val-fraction of the tokens is held out for the validation loss. --data - \
             reads standard input (a FIFO or /dev/stdin is read as a stream too); \
-            --resume then checks the checksum of what was read.
+            --resume then checks the checksums of what was read.
 
             Checkpoints (at every evaluation by default; every --checkpoint-every \
             steps instead when given, 0 for none but the last; always at the end and \
             when stopped) are atomic writes of OUT; their metadata records the steps, \
-            the losses, the data's XXH3-64 and every setting of the run. The \
+            the losses, the data's XXH3-64 (training.data_xxh3) and SHA-256 \
+            (training.data_sha256), and every setting of the run; with --init, the \
+            lineage: lineage.tool, lineage.source, lineage.source_format and \
+            lineage.source_digest, the --init model's content digest (as txw-inspect \
+            --digest prints it; the --init model's own lineage.* keys are replaced). The \
             optimizer's moments go beside it in OUT.adam (a txw container: tensors \
             m.NAME and v.NAME), written first. An existing OUT is refused unless \
             --force (a new run) or --resume.
@@ -46,7 +50,8 @@ struct Train: ParsableCommand {
             --context, --lr, --seed and --val-fraction, when given, must agree with \
             the checkpoint; --steps (a larger value trains longer, on the schedule \
             the run started with, then at its final rate), --eval-every and \
-            --checkpoint-every may differ.
+            --checkpoint-every may differ. DATA must be the data of the run: its \
+            XXH3-64 and, when the checkpoint records it, its SHA-256 are checked.
 
             SIGINT (Ctrl-C) or SIGTERM: the step in progress is finished and \
             checkpointed, one line says how to resume, and the process ends killed by \
@@ -263,6 +268,7 @@ struct Train: ParsableCommand {
         }
         let bytes = try ModelInput.readTextFile(data, budget: memory.budget)
         let dataChecksum = hexChecksum(bytes)
+        let dataSHA256 = ContentDigest.sha256(of: bytes).hex
         var model: ModelArrays
         var metadata: [String: MetadataValue] = [:]
         var saved: AdamW? = nil
@@ -274,18 +280,27 @@ struct Train: ParsableCommand {
             guard metadata["training.data_xxh3"] == .string(dataChecksum) else {
                 throw ToolFailure("\(Formatting.name(InputFile.name(data))): not the data \(Formatting.name(output)) was trained on (its checksum differs)")
             }
+            // A checkpoint that records the data's SHA-256 (Spec/txw-format.md §2.1) checks it too.
+            if let recorded = metadata[Lineage.trainingDataSHA256], recorded != .string(dataSHA256) {
+                throw ToolFailure("\(Formatting.name(InputFile.name(data))): not the data \(Formatting.name(output)) was trained on (its SHA-256 differs)")
+            }
             settings = try resumedSettings(metadata)
             saved = try loadOptimizer(model)
         } else if let initFrom {
             settings = newSettings()
-            model = try ModelArrays(reader: ModelInput.open(initFrom, budget: memory.budget))
+            let reader = try ModelInput.open(initFrom, budget: memory.budget)
+            model = try ModelArrays(reader: reader)
             metadata = model.metadata
+            // Lineage: the --init model's content digest (Spec/txw-format.md §2.1).
+            Lineage.record(in: &metadata, tool: "txw-train", source: initFrom, format: "txw",
+                           digest: try ContentDigest.model(reader).digest)
         } else {
             settings = newSettings()
             let vocabulary = try startingVocabulary(bytes)
             model = try ModelArrays.random(try shape.hyperparameters(vocabularySize: vocabulary?.count), seed: settings.seed)
             model.vocabulary = vocabulary
         }
+        metadata[Lineage.trainingDataSHA256] = .string(dataSHA256)
         let tokens = try tokenize(bytes, vocabulary: model.vocabulary)
         var options = options(settings)
         // The model's arrays are held; its Float weights are made next.

@@ -177,8 +177,19 @@ struct ModelDiffTests {
         #expect(diff.metadata == ModelDiff.KeyDifference(
             onlyInA: [MetadataEntry(key: "only.a", value: .bool(true))], onlyInB: [MetadataEntry(key: "only.b", value: .float(0.5))],
             changed: [ModelDiff.ChangedValue(key: "steps", a: .int(100), b: .int(200))]))
-        #expect(!diff.isEqual)
+        #expect(!diff.isEqual && !diff.contentsEqual)
         #expect(try ModelDiff.compare(a, a).isEqual)
+
+        // User metadata alone: listed, but the contents (what the digest covers) are equal.
+        let renamed = try Self.model(metadata: ["name": .string("run 2"), "steps": .int(100), "only.a": .bool(true)])
+        let metadataOnly = try ModelDiff.compare(a, renamed)
+        #expect(!metadataOnly.isEqual && metadataOnly.contentsEqual)
+        #expect(metadataOnly.metadata.changed == [ModelDiff.ChangedValue(key: "name", a: .string("run 1"), b: .string("run 2"))])
+        #expect(try ContentDigest.model(a).digest == ContentDigest.model(renamed).digest)
+        // Containers that are not models have no user metadata: every key is content.
+        let plainA = try Self.file([("w", .f32, [1], [1])], metadata: [("k", .string("x"))])
+        let plainB = try Self.file([("w", .f32, [1], [1])], metadata: [("k", .string("y"))])
+        #expect(try !ModelDiff.compare(plainA, plainB).contentsEqual)
 
         // Another d_mlp: a changed hyperparameter, and the MLP's tensors of other shapes.
         let wide = try Self.model(Hyperparameters(vocabSize: 5, dModel: 4, nHead: 2, dHead: 3, dMLP: 8, nBlock: 1))

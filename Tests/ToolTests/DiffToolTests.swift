@@ -34,9 +34,16 @@ struct DiffToolTests {
         #expect(lines[0] == "a: \(dir.file("a.txw")) (model, 17 tensors)" && lines[1] == "b: \(dir.file("b.txw")) (model, 17 tensors)")
         #expect(lines[3].hasPrefix("tensor") && lines[3].contains("max |a−b|") && lines[3].contains("differing"))
         #expect(lines.contains { $0.hasPrefix("W_E ") && $0.contains("equal") && $0.contains("0 of 56") })
-        for needle in ["hyperparameters: equal", "vocabulary:      equal (none)", "metadata:        equal", "result: equal"] {
+        // The re-pack records its lineage (4 keys): listed, but user metadata is not content (exit 0).
+        for needle in ["hyperparameters: equal", "vocabulary:      equal (none)", "metadata:        4 keys differ\n",
+                       "\n  lineage.source_digest: only in b (\"", "result: contents equal (user metadata differs: 4 keys)\n"] {
             #expect(equal.stdout.contains(needle), "missing \(needle) in \(equal.stdout)")
         }
+        let equalJSON = try Self.diff([dir.file("a.txw"), "--diff", dir.file("b.txw"), "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(equalJSON.stdout.utf8)) as? [String: Any])
+        #expect(equalJSON.status == 0 && object["equal"] as? Bool == true && object["metadata_equal"] as? Bool == false)
+        let itself = try Self.diff([dir.file("a.txw"), "--diff", dir.file("a.txw")])
+        #expect(itself.status == 0 && itself.stdout.contains("metadata:        equal") && itself.stdout.hasSuffix("result: equal\n"))
 
         // Another seed and a name: every weight (the biases are zeros in both), the provenance and the name differ.
         try Self.pack(dir.file("c.txw"), seed: 2, ["--name", "other"])
@@ -46,7 +53,7 @@ struct DiffToolTests {
         #expect(other.stdout.contains("\n  provenance: \"txw-pack --random --seed 1\" in a, \"txw-pack --random --seed 2\" in b\n"))
         #expect(other.stdout.contains("\n  name: only in b (\"other\")\n"))
         #expect(other.stdout.contains("\nblocks.0.b_1  equal ") && other.stdout.contains("\nW_E           differs "))
-        #expect(other.stdout.hasSuffix("result: differ (13 of 17 tensors in both differ, metadata)\n"), "\(other.stdout)")
+        #expect(other.stdout.hasSuffix("result: differ (13 of 17 tensors in both differ, user metadata)\n"), "\(other.stdout)")
     }
 
     @Test func f16CopyAndJSON() throws {
@@ -59,7 +66,7 @@ struct DiffToolTests {
         let r = try Self.diff([dir.file("a.txw"), "--diff", dir.file("h.txw"), "--json"])
         #expect(r.status == 1)
         let json = try jsonObject(r.stdout)
-        #expect(Set(json.keys) == ["a", "b", "equal", "kind_a", "kind_b", "tensors", "hyperparameters", "vocabulary", "metadata", "counts"])
+        #expect(Set(json.keys) == ["a", "b", "equal", "metadata_equal", "kind_a", "kind_b", "tensors", "hyperparameters", "vocabulary", "metadata", "counts"])
         #expect(json["equal"] as? Bool == false && json["kind_a"] as? String == "model" && json["b"] as? String == dir.file("h.txw"))
         let tensors = try #require(json["tensors"] as? [[String: Any]])
         #expect(tensors.count == 17)

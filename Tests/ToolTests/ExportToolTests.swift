@@ -51,7 +51,10 @@ struct ExportToolTests {
         try #require(back.status == 0, "\(back.stderr)")
         let (m1, t1) = try Self.contents(dir.file("a.txw"))
         let (m2, t2) = try Self.contents(dir.file("b.txw"))
-        #expect(m1 == m2)
+        // Everything kept; b.txw adds its lineage: packed from m.FORMAT (a.txw has none).
+        #expect(m1 == m2.filter { !$0.key.hasPrefix("lineage.") })
+        #expect(m2["lineage.source"] == .string("m.\(format)") && m2["lineage.source_format"] == .string(format))
+        #expect(!m1.keys.contains { $0.hasPrefix("lineage.") })
         #expect(Set(t1.keys) == Set(t2.keys))
         for (name, (d, shape, bytes)) in t1 {
             let other = try #require(t2[name])
@@ -60,7 +63,8 @@ struct ExportToolTests {
         // The tools agree: the same inspect --json but for the path and sizes.
         let i1 = try jsonObject(try tool("txw-inspect", [dir.file("a.txw"), "--json"]).stdout)
         let i2 = try jsonObject(try tool("txw-inspect", [dir.file("b.txw"), "--json"]).stdout)
-        let meta1 = try #require(i1["metadata"] as? NSDictionary), meta2 = try #require(i2["metadata"] as? NSDictionary)
+        let meta1 = try #require(i1["metadata"] as? NSDictionary)
+        let meta2 = try #require(i2["metadata"] as? [String: Any]).filter { !$0.key.hasPrefix("lineage.") } as NSDictionary
         #expect(meta1.count == 7 && meta1.isEqual(meta2))
     }
 

@@ -7,7 +7,7 @@ struct HelpTests {
         ("txw-pack", ["--output", "--random", "--from", "--vocab-size", "--d-model", "--n-head", "--d-head", "--d-mlp", "--n-block",
                       "--seed", "--dtype", "--level", "--no-shuffle", "--stored", "--block-size", "--vocab", "--char-vocab",
                       "--name", "--meta", "--force", "--json"]),
-        ("txw-inspect", ["--verify", "--stats", "--dump", "--json"]),
+        ("txw-inspect", ["--verify", "--stats", "--dump", "--digest", "--expect-digest", "--json"]),
         ("txw-run", ["--sample", "--loss", "--logits", "--prompt", "--tokens", "--text", "--text-file", "-n", "-k", "-t",
                      "--seed", "--context", "--stride", "--precision", "--json", "--lens", "--cache", "--hooks", "--force", "--ablate",
                      "--ablate-mode"]),

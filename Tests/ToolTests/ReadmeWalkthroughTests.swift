@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TXWTestSupport
 
-/// The README's "Train, stop, resume, evaluate" commands run as written
+/// The README's walkthroughs ("Train, stop, resume, evaluate", "Look inside a model", "Archive and check") run as written
 /// (with the built tools on PATH, in a fresh directory beside the samples).
 struct ReadmeWalkthroughTests {
     /// The first ```sh block after `heading` in README.md.
@@ -34,6 +34,46 @@ struct ReadmeWalkthroughTests {
         // What the text after the block says.
         let refused = try tool("txw-train", ["-o", dir.file("story.txw"), "--resume", "--data", dir.file("samples/tiny-corpus.txt"), "--batch", "4"])
         #expect(refused.status == 64 && refused.stderr.contains("--batch 4 contradicts the checkpoint's batch 8"), "\(refused.stderr)")
+    }
+
+    /// "Archive and check": the commands as written print what the comments say.
+    @Test func archiveAndCheckRunsAsWritten() throws {
+        let script = try Self.block(after: "### Archive and check")
+        #expect(script.contains("--digest") && script.contains("--expect-digest") && script.contains("--level 1"))
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
+                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
+        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("archive.sh"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("archive.sh"), dir.path], environment: environment)
+        try #require(r.status == 0, "\(r.stderr)")
+        // Every "# OK…" and "# HEX  archive.txw" comment of the block is a line the script printed.
+        let printed = Set(r.stdout.split(separator: "\n").map(String.init))
+        let shown = script.split(separator: "\n").filter { $0.hasPrefix("# OK") || $0.hasSuffix("  archive.txw") }.map { String($0.dropFirst(2)) }
+        #expect(shown.count == 3)
+        for line in shown { #expect(printed.contains(line), "README shows '\(line)'; the commands printed:\n\(r.stdout)") }
+        // The digest shown is the sample's, by the Python package too (an independent implementation).
+        let digest = try #require(shown.first?.prefix(64)).description
+        #expect(try String(contentsOfFile: dir.file("archive.sha256"), encoding: .utf8) == digest + "  archive.txw\n")
+        #expect(r.stdout.contains("lineage.source_digest = \"\(digest)\""), "\(r.stdout)")
+        // --diff: the re-pack has the archive's contents (only its lineage differs); the f16 copy differs, exit 1.
+        let diffShown = script.split(separator: "\n").filter { $0.hasPrefix("#   lineage.source:") || $0.hasPrefix("# result:") }.map { String($0.dropFirst(2)) }
+        #expect(diffShown.count == 2)
+        for line in diffShown { #expect(printed.contains(line), "README shows '\(line)'; the commands printed:\n\(r.stdout)") }
+        #expect(printed.contains { $0.hasPrefix("W_E ") && $0.contains("differs, dtype f32 vs f16") && $0.hasSuffix("512 of 512  first at index 0 (0, 0)") },
+                "\(r.stdout)")
+        #expect(printed.contains { $0.hasPrefix("result: differ (17 of 17 tensors in both differ") }, "\(r.stdout)")
+        // The f16 copy: one line on stderr, then the echo.
+        #expect(r.stdout.hasSuffix("exit status 1\n"), "\(r.stdout)")
+        let stderrLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("txw-inspect:") }
+        #expect(stderrLines.count == 1 && stderrLines[0].hasPrefix("txw-inspect: half.txw: content digest differs: expected \(digest), found "),
+                "\(r.stderr)")
+        if let python = ProcessInfo.processInfo.environment["TXW_PYTHON"] {
+            let py = try runProcess(URL(fileURLWithPath: python), ["-c", "import sys, txw; print(txw.digest(sys.argv[1]))", dir.file("fast.txw")])
+            #expect(py.stdout == digest + "\n", "\(py.stderr)")
+        }
     }
 
     /// "Look inside a model": the commands as written, and what the text after them says.

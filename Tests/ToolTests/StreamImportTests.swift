@@ -27,7 +27,11 @@ struct StreamImportTests {
         #expect(fromPath.status == 0 && fromStream.status == 0, "\(fromPath.stderr) \(fromStream.stderr)")
         let (pathMetadata, pathTensors) = try ExportToolTests.contents(dir.file("p.txw"))
         let (streamMetadata, streamTensors) = try ExportToolTests.contents(dir.file("s.txw"))
-        #expect(streamMetadata.filter { $0.key != "provenance" } == pathMetadata.filter { $0.key != "provenance" })
+        // The same but for the provenance and the lineage's source name (the bytes and their SHA-256 are the same).
+        let differ: Set<String> = ["provenance", "lineage.source"]
+        #expect(streamMetadata.filter { !differ.contains($0.key) } == pathMetadata.filter { !differ.contains($0.key) })
+        #expect(streamMetadata["lineage.source"] == .string("standard input") && pathMetadata["lineage.source"] == .string("a.\(format)"))
+        #expect(streamMetadata["lineage.source_sha256"] != nil && streamMetadata["lineage.source_format"] == .string(format))
         #expect(streamMetadata["model.context_length"] == .int(77) && streamMetadata["model.mask_value"] == .float(-3.0e8))
         #expect(streamMetadata["model.vocab"] != nil && streamMetadata["s"] == .string("x:y \"z\""))
         #expect(streamTensors.keys.sorted() == pathTensors.keys.sorted())

@@ -58,6 +58,17 @@ public enum ArrayImporter {
         return try withExtendedLifetime(file) { try readFile(ImportBytes(file.bytes), name: path, budget: memoryBudget) }
     }
 
+    /// `readFile(path:memoryBudget:)` and the SHA-256 of the file's bytes:
+    /// the bytes it imported, from the same mapping (`txw-pack`'s
+    /// `lineage.source_sha256`, Spec/txw-format.md §2.1).
+    public static func readFileWithDigest(path: String, memoryBudget: MemoryBudget) throws -> (file: ImportedFile, sha256: ContentDigest) {
+        let file = try ImportFile.open(path: path)
+        return try withExtendedLifetime(file) {
+            let imported = try readFile(ImportBytes(file.bytes), name: path, budget: memoryBudget)
+            return (imported, ContentDigest.sha256(file.bytes))
+        }
+    }
+
     /// Like `readFile(path:memoryBudget:)`, for bytes in memory (`name` stands for the path in messages).
     public static func readFile(bytes: [UInt8], name: String = "<memory>", memoryBudget: MemoryBudget = .systemDefault) throws -> ImportedFile {
         let file = ImportFile.copying(bytes, name: name)

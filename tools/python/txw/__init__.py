@@ -14,12 +14,19 @@ Model level::
     txw.save(path, W_E, blocks, vocab=[...], context_length=64, metadata={"name": "toy"})
     model = txw.load(path)            # model.W_E, model.blocks, model.hyperparameters, model.context_length, ...
 
+Content digests (spec part 4; the same as ``txw-inspect --digest``)::
+
+    txw.digest(path)                  # the model digest, 64 hex digits
+    txw.tensor_digests(path)          # {name: hex} in the profile's order
+    txw.tensor_digest(path, name)     # one tensor of any container
+
 Activation caches (``txw-run --cache``)::
 
     cache = txw.load_cache(path)      # dict name -> array; cache.tokens, cache.text, cache.metadata, ...
 """
 
 from .cache import ActivationCache, load_cache
+from .digest import digest, digest_from_hex, model_digest, tensor_digest, tensor_digests
 from .container import BlockInfo, Container, TensorInfo, read_container
 from .errors import CATEGORIES, TXWError
 from .model import BlockParameter, Model, load, save, tensor_shapes
@@ -46,6 +53,11 @@ __all__ = [
     "save",
     "load",
     "tensor_shapes",
+    "digest",
+    "model_digest",
+    "tensor_digest",
+    "tensor_digests",
+    "digest_from_hex",
     "load_cache",
     "ActivationCache",
     "FORMAT_VERSION",
