@@ -107,3 +107,24 @@ package struct GemmPlanError: Error, Equatable, Sendable {
     /// What is wrong (e.g. "mr must be 1 to 16").
     package var reason: String
 }
+
+extension GemmPlan {
+    /// C = op(A)·op(B) with this plan on `configuration`'s threads, the
+    /// operands packed (row strides: A k or, with `transposeA`, m; B n or k; C n),
+    /// for txw-bench. Returns false, computing nothing, when a count is not
+    /// m·k, k·n, m·n.
+    package func multiply<T: KernelScalar>(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+        a: [T], b: [T], c: inout [T], configuration: KernelConfiguration
+    ) -> Bool {
+        guard m >= 1, n >= 1, k >= 1, a.count == m * k, b.count == k * n, c.count == m * n else { return false }
+        configuration.applied {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                Gemm.multiply(plan: self, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                              a: ap.baseAddress!, lda: transposeA ? m : k, b: bp.baseAddress!, ldb: transposeB ? k : n,
+                              c: cp.baseAddress!, ldc: n)
+            }}}
+        }
+        return true
+    }
+}
