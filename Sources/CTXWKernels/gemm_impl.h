@@ -3,70 +3,126 @@
 //   GEMM_NAME  the entry's name before SUFFIX (sgemm or dgemm)
 //   T, V, L    the scalar, its vector type and the lanes per vector
 //   FMA, SFMA  vector and scalar multiply-add (fused where the CPU has it)
-// C is computed in column panels of NR = 2L columns and row tiles of up to
-// GEMM_MR rows; every element is one sum over k in increasing order,
-// whichever tile or panel holds it.
+//
+// C = op(A)·op(B) by a plan (txw_gemm_plan): panels of NR = nr·L columns, row
+// tiles of up to mr rows, k in blocks of kc, rows in blocks of mc, columns in
+// blocks of nc (Goto's loop nest: jc → pc → ic → jr → ir). Whatever the plan,
+// every element of C is one chain of multiply-adds over k in increasing order
+// starting from 0: a tile's accumulators are stored to C after each k block
+// and reloaded (exactly: a stored value is the accumulator's value) before the
+// next, so k blocking splits the chain without reordering it.
 
 #define GEMM_PASTE(a, b) a##b
 #define GEMM_JOIN(a, b) GEMM_PASTE(a, b)
 // GEMM_FN(_tile) is e.g. sgemm_tile_avx2.
 #define GEMM_SUFFIXED(name) SUFFIX(name)
 #define GEMM_FN(part) GEMM_SUFFIXED(GEMM_JOIN(GEMM_NAME, part))
-#define NR (2 * L)
 
-// R rows (a compile-time constant after inlining) × one panel: element (r, p)
-// of A at a[r·ars + p·acs] (ars = lda, acs = 1 for A; ars = 1, acs = lda for
-// Aᵀ read by column); b points at the panel's first column, row p of the
-// panel at b + p·bstride; `cols` ≤ NR of them are stored.
+// R rows × NV vectors (both compile-time constants after inlining) of C over
+// k values: element (r, p) of A at a[r·ars + p·acs] (a packed sliver: 1, R;
+// A in place: lda, 1; Aᵀ in place: 1, lda); row p of the B panel at
+// b + p·bstride. With `first` the sums start from 0, else from C (the value a
+// previous k block stored). `cols` ≤ NV·L columns are stored.
 static inline __attribute__((always_inline)) void GEMM_FN(_tile)(
-    const size_t R, size_t k, const T *a, size_t ars, size_t acs, const T *b, size_t bstride,
-    T *c, size_t ldc, size_t cols) {
-    V acc0[GEMM_MAX_MR], acc1[GEMM_MAX_MR];
-    for (size_t r = 0; r < R; r++) { acc0[r] = (V){0}; acc1[r] = (V){0}; }
+    const size_t R, const size_t NV, size_t k, const T *a, size_t ars, size_t acs, const T *b,
+    size_t bstride, T *c, size_t ldc, size_t cols, int first) {
+    const size_t width = NV * L;
+    // A narrower tile (the last columns) goes through a local copy, so the
+    // accumulators are loaded and stored the same way as a full tile's.
+    T edge[GEMM_MAX_MR * 3 * L];
+    T *cp = c;
+    size_t cs = ldc;
+    if (cols < width) {
+        cp = edge;
+        cs = 3 * L;
+        for (size_t r = 0; r < R; r++)
+            for (size_t j = 0; j < width; j++) edge[r * cs + j] = first || j >= cols ? 0 : c[r * ldc + j];
+    }
+    V acc[GEMM_MAX_MR][3];
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < NV; v++) {
+            V x = (V){0};
+            if (!first) __builtin_memcpy(&x, cp + r * cs + v * L, sizeof(V));
+            acc[r][v] = x;
+        }
+    // A broadcast value as s·1 (exact, and folded to a plain broadcast; 0 + s is not: −0 + 0 = +0).
+    const V one = (V){0} + 1;
     for (size_t p = 0; p < k; p++) {
-        V b0, b1;
-        __builtin_memcpy(&b0, b + p * bstride, sizeof(V));
-        __builtin_memcpy(&b1, b + p * bstride + L, sizeof(V));
+        V bv[3];
+        for (size_t v = 0; v < NV; v++) __builtin_memcpy(&bv[v], b + p * bstride + v * L, sizeof(V));
         for (size_t r = 0; r < R; r++) {
-            V av = (V){0} + a[r * ars + p * acs];
-            acc0[r] = FMA(av, b0, acc0[r]);
-            acc1[r] = FMA(av, b1, acc1[r]);
+            V av = a[r * ars + p * acs] * one;
+            for (size_t v = 0; v < NV; v++) acc[r][v] = FMA(av, bv[v], acc[r][v]);
         }
     }
-    for (size_t r = 0; r < R; r++) {
-        T *dst = c + r * ldc;
-        if (cols == NR) {
-            __builtin_memcpy(dst, &acc0[r], sizeof(V));
-            __builtin_memcpy(dst + L, &acc1[r], sizeof(V));
-        } else {
-            T tmp[NR];
-            __builtin_memcpy(tmp, &acc0[r], sizeof(V));
-            __builtin_memcpy(tmp + L, &acc1[r], sizeof(V));
-            for (size_t j = 0; j < cols; j++) dst[j] = tmp[j];
-        }
-    }
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < NV; v++) __builtin_memcpy(cp + r * cs + v * L, &acc[r][v], sizeof(V));
+    if (cp != c)
+        for (size_t r = 0; r < R; r++)
+            for (size_t j = 0; j < cols; j++) c[r * ldc + j] = edge[r * cs + j];
 }
 
-// `rows` rows of C against one panel, GEMM_MR rows at a time, then one tile of
-// the rows left (each size its own constant, so every tile's loops unroll).
-// Inlined into its two callers, A and Aᵀ, so each has its strides as constants.
-static inline __attribute__((always_inline)) void GEMM_FN(_panel)(
-    size_t k, const T *a, size_t ars, size_t acs, const T *b, size_t bstride,
-    T *c, size_t ldc, size_t cols, size_t rows) {
-    size_t i = 0;
-    for (; i + GEMM_MR <= rows; i += GEMM_MR)
-        GEMM_FN(_tile)(GEMM_MR, k, a + i * ars, ars, acs, b, bstride, c + i * ldc, ldc, cols);
-#define GEMM_REST(R) \
-    case R: GEMM_FN(_tile)(R, k, a + i * ars, ars, acs, b, bstride, c + i * ldc, ldc, cols); break;
-    switch (rows - i) {
-    GEMM_REST(7) GEMM_REST(6) GEMM_REST(5) GEMM_REST(4) GEMM_REST(3) GEMM_REST(2) GEMM_REST(1)
-    default: break;
+// One function per tile shape (NV vectors × R rows) and A's form, small
+// enough to compile quickly: `p` reads a packed sliver (element (r, p) at
+// a[p·R + r]), `u` A in place (a[r·ars + p]). A table holds them.
+typedef void (*GEMM_FN(_tile_fn))(size_t k, const T *a, size_t ars, const T *b, size_t bstride, T *c,
+                                   size_t ldc, size_t cols, int first);
+#define GEMM_TILE_DEFINE(NV, R)                                                                   \
+    static void GEMM_FN(_t##NV##_##R##p)(size_t k, const T *a, size_t ars, const T *b, size_t bstride, \
+                                         T *c, size_t ldc, size_t cols, int first) {              \
+        (void)ars;                                                                                \
+        GEMM_FN(_tile)(R, NV, k, a, 1, R, b, bstride, c, ldc, cols, first);                       \
+    }                                                                                             \
+    static void GEMM_FN(_t##NV##_##R##u)(size_t k, const T *a, size_t ars, const T *b, size_t bstride, \
+                                         T *c, size_t ldc, size_t cols, int first) {              \
+        GEMM_FN(_tile)(R, NV, k, a, ars, 1, b, bstride, c, ldc, cols, first);                     \
     }
-#undef GEMM_REST
+#define GEMM_TILES_8(NV) GEMM_TILE_DEFINE(NV, 1) GEMM_TILE_DEFINE(NV, 2) GEMM_TILE_DEFINE(NV, 3) \
+    GEMM_TILE_DEFINE(NV, 4) GEMM_TILE_DEFINE(NV, 5) GEMM_TILE_DEFINE(NV, 6) GEMM_TILE_DEFINE(NV, 7) \
+    GEMM_TILE_DEFINE(NV, 8)
+#define GEMM_TILES_16(NV) GEMM_TILES_8(NV) GEMM_TILE_DEFINE(NV, 9) GEMM_TILE_DEFINE(NV, 10) \
+    GEMM_TILE_DEFINE(NV, 11) GEMM_TILE_DEFINE(NV, 12) GEMM_TILE_DEFINE(NV, 13) GEMM_TILE_DEFINE(NV, 14) \
+    GEMM_TILE_DEFINE(NV, 15) GEMM_TILE_DEFINE(NV, 16)
+#define GEMM_ROW8(NV, M) GEMM_FN(_t##NV##_1##M), GEMM_FN(_t##NV##_2##M), GEMM_FN(_t##NV##_3##M), \
+    GEMM_FN(_t##NV##_4##M), GEMM_FN(_t##NV##_5##M), GEMM_FN(_t##NV##_6##M), GEMM_FN(_t##NV##_7##M), \
+    GEMM_FN(_t##NV##_8##M)
+#define GEMM_ROW16(NV, M) GEMM_ROW8(NV, M), GEMM_FN(_t##NV##_9##M), GEMM_FN(_t##NV##_10##M), \
+    GEMM_FN(_t##NV##_11##M), GEMM_FN(_t##NV##_12##M), GEMM_FN(_t##NV##_13##M), GEMM_FN(_t##NV##_14##M), \
+    GEMM_FN(_t##NV##_15##M), GEMM_FN(_t##NV##_16##M)
+#if GEMM_LEVEL_MAX_MR == 16
+GEMM_TILES_16(1) GEMM_TILES_16(2) GEMM_TILES_16(3)
+static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[2][3][GEMM_LEVEL_MAX_MR] = {
+    {{GEMM_ROW16(1, p)}, {GEMM_ROW16(2, p)}, {GEMM_ROW16(3, p)}},
+    {{GEMM_ROW16(1, u)}, {GEMM_ROW16(2, u)}, {GEMM_ROW16(3, u)}},
+};
+#else
+GEMM_TILES_8(1) GEMM_TILES_8(2) GEMM_TILES_8(3)
+static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[2][3][GEMM_LEVEL_MAX_MR] = {
+    {{GEMM_ROW8(1, p)}, {GEMM_ROW8(2, p)}, {GEMM_ROW8(3, p)}},
+    {{GEMM_ROW8(1, u)}, {GEMM_ROW8(2, u)}, {GEMM_ROW8(3, u)}},
+};
+#endif
+#undef GEMM_ROW16
+#undef GEMM_ROW8
+#undef GEMM_TILES_16
+#undef GEMM_TILES_8
+#undef GEMM_TILE_DEFINE
+
+// `rows` rows of C against one panel of nv vectors, mr rows at a time, then
+// one tile of the rest. A is a packed block (slivers of mr rows, the last of
+// the rest) when `packed`, else read in place (row stride ars).
+static void GEMM_FN(_panel)(size_t nv, size_t mr, size_t rows, size_t k, const T *a, int packed, size_t ars,
+                            const T *b, size_t bstride, T *c, size_t ldc, size_t cols, int first) {
+    const GEMM_FN(_tile_fn) *tiles = GEMM_FN(_tiles)[!packed][nv - 1];
+    const size_t step = packed ? k : ars;
+    size_t i = 0;
+    for (; i + mr <= rows; i += mr) tiles[mr - 1](k, a + i * step, ars, b, bstride, c + i * ldc, ldc, cols, first);
+    if (i < rows) tiles[rows - i - 1](k, a + i * step, ars, b, bstride, c + i * ldc, ldc, cols, first);
 }
 
 // One row of C (a decoding step): B streamed row by row, the row of C kept in
-// L1 (blocks of GEMM_STREAM_COLUMNS) — the same sums in the same order as the tiles.
+// L1 (blocks of GEMM_STREAM_COLUMNS) — the same sums in the same order as the
+// tiles. Element p of the row of op(A) at a[p·as].
 static void GEMM_FN(_row)(size_t n, size_t k, const T *restrict a, size_t as, const T *restrict b,
                           size_t ldb, T *restrict c) {
     for (size_t j0 = 0; j0 < n; j0 += GEMM_STREAM_COLUMNS) {
@@ -90,29 +146,48 @@ static void GEMM_FN(_row)(size_t n, size_t k, const T *restrict a, size_t as, co
     }
 }
 
-// Copies `cols` ≤ NR columns of k rows of B into a k × NR panel, zero-padded;
-// with `trans`, b holds Bᵀ (column j of B is row j of b) and is read by rows.
-static void GEMM_FN(_pack)(size_t k, const T *b, size_t ldb, size_t cols, T *panel, int trans) {
+// Copies `cols` ≤ nr columns of k rows of op(B) into a k × nr panel,
+// zero-padded: b at the panel's first element of op(B); with `trans`, b holds
+// Bᵀ (column j of op(B) is row j of b).
+static void GEMM_FN(_pack_b)(size_t k, const T *b, size_t ldb, int trans, size_t cols, size_t nr, T *panel) {
     if (trans) {
         for (size_t j = 0; j < cols; j++)
-            for (size_t p = 0; p < k; p++) panel[p * NR + j] = b[j * ldb + p];
-        for (size_t j = cols; j < NR; j++)
-            for (size_t p = 0; p < k; p++) panel[p * NR + j] = 0;
+            for (size_t p = 0; p < k; p++) panel[p * nr + j] = b[j * ldb + p];
+        for (size_t j = cols; j < nr; j++)
+            for (size_t p = 0; p < k; p++) panel[p * nr + j] = 0;
         return;
     }
     for (size_t p = 0; p < k; p++) {
-        size_t j = 0;
-        if (cols == NR) {
-            __builtin_memcpy(panel + p * NR, b + p * ldb, NR * sizeof(T));
+        if (cols == nr) {
+            __builtin_memcpy(panel + p * nr, b + p * ldb, nr * sizeof(T));
             continue;
         }
-        for (; j < cols; j++) panel[p * NR + j] = b[p * ldb + j];
-        for (; j < NR; j++) panel[p * NR + j] = 0;
+        size_t j = 0;
+        for (; j < cols; j++) panel[p * nr + j] = b[p * ldb + j];
+        for (; j < nr; j++) panel[p * nr + j] = 0;
+    }
+}
+
+// Copies `rows` rows × k of op(A) (element (r, p) at a[r·ars + p·acs]) into
+// slivers of mr rows (the last of the rest), each p-major: sliver s at
+// out + s·mr·k, element (r, p) of a sliver of R rows at [p·R + r].
+static void GEMM_FN(_pack_a)(size_t rows, size_t k, const T *a, size_t ars, size_t acs, size_t mr, T *out) {
+    for (size_t i = 0; i < rows; i += mr) {
+        size_t R = rows - i < mr ? rows - i : mr;
+        T *s = out + i * k;
+        const T *src = a + i * ars;
+        if (acs == 1) {
+            for (size_t r = 0; r < R; r++)
+                for (size_t p = 0; p < k; p++) s[p * R + r] = src[r * ars + p];
+        } else {
+            for (size_t p = 0; p < k; p++)
+                for (size_t r = 0; r < R; r++) s[p * R + r] = src[r * ars + p * acs];
+        }
     }
 }
 
 // `cols` columns of `rows` rows of C one element at a time (the same sums): the
-// path when no panel buffer could be allocated.
+// path when no packing buffer could be allocated.
 static void GEMM_FN(_columns)(size_t rows, size_t k, const T *a, size_t ars, size_t acs, const T *b,
                               size_t brs, size_t bcs, T *c, size_t ldc, size_t cols) {
     for (size_t i = 0; i < rows; i++)
@@ -123,13 +198,13 @@ static void GEMM_FN(_columns)(size_t rows, size_t k, const T *a, size_t ars, siz
         }
 }
 
-// C[m×n] = op(A)·op(B) (txw_sgemm_t / txw_dgemm_t): op(A) = A (m×k, row
-// stride lda) or, with trans_a, Aᵀ where a holds k×m; op(B) = B (k×n) or,
-// with trans_b, Bᵀ where b holds n×k. Nothing is transposed in memory: Bᵀ is
-// packed straight into panels, Aᵀ read by column; each element is the same
-// in-order sum as with the transpose materialised.
-static void GEMM_FN(_t)(int trans_a, int trans_b, size_t m, size_t n, size_t k, const T *a, size_t lda,
-                        const T *b, size_t ldb, T *c, size_t ldc) {
+// C[m×n] = op(A)·op(B) by `plan` (valid for this level: txw_gemm_plan_check):
+// op(A) = A (m×k, row stride lda) or, with trans_a, Aᵀ where a holds k×m;
+// op(B) = B (k×n) or, with trans_b, Bᵀ where b holds n×k. Nothing is
+// transposed in memory: Bᵀ is packed straight into panels, Aᵀ packed or read
+// by column. Each element is the same in-order sum whatever the plan.
+static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                           const T *a, size_t lda, const T *b, size_t ldb, T *c, size_t ldc) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
@@ -140,43 +215,73 @@ static void GEMM_FN(_t)(int trans_a, int trans_b, size_t m, size_t n, size_t k, 
         GEMM_FN(_row)(n, k, a, trans_a ? lda : 1, b, ldb, c);
         return;
     }
-    int pack_all = m >= GEMM_PACK_ROWS || trans_b;
-    // A panel buffer: on the stack when small, else from the heap; none if nothing needs it.
-    T stack_panel[2048 / sizeof(T) * 8] __attribute__((aligned(64)));
-    T *panel = 0;
+    const size_t nv = (size_t)plan->nr, NR = nv * L;
+    const size_t mr = (size_t)plan->mr < GEMM_LEVEL_MAX_MR ? (size_t)plan->mr : GEMM_LEVEL_MAX_MR;
+    const size_t kc = plan->kc < k ? plan->kc : k;
+    const size_t mc = plan->mc < m ? plan->mc : m;
+    const size_t ncols = plan->nc < n ? plan->nc : n;
+    const size_t nc = (ncols + NR - 1) / NR * NR;
+    const size_t ars = trans_a ? 1 : lda, acs = trans_a ? lda : 1;
+    // B packed whole (every panel of a block) for enough rows or Bᵀ; else read
+    // in place but for a last, narrower panel. A packed when there are enough
+    // panels to reuse each sliver.
+    const int pack_all = m >= GEMM_PACK_ROWS || trans_b;
+    const int pack_a = trans_a || n >= GEMM_PACK_A_PANELS * NR;
+    const size_t bsize = (pack_all ? nc : NR) * kc, asize = pack_a ? mc * kc : 0;
+    T stack[2048] __attribute__((aligned(64)));
+    T *buffer = stack;
     int heap = 0;
-    if (pack_all || n % NR != 0) {
-        if (k * NR <= sizeof(stack_panel) / sizeof(T)) panel = stack_panel;
-        else { panel = (T *)malloc(k * NR * sizeof(T)); heap = 1; }
-    }
-    for (size_t q = 0; q < n; q += NR) {
-        size_t cols = n - q < NR ? n - q : NR;
-        const T *bq = trans_b ? b + q * ldb : b + q;
-        const T *bp = bq;
-        size_t bstride = ldb;
-        if (cols < NR || pack_all) {
-            if (!panel) {  // out of memory
-                GEMM_FN(_columns)(m, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, bq, trans_b ? 1 : ldb,
-                                  trans_b ? ldb : 1, c + q, ldc, cols);
-                continue;
-            }
-            GEMM_FN(_pack)(k, bq, ldb, cols, panel, trans_b);
-            bp = panel;
-            bstride = NR;
+    if (bsize + asize > sizeof(stack) / sizeof(T)) {
+        buffer = (T *)malloc((bsize + asize) * sizeof(T));
+        heap = 1;
+        if (!buffer) {  // out of memory
+            GEMM_FN(_columns)(m, k, a, ars, acs, b, trans_b ? 1 : ldb, trans_b ? ldb : 1, c, ldc, n);
+            return;
         }
-        if (trans_a) GEMM_FN(_panel)(k, a, 1, lda, bp, bstride, c + q, ldc, cols, m);
-        else GEMM_FN(_panel)(k, a, lda, 1, bp, bstride, c + q, ldc, cols, m);
     }
-    if (heap) free(panel);
+    T *bpack = buffer, *apack = buffer + bsize;
+    for (size_t jc = 0; jc < n; jc += nc) {
+        const size_t nb = n - jc < nc ? n - jc : nc;
+        for (size_t pc = 0; pc < k; pc += kc) {
+            const size_t kb = k - pc < kc ? k - pc : kc;
+            const int first = pc == 0;
+            if (pack_all)
+                for (size_t jr = 0; jr < nb; jr += NR) {
+                    const size_t cols = nb - jr < NR ? nb - jr : NR;
+                    const size_t j = jc + jr;
+                    GEMM_FN(_pack_b)(kb, trans_b ? b + j * ldb + pc : b + pc * ldb + j, ldb, trans_b, cols, NR,
+                                     bpack + jr * kb);
+                }
+            for (size_t ic = 0; ic < m; ic += mc) {
+                const size_t mb = m - ic < mc ? m - ic : mc;
+                const T *ablock = a + ic * ars + pc * acs;
+                if (pack_a) GEMM_FN(_pack_a)(mb, kb, ablock, ars, acs, mr, apack);
+                for (size_t jr = 0; jr < nb; jr += NR) {
+                    const size_t cols = nb - jr < NR ? nb - jr : NR;
+                    const size_t j = jc + jr;
+                    const T *bp;
+                    size_t bstride;
+                    if (pack_all) {
+                        bp = bpack + jr * kb;
+                        bstride = NR;
+                    } else if (cols < NR) {
+                        // Packed once per k block (the first row block), reused by the others.
+                        if (ic == 0) GEMM_FN(_pack_b)(kb, b + pc * ldb + j, ldb, 0, cols, NR, bpack);
+                        bp = bpack;
+                        bstride = NR;
+                    } else {
+                        bp = b + pc * ldb + j;
+                        bstride = ldb;
+                    }
+                    GEMM_FN(_panel)(nv, mr, mb, kb, pack_a ? apack : ablock, pack_a, ars, bp, bstride,
+                                    c + ic * ldc + j, ldc, cols, first);
+                }
+            }
+        }
+    }
+    if (heap) free(buffer);
 }
 
-// C[m×n] = A[m×k]·B[k×n] (txw_sgemm / txw_dgemm).
-static void GEMM_FN()(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,
-                      size_t ldb, T *c, size_t ldc) {
-    GEMM_FN(_t)(0, 0, m, n, k, a, lda, b, ldb, c, ldc);
-}
-
-#undef NR
 #undef GEMM_FN
 #undef GEMM_SUFFIXED
 #undef GEMM_JOIN

@@ -5,12 +5,14 @@
 typedef float SUFFIX(vf) __attribute__((vector_size(VBYTES)));
 typedef double SUFFIX(vd) __attribute__((vector_size(VBYTES)));
 
-// GEMM_MR, the rows of a full tile, comes from kernels.c per instruction set
-// (as many as the vector registers hold: 2·GEMM_MR accumulators + 3).
-#define GEMM_MAX_MR 8
-// Row tiles of at least this many rows per column panel pack the panel first
-// (contiguous, cache-friendly); fewer rows read B in place.
+// The most rows of a tile (every plan's mr, and the tiles of the rows left, at most this).
+#define GEMM_MAX_MR TXW_GEMM_MAX_MR
+// Products of at least this many rows pack every panel of B (contiguous,
+// cache-friendly); fewer rows read B in place (but a last, narrower panel).
 #define GEMM_PACK_ROWS 24
+// A is packed into slivers when C has at least this many panels (each sliver
+// then serves them all); narrower products read A in place.
+#define GEMM_PACK_A_PANELS 4
 // A single row of C is computed GEMM_STREAM_COLUMNS columns at a time.
 #define GEMM_STREAM_COLUMNS 1024
 

@@ -24,10 +24,11 @@ enum Gemm {
     /// the k×m matrix (lda ≥ m); `op(B)` is B (k×n) or, with `transposeB`, Bᵀ
     /// where `b` holds n×k (ldb ≥ k). No transpose is materialised; each
     /// element is the same sum over k in increasing order as on a transposed
-    /// copy, so `A·Bᵀ` has the bits of `A·(Bᵀ materialised)`.
+    /// copy, so `A·Bᵀ` has the bits of `A·(Bᵀ materialised)`. `plan`:
+    /// the blocking (default `GemmPlan.current`); no plan changes a result.
     @usableFromInline
     static func multiply<T: KernelScalar>(
-        transposeA: Bool = false, transposeB: Bool = false,
+        plan: GemmPlan? = nil, transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int,
         b: UnsafePointer<T>, ldb: Int,
@@ -36,13 +37,18 @@ enum Gemm {
         guard m > 0, n > 0 else { return }
         let threads = KernelThreads.count
         let work = m * n * max(k, 1)
+        // Parts on whole tiles (rows) or whole panels (columns) of the plan.
+        let level = KernelInstructionSet.level
+        let plan = plan ?? GemmPlan.current(for: T.self, level: level)
+        let tileRows = min(plan.rowsPerTile, level == 2 ? 16 : 8)
+        let panel = plan.panelVectors * (level == 2 ? 64 : level == 1 ? 32 : 16) / MemoryLayout<T>.size
         // A few rows (a decoding step) read B once: wide enough products are
         // split over columns, so each thread streams its share of B.
         let parts = max(1, m < 12
             ? (n * max(k, 1) < fewRowsThreshold ? 1 : min(threads, n / 64))
-            : (work < parallelThreshold ? 1 : min(threads, m / 6)))
-        // Row chunks on multiples of 6 rows (whole tiles but for the last) keep the packed path busy.
-        let chunk = ((m + parts - 1) / parts + 5) / 6 * 6
+            : (work < parallelThreshold ? 1 : min(threads, m / tileRows)))
+        // Row chunks of whole tiles (but for the last) keep the packed path busy.
+        let chunk = ((m + parts - 1) / parts + tileRows - 1) / tileRows * tileRows
         // Split over columns when there are enough: each thread then packs
         // only its own columns of B (splitting rows, every thread packs all of
         // B). Either way each element is one sum in the same order.
@@ -50,12 +56,12 @@ enum Gemm {
         // own columns or rows of C (rule 1).
         let (a, b, c) = (UnsafeShared(a), UnsafeShared(b), UnsafeShared(c))
         if parts > 1 && n >= 64 * parts {
-            let columns = ((n + parts - 1) / parts + 31) / 32 * 32
+            let columns = ((n + parts - 1) / parts + panel - 1) / panel * panel
             KernelThreads.parallel(parts) { part in
                 let begin = min(part * columns, n)
                 let end = min(begin + columns, n)
                 guard begin < end else { return }
-                serial(transposeA: transposeA, transposeB: transposeB, m: m, n: end - begin, k: k,
+                serial(plan: plan, transposeA: transposeA, transposeB: transposeB, m: m, n: end - begin, k: k,
                        a: a.pointer, lda: lda, b: b.pointer + (transposeB ? begin * ldb : begin), ldb: ldb,
                        c: c.pointer + begin, ldc: ldc)
             }
@@ -65,7 +71,7 @@ enum Gemm {
             let begin = min(part * chunk, m)
             let end = min(begin + chunk, m)
             guard begin < end else { return }
-            serial(transposeA: transposeA, transposeB: transposeB, m: end - begin, n: n, k: k,
+            serial(plan: plan, transposeA: transposeA, transposeB: transposeB, m: end - begin, n: n, k: k,
                    a: a.pointer + (transposeA ? begin : begin * lda), lda: lda, b: b.pointer, ldb: ldb,
                    c: c.pointer + begin * ldc, ldc: ldc)
         }
@@ -74,10 +80,10 @@ enum Gemm {
     /// `C[m×n] = A[m×k] · B[k×n]` on the calling thread (the caller splits
     /// the work; `multiply` hands each thread its rows or columns through
     /// here). Each element is the same sum however the product is split.
-    /// `transposeA` and `transposeB` as in `multiply`.
+    /// `plan`, `transposeA` and `transposeB` as in `multiply`.
     @usableFromInline
     static func serial<T: KernelScalar>(
-        transposeA: Bool = false, transposeB: Bool = false,
+        plan: GemmPlan? = nil, transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int,
         b: UnsafePointer<T>, ldb: Int,
@@ -85,14 +91,16 @@ enum Gemm {
     ) {
         guard m > 0, n > 0 else { return }
         let (ta, tb): (Int32, Int32) = (transposeA ? 1 : 0, transposeB ? 1 : 0)
+        // No plan: the C code takes GemmPlan.current's (warning once about a bad TXW_GEMM).
+        var cPlan = (plan ?? GemmPlan.current(for: T.self)).c
         if T.self == Float.self {
-            txw_sgemm_t(ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
-                        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
-                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
+            txw_sgemm_plan(&cPlan, ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                           UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
+                           UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
         } else if T.self == Double.self {
-            txw_dgemm_t(ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
-                        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
-                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
+            txw_dgemm_plan(&cPlan, ta, tb, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                           UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
+                           UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
         } else {
             let (ars, acs) = transposeA ? (1, lda) : (lda, 1)
             let (brs, bcs) = transposeB ? (1, ldb) : (ldb, 1)

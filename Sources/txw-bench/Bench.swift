@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
         commandName: "txw-bench",
         abstract: "Measure txw's kernels and reader (used by tools/bench; build with -c release).",
         version: ToolMain.version("txw-bench"),
-        subcommands: [Forward.self, Cache.self, Loss.self, Sample.self, Load.self, TrainStep.self])
+        subcommands: [Forward.self, Cache.self, Loss.self, Sample.self, Load.self, TrainStep.self, GemmBench.self])
 }
 
 struct Common: ParsableArguments {
@@ -61,16 +61,21 @@ func time(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// A measured value: a number or a list of numbers (an integral one prints without a fraction).
+/// A measured value: a number or a list of numbers (an integral one prints
+/// without a fraction), or text (gemm's plans).
 enum Measured: Encodable {
     case number(Double)
     case list([Double])
+    case text(String)
+    case texts([String])
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case let .number(v): try container.encode(v)
         case let .list(v): try container.encode(v)
+        case let .text(v): try container.encode(v)
+        case let .texts(v): try container.encode(v)
         }
     }
 }
@@ -274,5 +279,96 @@ struct TrainStep: ParsableCommand {
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try trainer.trainStep() }) }
         try report([("batch", .number(Double(batch))), ("context", .number(Double(context)))], samples: samples)
+    }
+}
+
+/// One matrix product C[m×n] = op(A)·op(B) of random values with the GEMM's
+/// plan (the one chosen for this CPU, TXW_GEMM's, or --plan's settings over
+/// it); with --sweep, a set of candidate plans around it, each timed, fastest
+/// first — the data to tune a CPU's plan. GFLOP/s = 2·m·n·k / median.
+struct GemmBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm")
+
+    @Option(parsing: .unconditional, help: "Rows of C.") var m: Int = 512
+    @Option(parsing: .unconditional, help: "Columns of C.") var n: Int = 512
+    @Option(parsing: .unconditional, help: "The summed dimension.") var k: Int = 512
+    @Option(help: "Compute precision.") var precision: Precision = .f32
+    @Option(parsing: .unconditional, help: "Timed repetitions per plan (after one warm-up).") var repetitions: Int = 10
+    @Option(parsing: .unconditional, help: "Threads for the kernels.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Seconds of untimed runs before timing.") var warmup: Double = 0.5
+    @Option(help: "Plan settings over the plan chosen for this CPU (and TXW_GEMM's), as TXW_GEMM: mr=1…16, nr=1…3, kc, mc, nc=1…1048576, e.g. mr=4,nr=2,kc=128. Prints the plan, the caches it came from and GFLOP/s = 2·m·n·k / median.")
+    var plan: String?
+    @Flag(help: "Time a set of candidate plans around the chosen one (tile shapes, k blocks) and list them fastest first.") var sweep = false
+    @Flag(name: .customLong("transpose-a"), help: "Multiply by Aᵀ (A stored k×m).") var transposeA = false
+    @Flag(name: .customLong("transpose-b"), help: "Multiply by Bᵀ (B stored n×k).") var transposeB = false
+
+    func validate() throws {
+        for (flag, value) in [("--m", m), ("--n", n), ("--k", k)] where value < 1 || value > 8192 {
+            throw NumberArguments.outOfRange(flag, must: "1 … 8192", got: "\(value)")
+        }
+        guard repetitions >= 1 else { throw NumberArguments.outOfRange("--repetitions", must: "≥ 1", got: "\(repetitions)") }
+        guard threads >= 1 else { throw NumberArguments.outOfRange("--threads", must: "≥ 1", got: "\(threads)") }
+        guard warmup >= 0, warmup <= 60 else {
+            throw NumberArguments.outOfRange("--warmup", "seconds", must: "0 … 60", got: NumberArguments.text(warmup))
+        }
+        if let plan, case let .failure(error) = GemmPlan.current(for: Float.self).parsing(plan) {
+            throw NumberArguments.outOfRange("--plan", must: "settings such as mr=4,nr=2,kc=128 (\(error.reason))", got: plan)
+        }
+    }
+
+    func run() throws {
+        switch precision {
+        case .f32: try measure(Float.self)
+        case .f64: try measure(Double.self)
+        }
+    }
+
+    func measure<T: KernelScalar>(_: T.Type) throws {
+        let kernels = KernelConfiguration(threads: threads)
+        let level = kernels.effectiveLevel
+        var chosen = GemmPlan.current(for: T.self, level: level)
+        if let plan { chosen = try chosen.parsing(plan).get() }
+        var rng = NumpyRandom(seed: 1)
+        let a = (0..<(m * k)).map { _ in T(rng.random() * 2 - 1) }
+        let b = (0..<(k * n)).map { _ in T(rng.random() * 2 - 1) }
+        var c = [T](repeating: 0, count: m * n)
+        var candidates = [chosen]
+        if sweep {
+            for (mr, nr) in level == 2 ? [(8, 2), (12, 2), (14, 2), (8, 3), (6, 3), (16, 1)] : [(6, 2), (4, 2), (4, 3), (8, 1), (3, 3)] {
+                for kc in [chosen.kBlock / 2, chosen.kBlock, 2 * chosen.kBlock, 1 << 20] {
+                    var p = chosen
+                    (p.rowsPerTile, p.panelVectors, p.kBlock) = (mr, nr, max(kc, 1))
+                    if !candidates.contains(p) { candidates.append(p) }
+                }
+            }
+        }
+        var results: [(plan: GemmPlan, median: Double, samples: [Double])] = []
+        for candidate in candidates {
+            let start = DispatchTime.now().uptimeNanoseconds
+            repeat {
+                _ = candidate.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: &c, configuration: kernels)
+            } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < warmup
+            var samples: [Double] = []
+            for _ in 0..<repetitions {
+                samples.append(time {
+                    _ = candidate.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: &c, configuration: kernels)
+                })
+            }
+            results.append((candidate, median(samples), samples))
+        }
+        let flops = 2 * Double(m) * Double(n) * Double(k)
+        let caches = GemmPlan.caches
+        var fields: [(key: String, value: Measured)] = [
+            ("m", .number(Double(m))), ("n", .number(Double(n))), ("k", .number(Double(k))), ("level", .number(Double(level))),
+            ("l1_bytes", .number(Double(caches.l1))), ("l2_bytes", .number(Double(caches.l2))), ("l3_bytes", .number(Double(caches.l3))),
+            ("gflops", .number(flops / results[0].median / 1e9)),
+        ]
+        fields += [("plan", .text(chosen.description)), ("cache_source", .text(caches.source))]
+        if sweep {
+            let sorted = results.sorted { $0.median < $1.median }
+            fields += [("sweep_plans", .texts(sorted.map(\.plan.description))), ("sweep_gflops", .list(sorted.map { flops / $0.median / 1e9 }))]
+        }
+        try report(fields, samples: results[0].samples)
     }
 }

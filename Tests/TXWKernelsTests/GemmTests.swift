@@ -6,8 +6,10 @@ import Testing
 /// baseline. Checked bit for bit against that loop for every row-tile size
 /// (1…6 and their mixes), the one-row path (B streamed row by row, column
 /// blocks of 1024), column edges (n not a multiple of the panel
-/// width), tiles of 8 rows (AVX-512) and 6 (otherwise), panels packed (≥ 24 rows) and read in place, panel buffers on the
-/// stack and on the heap (large k), and leading dimensions.
+/// width), the automatic plan's tiles and k blocks (k = 600 and 2^17 exceed
+/// kc), panels packed (≥ 24 rows) and read in place, A packed (≥ 4 panels)
+/// and read in place, buffers on the stack and on the heap, and leading
+/// dimensions. Other plans: GemmPlanTests.
 struct GemmTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 33, 7), (2, 16, 3), (3, 17, 5), (4, 32, 8), (5, 31, 9), (6, 64, 4),

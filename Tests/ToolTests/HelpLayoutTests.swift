@@ -8,7 +8,7 @@ import TXWTestSupport
 struct HelpLayoutTests {
     static let commands: [(String, [String])] = [
         ("txw-pack", []), ("txw-inspect", []), ("txw-run", []), ("txw-train", []), ("txw-bench", []),
-        ("txw-bench", ["forward"]), ("txw-bench", ["loss"]), ("txw-bench", ["sample"]), ("txw-bench", ["load"]), ("txw-bench", ["train"]),
+        ("txw-bench", ["forward"]), ("txw-bench", ["loss"]), ("txw-bench", ["sample"]), ("txw-bench", ["load"]), ("txw-bench", ["train"]), ("txw-bench", ["gemm"]),
     ]
 
     /// `line` without its indentation and, for an option or argument line

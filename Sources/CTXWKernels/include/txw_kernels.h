@@ -39,6 +39,58 @@ void txw_sgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const f
 void txw_dgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda,
                  const double *b, size_t ldb, double *c, size_t ldc);
 
+/// The most rows per tile, vectors per panel, and k, row or column block of a plan.
+#define TXW_GEMM_MAX_MR 16
+#define TXW_GEMM_MAX_NR 3
+#define TXW_GEMM_MAX_BLOCK 1048576
+
+/// How a GEMM blocks its work (Spec/kernels.md, "Performance"): tiles of `mr`
+/// rows × `nr` vectors of columns (nr·lanes columns: 8 floats per vector with
+/// AVX2, 16 with AVX-512, 4 at the baseline), k in blocks of `kc`, rows in
+/// blocks of `mc`, columns in blocks of `nc`. Valid: mr 1…16, nr 1…3, kc,
+/// mc, nc 1…TXW_GEMM_MAX_BLOCK. No plan changes a result: every element is
+/// the same in-order sum over k whatever the plan.
+typedef struct txw_gemm_plan {
+    int mr;
+    int nr;
+    size_t kc;
+    size_t mc;
+    size_t nc;
+} txw_gemm_plan;
+
+/// Data cache sizes in bytes (L2 and L3: this processor's share) and where
+/// they came from: 1 = Linux sysfs, 2 = CPUID, 0 = defaults (32 KiB, 256 KiB,
+/// 256 KiB). Found once per process.
+typedef struct txw_cache_sizes {
+    size_t l1;
+    size_t l2;
+    size_t l3;
+    int source;
+} txw_cache_sizes;
+void txw_cache_sizes_get(txw_cache_sizes *out);
+
+/// 1 if every field of `plan` is in range, else 0.
+int txw_gemm_plan_check(const txw_gemm_plan *plan);
+/// The plan chosen from the caches and the registers of instruction-set
+/// `level` for elements of `element_bytes` (4 or 8) bytes.
+void txw_gemm_plan_auto(int level, size_t element_bytes, txw_gemm_plan *plan);
+/// The plan products run with by default: txw_gemm_plan_auto with the
+/// settings of the environment variable TXW_GEMM ("mr=4,nr=2,kc=128",
+/// any of mr, nr, kc, mc, nc) in place of the chosen ones; a TXW_GEMM that
+/// does not parse is ignored whole (txw_gemm_override_problem says why).
+void txw_gemm_plan_current(int level, size_t element_bytes, txw_gemm_plan *plan);
+/// Why TXW_GEMM was ignored (a static string), or NULL when unset or used.
+const char *txw_gemm_override_problem(void);
+/// Parses TXW_GEMM's syntax into `plan`, replacing the settings given;
+/// returns NULL, or a static string saying what is wrong (plan untouched).
+const char *txw_gemm_plan_parse(const char *text, txw_gemm_plan *plan);
+
+/// txw_sgemm_t / txw_dgemm_t by `plan` (NULL or invalid: txw_gemm_plan_current's).
+void txw_sgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                    const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc);
+void txw_dgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                    const double *a, size_t lda, const double *b, size_t ldb, double *c, size_t ldc);
+
 /// x[i] = exp(x[i]) for n values, in place (Taylor polynomial after range
 /// reduction, ~1e-16 relative in f64; 0 below underflow, +inf above
 /// overflow, NaN stays NaN).
