@@ -9,9 +9,9 @@ import TXWThreads
 /// of `KernelConfiguration.threads` members (Spec/kernels.md, "Performance":
 /// sampling). The logits are the same bit for bit either way.
 public enum DecodingSplit: Sendable, Hashable {
-    /// `team` when the configuration has 2 threads or more and the model's
-    /// weights fit in the L2 caches of that many cores together
-    /// (`DecodingTeam.pays`); else `serial`. The environment variable
+    /// `team` when the configuration has 2 threads or more and the weights a
+    /// step reads fit in the L2 caches of that many cores together but not
+    /// in one core's (`DecodingTeam.pays`); else `serial`. The environment variable
     /// TXW_DECODING_SPLIT (`team` or `serial`) overrides the rule, for
     /// measuring a CPU.
     case automatic
@@ -76,7 +76,11 @@ final class DecodingTeam<Scalar: KernelScalar> {
 
     /// The rule of `DecodingSplit.automatic`: the weights a step reads (every
     /// block's products and the unembedding) fit in the L2 caches of
-    /// `threads` cores (each core's L2 from `sysconf`; unknown: no).
+    /// `threads` cores together but not in one core's (each core's L2 from
+    /// `sysconf`; unknown: no). Beyond the cores' L2 each step streams the
+    /// weights from L3 or memory either way, and on the AMD EPYC measured
+    /// (Spec/kernels.md, "Performance") the team did not pay there; within
+    /// one core's L2 a step is too short for 4·n_block + 2 meetings to pay.
     static func pays(_ h: Hyperparameters, threads: Int) -> Bool {
         guard threads >= 2 else { return false }
         let l2 = l2Bytes
@@ -84,7 +88,7 @@ final class DecodingTeam<Scalar: KernelScalar> {
         let hd = Double(h.nHead * h.dHead), d = Double(h.dModel)
         let weights = (Double(h.nBlock) * (d * 4 * hd + 2 * d * Double(h.dMLP)) + d * Double(h.vocabSize))
             * Double(MemoryLayout<Scalar>.size)
-        return weights <= Double(l2) * Double(threads)
+        return weights > Double(l2) && weights <= Double(l2) * Double(threads)
     }
 
     /// One core's L2 cache in bytes (0 when unknown).
