@@ -9,11 +9,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include "txw_threads.h"
 
 // A reusable barrier: `arrived` counts the parties of the current phase; the
 // last to arrive resets it and bumps `generation`, which the others wait for
-// (spinning with the pause hint, then sleeping on a futex; elsewhere than
+// (spinning with the pause hint for a bounded time, then sleeping on a futex; elsewhere than
 // Linux, yielding). Each party's arrival is a release (acq_rel) on `arrived`,
 // the last party's bump a release that the waiters acquire, so everything any
 // party wrote before the barrier is visible to every party after it.
@@ -72,12 +73,21 @@ void txw_barrier_arrive(txw_barrier *b) {
     txw_barrier_count(b, atomic_load_explicit(&b->generation, memory_order_acquire));
 }
 
-void txw_barrier_wait(txw_barrier *b, unsigned spins) {
+static uint64_t txw_barrier_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+void txw_barrier_wait(txw_barrier *b, unsigned spin_ns) {
     uint32_t seen = atomic_load_explicit(&b->generation, memory_order_acquire);
     if (txw_barrier_count(b, seen)) return;
-    for (unsigned i = 0; i < spins; i++) {
+    // Poll, reading the clock every 64 polls (a pause takes ~10–140 ns).
+    uint64_t start = spin_ns ? txw_barrier_now() : 0;
+    for (unsigned i = 1; spin_ns != 0; i++) {
         if (atomic_load_explicit(&b->generation, memory_order_acquire) != seen) return;
         txw_cpu_relax();
+        if ((i & 63) == 0 && txw_barrier_now() - start >= spin_ns) break;
     }
     atomic_fetch_add_explicit(&b->sleepers, 1, memory_order_seq_cst);
     while (atomic_load_explicit(&b->generation, memory_order_seq_cst) == seen) txw_barrier_sleep(&b->generation, seen);

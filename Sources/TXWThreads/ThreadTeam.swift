@@ -15,7 +15,7 @@ import Synchronization
 /// The team's `size − 1` threads are its own (not the pool's), started by
 /// `init` and joined by `deinit`: they live exactly as long as the team.
 /// Between rounds they wait at the barrier: spinning with the CPU's pause
-/// hint for up to `spins` polls, then sleeping on a futex (elsewhere than
+/// hint for up to `spinNanoseconds`, then sleeping on a futex (elsewhere than
 /// Linux, yielding), so a team left idle — or outnumbering the processors —
 /// does not hold a core.
 ///
@@ -35,10 +35,12 @@ package final class ThreadTeam: Sendable {
     /// The team's threads, joined by `deinit`. Written by `init` only.
     private let threads: [pthread_t]
 
-    /// Polls of a waiting member before it sleeps: about 0.1–0.3 ms (a pause
-    /// takes ~40–140 cycles), longer than a decoding step's phases and
-    /// shorter than a pause between tokens that a person would notice.
-    package static let defaultSpins: UInt32 = 4096
+    /// How long a waiting member polls before it sleeps: 1 ms, longer than a
+    /// decoding step's phases and than a sleeping member takes to wake on a
+    /// virtual machine (50–120 µs measured; a bound near it made members
+    /// take turns sleeping, ~120 µs per meeting), and short enough that an
+    /// idle team gives its cores back at once to a person's eye.
+    package static let defaultSpinNanoseconds: UInt32 = 1_000_000
 
     /// What the team's threads share with the caller.
     ///
@@ -50,19 +52,19 @@ package final class ThreadTeam: Sendable {
     /// the same pair of meetings, one of them writing.
     fileprivate final class Core: Sendable {
         let barrier: UnsafeShared<OpaquePointer>
-        let spins: UInt32
+        let spinNanoseconds: UInt32
         nonisolated(unsafe) var job: (@Sendable (Int) -> Void)?
         nonisolated(unsafe) var stopping = false
         let busy = Atomic<Bool>(false)
 
-        init(barrier: OpaquePointer, spins: UInt32) {
+        init(barrier: OpaquePointer, spinNanoseconds: UInt32) {
             self.barrier = UnsafeShared(barrier)
-            self.spins = spins
+            self.spinNanoseconds = spinNanoseconds
         }
 
         deinit { txw_barrier_destroy(barrier.pointer) }
 
-        func meet() { txw_barrier_wait(barrier.pointer, spins) }
+        func meet() { txw_barrier_wait(barrier.pointer, spinNanoseconds) }
 
         /// A member thread: one round per start meeting, until `stopping`.
         func loop(member: Int) {
@@ -92,9 +94,9 @@ package final class ThreadTeam: Sendable {
     /// A team of `size` (≥ 2) members, starting `size − 1` threads; nil when
     /// the barrier or a thread cannot be created (any threads started are
     /// stopped and joined first).
-    package init?(size: Int, spins: UInt32 = ThreadTeam.defaultSpins) {
+    package init?(size: Int, spinNanoseconds: UInt32 = ThreadTeam.defaultSpinNanoseconds) {
         guard size >= 2, size <= ThreadPool.maxThreads, let barrier = txw_barrier_create(UInt32(size)) else { return nil }
-        let core = Core(barrier: barrier, spins: spins)
+        let core = Core(barrier: barrier, spinNanoseconds: spinNanoseconds)
         var threads: [pthread_t] = []
         for member in 1..<size {
             let context = Unmanaged.passRetained(Start(core: core, member: member)).toOpaque()

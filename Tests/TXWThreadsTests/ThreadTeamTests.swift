@@ -12,9 +12,9 @@ import TXWThreads
 struct ThreadTeamTests {
     /// Rounds of phases: in each phase every member writes its own slot, then
     /// meets, then checks every slot holds this phase's values.
-    @Test(arguments: [(2, ThreadTeam.defaultSpins), (3, ThreadTeam.defaultSpins), (5, 0), (2, 0)])
-    func membersSeeEachOthersWritesAfterAMeeting(size: Int, spins: UInt32) throws {
-        let team = try #require(ThreadTeam(size: size, spins: spins))
+    @Test(arguments: [(2, ThreadTeam.defaultSpinNanoseconds), (3, ThreadTeam.defaultSpinNanoseconds), (5, 0), (2, 0)])
+    func membersSeeEachOthersWritesAfterAMeeting(size: Int, spinNanoseconds: UInt32) throws {
+        let team = try #require(ThreadTeam(size: size, spinNanoseconds: spinNanoseconds))
         #expect(team.size == size)
         let slots = UnsafeMutablePointer<Int>.allocate(capacity: size)
         defer { slots.deallocate() }
@@ -76,7 +76,7 @@ struct ThreadTeamTests {
         /// Runs one round on a team made here (dropped on return); the workers' thread ids.
         func round() throws -> [Int] {
             let ids = Mutex<[Int: Int]>([:])
-            let team = try #require(ThreadTeam(size: 3, spins: 0))
+            let team = try #require(ThreadTeam(size: 3, spinNanoseconds: 0))
             #expect(team.run { member in
                 let id = Self.threadID() ?? -1
                 ids.withLock { $0[member] = id }

@@ -24,10 +24,11 @@ txw_barrier *txw_barrier_create(unsigned parties);
 /// Frees a barrier no thread waits at.
 void txw_barrier_destroy(txw_barrier *barrier);
 
-/// Waits until all parties have arrived: polls with the spin-wait hint up to
-/// `spins` times, then sleeps (a futex on Linux; elsewhere it yields in a loop).
+/// Waits until all parties have arrived: polls with the spin-wait hint for up
+/// to `spin_ns` nanoseconds, then sleeps (a futex on Linux; elsewhere it yields
+/// in a loop).
 /// Everything written by any party before it is visible to every party after it.
-void txw_barrier_wait(txw_barrier *barrier, unsigned spins);
+void txw_barrier_wait(txw_barrier *barrier, unsigned spin_ns);
 
 /// Counts one arrival without waiting (the last arrival opens the barrier):
 /// for a party that will not wait, such as one stopping threads that wait.
