@@ -78,9 +78,10 @@ final class DecodingTeam<Scalar: KernelScalar> {
     /// block's products and the unembedding) fit in the L2 caches of
     /// `threads` cores together but not in one core's (each core's L2 from
     /// `sysconf`; unknown: no). Beyond the cores' L2 each step streams the
-    /// weights from L3 or memory either way, and on the AMD EPYC measured
-    /// (Spec/kernels.md, "Performance") the team did not pay there; within
-    /// one core's L2 a step is too short for 4·n_block + 2 meetings to pay.
+    /// weights from L3 or memory either way: on the AMD EPYC measured
+    /// (Spec/kernels.md, "Performance") the team paid 1.0–1.4× with both
+    /// cores free and cost 5–30× on a busy machine; within one core's L2 a
+    /// step is too short for 4·n_block + 2 meetings to pay.
     static func pays(_ h: Hyperparameters, threads: Int) -> Bool {
         guard threads >= 2 else { return false }
         let l2 = l2Bytes
