@@ -308,7 +308,7 @@ extension Kernels {
 }
 
 extension TopKSampler {
-    /// `sample(_:prompt:count:context:configuration:continuing:onToken:onRecompute:)`
+    /// `sample(_:prompt:count:context:configuration:split:continuing:onToken:onRecompute:)`
     /// of the model with `ablation` applied (Spec/cli.md, "Ablations"):
     /// each token is a recorded pass over the sequence so far (its last C
     /// tokens with a context; no key/value cache). With mode `mean` the

@@ -1,3 +1,5 @@
+import TXWThreads
+
 /// Incremental decoding with a key/value cache: feeding tokens one at a time
 /// gives, for each new position, the logits the full forward pass gives for
 /// the last position of the sequence so far — computed from the cached keys
@@ -14,35 +16,61 @@
 /// last row through the keys and values. The decoder notices (it checks each
 /// row of every block but the last) and clears `matchesFullPass`; the
 /// sampler then recomputes the whole sequence, as the notebook does.
+///
+/// With `split` `.team` (or `.automatic` where it pays: `DecodingSplit`),
+/// each step runs on a `ThreadTeam` of `configuration.threads` members that
+/// own fixed shares of every weight matrix's columns and meet 4·n_block + 2
+/// times per token (`DecodingTeam`), with the same logits bit for bit. The
+/// team's threads are the decoder's: they end when the last copy of it is
+/// dropped (a copy that is used builds its own team).
 public struct IncrementalDecoder<Scalar: KernelScalar> {
     /// The model being run.
     public let weights: TransformerWeights<Scalar>
     /// The threads and instruction set each step computes with.
     public let configuration: KernelConfiguration
+    /// Whether each step is split across a team of threads.
+    public let split: DecodingSplit
     /// Tokens fed so far.
     public private(set) var count = 0
     /// False once a fed row had a masked attention weight that is not 0
     /// (see above): the logits may then differ from a full pass's.
     public private(set) var matchesFullPass = true
     private var capacity = 0
-    /// Per block, per head: keys transposed (d_head, capacity) and values (capacity, d_head).
-    private var keys: [[Scalar]]
-    private var values: [[Scalar]]
+    /// Per block, per head: keys transposed (d_head, capacity) and values
+    /// (capacity, d_head), blocks one after another.
+    private var keys: [Scalar] = []
+    private var values: [Scalar] = []
+    /// The team the steps run on (`split`), made at the first step; nil for serial steps.
+    private var team: DecodingTeam<Scalar>?
+    /// The members of the team, or 1 for serial steps.
+    private let members: Int
 
-    /// An empty cache for `weights`, computing with `configuration`'s threads and instruction set.
-    public init(_ weights: TransformerWeights<Scalar>, configuration: KernelConfiguration = .default) {
+    /// An empty cache for `weights`, computing with `configuration`'s threads
+    /// and instruction set, each step split across a team of threads or not
+    /// as `split` says.
+    public init(_ weights: TransformerWeights<Scalar>, configuration: KernelConfiguration = .default, split: DecodingSplit = .automatic) {
         self.weights = weights
         self.configuration = configuration
-        keys = Array(repeating: [], count: weights.hyperparameters.nBlock)
-        values = keys
+        self.split = split
+        let threads = weights.hyperparameters.nBlock <= DecodingTeam<Scalar>.maxBlocks
+            ? min(max(configuration.threads, 1), ThreadPool.maxThreads) : 1
+        switch DecodingTeam<Scalar>.environmentSplit.flatMap({ split == .automatic ? $0 : nil }) ?? split {
+        case .team: members = threads
+        case .serial: members = 1
+        case .automatic: members = DecodingTeam<Scalar>.pays(weights.hyperparameters, threads: threads) ? threads : 1
+        }
     }
+
+    /// Whether the steps run on a team of threads (`split`, resolved).
+    public var usesTeam: Bool { members > 1 }
 
     /// The bytes a decoder of `h` holds after `positions` tokens (nil on
     /// overflow), at its peak: the key/value cache of every block at the
-    /// capacity those positions grow it to (doubling from 16) plus one
-    /// block's old cache while it grows, the float64 position table (kept
+    /// capacity those positions grow it to (doubling from 16) plus the old
+    /// keys (or values) of every block while they grow, the float64 position table (kept
     /// rows grow by doubling), and a step's logits and scratch.
-    package static func memoryNeed(_ h: Hyperparameters, positions: Int, scalarBytes s: Int) -> Int? {
+    /// With a team of `threads`, its scratch (`DecodingTeam.scratchBytes`) too.
+    package static func memoryNeed(_ h: Hyperparameters, positions: Int, scalarBytes s: Int, threads: Int = 1) -> Int? {
         var capacity = 16
         while capacity < positions {
             let (doubled, overflow) = capacity.multipliedReportingOverflow(by: 2)
@@ -53,10 +81,11 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
         let tableRows = min(2 * min(max(positions, 64), PositionTable.keptRows), PositionTable.keptRows)
         return CheckedBytes.sum([
             hd.flatMap { CheckedBytes.product(2, $0, capacity, h.nBlock, s) },
-            hd.flatMap { CheckedBytes.product($0, capacity, s) },
+            hd.flatMap { CheckedBytes.product($0, capacity / 2, h.nBlock, s) },
             CheckedBytes.product(tableRows, h.dModel, 8),
             CheckedBytes.product(h.vocabSize, 2 * s + 8),
             CheckedBytes.sum([h.dModel, hd.flatMap { CheckedBytes.product(4, $0) }, positions]).flatMap { CheckedBytes.product($0, s) },
+            threads > 1 ? DecodingTeam<Double>.scratchBytes(h, threads: threads, capacity: capacity, scalarBytes: s) : 0,
         ])
     }
 
@@ -69,8 +98,36 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
             throw KernelError.tokenOutOfRange(position: count, token: token, vocabSize: h.vocabSize)
         }
         if count == capacity { grow() }
-        let logits = configuration.applied { feed(token) }
+        let logits = configuration.applied { members > 1 ? teamFeed(token) : feed(token) }
         count += 1
+        return logits
+    }
+
+    /// `feed(token)` on the team (made here on first use, or when a copy of
+    /// this decoder shares it), serially should the team be unavailable.
+    private mutating func teamFeed(_ token: Int) -> [Scalar] {
+        let h = weights.hyperparameters
+        if !isKnownUniquelyReferenced(&team) {
+            team = DecodingTeam(h, threads: members, configuration: configuration)
+        }
+        guard let team else { return feed(token) }
+        let d = h.dModel, position = count
+        var x = Array(weights.W_E.scalars[(token * d)..<((token + 1) * d)])
+        var logits = [Scalar](repeating: 0, count: h.vocabSize)
+        let (cap, check) = (capacity, matchesFullPass)
+        let matches = x.withUnsafeMutableBufferPointer { xb in
+            Kernels.addPositions(rows: 1, firstPosition: position, dModel: d, base: h.constants.positionalBase, into: xb.baseAddress!)
+            return keys.withUnsafeMutableBufferPointer { kb in
+                values.withUnsafeMutableBufferPointer { vb in
+                    logits.withUnsafeMutableBufferPointer { lb in
+                        team.step(x: xb.baseAddress!, position: position, capacity: cap, check: check, keys: kb.baseAddress!,
+                                  values: vb.baseAddress!, weights: weights, logits: lb.baseAddress!)
+                    }
+                }
+            }
+        }
+        guard let matches else { return feed(token) }
+        if !matches { matchesFullPass = false }
         return logits
     }
 
@@ -98,24 +155,28 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     private mutating func grow() {
         let h = weights.hyperparameters
         let newCapacity = max(16, capacity * 2)
+        let hd = h.nHead * h.dHead
+        // Keys, then values: one kind's old cache is held beside the new one at a time.
+        var k = [Scalar](repeating: 0, count: h.nBlock * hd * newCapacity)
         for b in 0..<h.nBlock {
-            var k = [Scalar](repeating: 0, count: h.nHead * h.dHead * newCapacity)
-            var v = [Scalar](repeating: 0, count: h.nHead * newCapacity * h.dHead)
+            let (old, new) = (b * hd * capacity, b * hd * newCapacity)
+            for row in 0..<hd {
+                for l in 0..<count { k[new + row * newCapacity + l] = keys[old + row * capacity + l] }
+            }
+        }
+        keys = k
+        var v = [Scalar](repeating: 0, count: h.nBlock * hd * newCapacity)
+        for b in 0..<h.nBlock {
+            let (old, new) = (b * hd * capacity, b * hd * newCapacity)
             for head in 0..<h.nHead {
-                for j in 0..<h.dHead {
-                    for l in 0..<count {
-                        k[(head * h.dHead + j) * newCapacity + l] = keys[b][(head * h.dHead + j) * capacity + l]
-                    }
-                }
                 for l in 0..<count {
                     for j in 0..<h.dHead {
-                        v[(head * newCapacity + l) * h.dHead + j] = values[b][(head * capacity + l) * h.dHead + j]
+                        v[new + (head * newCapacity + l) * h.dHead + j] = values[old + (head * capacity + l) * h.dHead + j]
                     }
                 }
             }
-            keys[b] = k
-            values[b] = v
         }
+        values = v
         capacity = newCapacity
     }
 
@@ -138,9 +199,9 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
             weights.fusedQKV[b].withUnsafeBufferPointer {
                 Gemm.multiply(m: 1, n: 3 * hd, k: d, a: normed, lda: d, b: $0.baseAddress!, ldb: 3 * hd, c: q, ldc: 3 * hd)
             }
-            keys[b].withUnsafeMutableBufferPointer { kb in
-                values[b].withUnsafeMutableBufferPointer { vb in
-                    let kc = kb.baseAddress!, vc = vb.baseAddress!
+            keys.withUnsafeMutableBufferPointer { kb in
+                values.withUnsafeMutableBufferPointer { vb in
+                    let kc = kb.baseAddress! + b * hd * cap, vc = vb.baseAddress! + b * hd * cap
                     for head in 0..<nHead {
                         let keysT = kc + head * dHead * cap       // (d_head, capacity)
                         let vals = vc + head * cap * dHead        // (capacity, d_head)

@@ -93,7 +93,8 @@ public struct TopKSampler: Sendable, Equatable {
     /// within that window (Spec/kernels.md, "Cropped sampling"); nil sees the
     /// whole sequence.
     ///
-    /// The logits come from a key/value cache (`IncrementalDecoder`) while
+    /// The logits come from a key/value cache (`IncrementalDecoder`, each
+    /// step split across a team of threads as `split` says) while
     /// the sequence fits the context and the cache matches a full pass.
     /// Past the context every cached key and value is stale (each window
     /// starts at position 0), so each token is a pass over the last C tokens,
@@ -108,15 +109,15 @@ public struct TopKSampler: Sendable, Equatable {
     @_specialize(where T == Double)
     public func sample<T>(
         _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, context: Int? = nil,
-        configuration: KernelConfiguration = .default,
+        configuration: KernelConfiguration = .default, split: DecodingSplit = .automatic,
         onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
     ) throws -> [Int] {
         var rng = NumpyRandom(seed: seed)
-        return try sample(weights, prompt: prompt, count: n, context: context, configuration: configuration,
+        return try sample(weights, prompt: prompt, count: n, context: context, configuration: configuration, split: split,
                           continuing: &rng, onToken: onToken, onRecompute: onRecompute)
     }
 
-    /// `sample(_:prompt:count:context:configuration:onToken:onRecompute:)`
+    /// `sample(_:prompt:count:context:configuration:split:onToken:onRecompute:)`
     /// drawing from `rng` instead of a new generator seeded with `seed`:
     /// `rng` is left where the last draw left it, so that a second call
     /// continues the same stream. Samples drawn one after another this way
@@ -128,7 +129,7 @@ public struct TopKSampler: Sendable, Equatable {
     @_specialize(where T == Double)
     public func sample<T>(
         _ weights: TransformerWeights<T>, prompt: [Int], count n: Int, context: Int? = nil,
-        configuration: KernelConfiguration = .default, continuing rng: inout NumpyRandom,
+        configuration: KernelConfiguration = .default, split: DecodingSplit = .automatic, continuing rng: inout NumpyRandom,
         onToken: (Int) throws -> Void = { _ in }, onRecompute: (Recomputation) throws -> Void = { _ in }
     ) throws -> [Int] {
         guard n >= 0 else {
@@ -151,7 +152,7 @@ public struct TopKSampler: Sendable, Equatable {
         // while the sequence fits the context; when it cannot (masked weights
         // that are not 0), the whole window is recomputed for every token, as
         // the notebook does.
-        var decoder = IncrementalDecoder(weights, configuration: configuration)
+        var decoder = IncrementalDecoder(weights, configuration: configuration, split: split)
         var sequence: [Int] = []
         sequence.reserveCapacity(min(prompt.count + n, 1 << 20))
         var recompute = false
@@ -190,7 +191,7 @@ public struct TopKSampler: Sendable, Equatable {
             sequence.append(token)
             if sequence.count > C {
                 // Past the context: the cache is of no further use.
-                if decoder.count > 0 { decoder = IncrementalDecoder(weights, configuration: configuration) }
+                if decoder.count > 0 { decoder = IncrementalDecoder(weights, configuration: configuration, split: split) }
             } else if !recompute {
                 logits = try decoder.append(token)
                 if decoder.matchesFullPass { continue }
@@ -212,7 +213,7 @@ public struct TopKSampler: Sendable, Equatable {
     package static func memoryNeed(_ h: Hyperparameters, positions: Int, context: Int? = nil, scalarBytes s: Int, threads: Int) -> Int? {
         let window = min(positions, context ?? positions)
         return CheckedBytes.sum([
-            IncrementalDecoder<Double>.memoryNeed(h, positions: window, scalarBytes: s),
+            IncrementalDecoder<Double>.memoryNeed(h, positions: window, scalarBytes: s, threads: threads),
             SequenceForward.memoryNeed(h, m: max(window, 1), scalarBytes: s, threads: threads),
             CheckedBytes.product(h.vocabSize, s + 8),
             CheckedBytes.product(positions, 16),
