@@ -14,7 +14,7 @@ package enum Lineage {
     package static let prefix = "lineage."
     /// `txw-pack` or `txw-train`.
     package static let tool = "lineage.tool"
-    /// The source's file name (its last path component; `standard input` for `-`).
+    /// The source's file name (its last path component; `standard input` for `-` or a stream).
     package static let source = "lineage.source"
     /// `txw`, `npz` or `safetensors`.
     package static let sourceFormat = "lineage.source_format"
@@ -31,9 +31,10 @@ package enum Lineage {
     /// True for a key only the tools write (`--meta` refuses it).
     package static func isLineageKey(_ key: String) -> Bool { key.utf8.starts(with: prefix.utf8) }
 
-    /// The name a lineage record gives `path`: its last component, `standard input` for `-`.
+    /// The name a lineage record gives `path`: its last component; `standard input` for `-`
+    /// and for any stream (a FIFO such as `<(…)` or `/dev/stdin`), whose path names no file.
     package static func sourceName(_ path: String) -> String {
-        InputFile.isStandardInput(path) ? InputFile.name(path) : URL(fileURLWithPath: path).lastPathComponent
+        InputFile.isStream(path) ? "standard input" : URL(fileURLWithPath: path).lastPathComponent
     }
 
     /// `metadata` with the source's lineage dropped and this tool's recorded:

@@ -124,12 +124,37 @@ struct DiffText {
         var out = [heading + "\(count) key\(count == 1 ? "" : "s") differ\(count == 1 ? "s" : "")"]
         for c in d.changed {
             var line = "  \(Formatting.name(c.key)): \(value(c.a)) in a, \(value(c.b)) in b"
-            if value(c.a) == value(c.b) { line += " (the same text, other bytes: \(bytesNote(c.a, c.b)))" }
+            if value(c.a) == value(c.b) {
+                if let hidden = hiddenDifference(c.a, c.b) {
+                    line += " (\(hidden), past the part shown; --json has both values)"
+                } else {
+                    line += " (the same text, other bytes: \(bytesNote(c.a, c.b)))"
+                }
+            }
             out.append(line)
         }
         for e in d.onlyInA { out.append("  \(Formatting.name(e.key)): only in a (\(value(e.value)))") }
         for e in d.onlyInB { out.append("  \(Formatting.name(e.key)): only in b (\(value(e.value)))") }
         return out
+    }
+
+    /// Where two values that print alike when cut differ as text: nil when
+    /// they are the same text (Swift's `==`: canonically equivalent), which
+    /// leaves only their bytes to differ.
+    static func hiddenDifference(_ a: MetadataValue, _ b: MetadataValue) -> String? {
+        func first<C: Collection>(_ x: C, _ y: C) -> Int? where C.Element: Equatable {
+            var i = 0
+            for (p, q) in zip(x, y) { if p != q { return i }; i += 1 }
+            return x.count == y.count ? nil : i
+        }
+        switch (a, b) {
+        case let (.string(x), .string(y)):
+            return first(Array(x), Array(y)).map { "they differ at character \(Formatting.grouped($0 + 1))" }
+        case let (.strings(x), .strings(y)):
+            return first(x, y).map { "they differ at string \(Formatting.grouped($0 + 1))" }
+        default:
+            return nil
+        }
     }
 
     static func bytesNote(_ a: MetadataValue, _ b: MetadataValue) -> String {
@@ -166,6 +191,10 @@ struct DiffText {
             func token(_ t: String?) -> String { t.map { cut($0, 40) } ?? "none" }
             text += "; \(Formatting.grouped(v.differingIds)) id\(v.differingIds == 1 ? "" : "s") differ\(v.differingIds == 1 ? "s" : ""), "
                 + "the first \(id): \(token(v.firstTokenA)) in a, \(token(v.firstTokenB)) in b"
+            if let x = v.firstTokenA, let y = v.firstTokenB, token(x) == token(y) {
+                text += x == y ? " (the same text, other bytes: UTF-8 differs)"
+                    : " (\(hiddenDifference(.string(x), .string(y)) ?? "they differ"), past the part shown; --json has both tokens)"
+            }
         }
         return text
     }

@@ -25,6 +25,9 @@ extension Inspect {
             return try ContentDigest.model(reader)
         } catch let error as ModelError {
             throw ToolFailure(path: InputFile.name(model), error)
+        } catch let error as TXWFormatError where error.category != "memory" {
+            // A damaged block: named with the file, as every refusal is (the memory case is wrapped by run()).
+            throw ToolFailure(path: InputFile.name(model), error)
         }
     }
 

@@ -33,7 +33,8 @@ struct Pack: ParsableCommand {
             lineage.source_digest (a .txw source's content digest, as txw-inspect --digest \
             prints it) or lineage.source_sha256 (SHA-256 of an npz or safetensors file's \
             bytes, of the bytes read for -); the source's own lineage.* keys are replaced, \
-            and --meta refuses lineage.* keys (Spec/txw-format.md §2.1).
+            and --meta refuses lineage.* keys and txw-train's training.data_sha256 and \
+            training.data_xxh3 (Spec/txw-format.md §2.1).
 
             A weight that is NaN or ±inf, or that becomes ±inf in the stored dtype \
             (--dtype), is refused, naming the tensor and the first such element's flat \
@@ -115,7 +116,7 @@ struct Pack: ParsableCommand {
     @Option(help: "The model's name (metadata key 'name').")
     var name: String?
 
-    @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable; model.* and lineage.* keys are refused).", valueName: "key=value"))
+    @Option(help: ArgumentHelp("Add metadata key=value (a string; repeatable; model.* and lineage.* keys, training.data_sha256 and training.data_xxh3 are refused).", valueName: "key=value"))
     var meta: [String] = []
 
     @Flag(help: "Pack weights that are NaN or ±inf, or that become ±inf in --dtype (refused otherwise, naming the first).")
@@ -156,6 +157,10 @@ struct Pack: ParsableCommand {
             }
             if Lineage.isLineageKey(String(item[..<eq])) {
                 throw ValidationError("--meta: keys beginning with 'lineage.' are written by txw-pack (the source of --from)")
+            }
+            if ["training.data_sha256", "training.data_xxh3"].contains(String(item[..<eq])) {
+                // txw-inspect shows them as lineage and txw-train checks them on resume: only txw-train writes them.
+                throw ValidationError("--meta: '\(item[..<eq])' is written by txw-train (the checksum of its training data)")
             }
         }
         do {

@@ -169,6 +169,30 @@ struct DiffToolTests {
         #expect(tensors.map { $0["name"] as? String } == ["W_E", "t\u{1b}[31m"])
     }
 
+    /// Values that print alike once cut say where they differ; values that are
+    /// the same text (canonically equivalent) with other bytes say so.
+    @Test func valuesThatPrintAlikeSayHowTheyDiffer() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let h = Hyperparameters(vocabSize: 3, dModel: 2, nHead: 1, dHead: 1, dMLP: 1, nBlock: 0)
+        let weights = try TransformerWeights<Float>(hyperparameters: h, W_E: Tensor(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6]), blocks: [])
+        let long = String(repeating: "A", count: 61)
+        try ModelFile.save(weights, vocabulary: Vocabulary(["a", "\u{e9}", "c"]),
+                           metadata: ["long": .string(long + "x"), "tags": .strings(["a", "b", "c", "d", "e"]), "same": .string("\u{e9}")],
+                           to: dir.file("a.txw"))
+        try ModelFile.save(weights, vocabulary: Vocabulary(["a", "e\u{301}", "c"]),
+                           metadata: ["long": .string(long + "y"), "tags": .strings(["a", "b", "c", "d", "Z"]), "same": .string("e\u{301}")],
+                           to: dir.file("b.txw"))
+        let r = try Self.diff([dir.file("a.txw"), "--diff", dir.file("b.txw")])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("(62 bytes) in b (they differ at character 62, past the part shown; --json has both values)\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("(5 strings) in b (they differ at string 5, past the part shown; --json has both values)\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("  same: \"\u{e9}\" in a, \"e\u{301}\" in b (the same text, other bytes: UTF-8 differs)\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("in b (the same text, other bytes: UTF-8 differs)\nmetadata:") || r.stdout.contains("\u{301}\" in b (the same text, other bytes: UTF-8 differs)\n"),
+                "\(r.stdout)")
+        #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("vocabulary:") && $0.hasSuffix("(the same text, other bytes: UTF-8 differs)") }, "\(r.stdout)")
+    }
+
     /// Activation caches are containers like any other: compared tensor by tensor, no model sections.
     @Test func activationCaches() throws {
         let dir = try TemporaryDirectory()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TXWFormat
 import TXWTestSupport
 
 /// txw-inspect --digest and --expect-digest; the lineage txw-pack and
@@ -139,6 +140,16 @@ struct DigestToolTests {
             #expect(r.stderr.hasPrefix("txw-inspect: \(dir.file("c.txw")): ") && r.stderr.contains("activation cache"), "\(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1)
         }
+        // A damaged block of a model: one line naming the file, exit 1.
+        let stored = dir.file("s.txw")
+        try #require(try tool("txw-pack", ["--random", "--vocab-size", "10"] + Self.shape + ["--stored", "-o", stored]).status == 0)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: stored)))
+        bytes[bytes.count / 2] ^= 0x5A
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("damaged.txw")))
+        let damaged = try tool("txw-inspect", [dir.file("damaged.txw"), "--digest"])
+        #expect(damaged.status == 1 && damaged.stdout.isEmpty)
+        #expect(damaged.stderr.hasPrefix("txw-inspect: \(dir.file("damaged.txw")): ") && damaged.stderr.contains("block"), "\(damaged.stderr)")
+        #expect(damaged.stderr.split(separator: "\n").count == 1, "\(damaged.stderr)")
     }
 
     @Test func packRecordsItsSource() throws {
@@ -189,6 +200,18 @@ struct DigestToolTests {
         #expect(rl == nil)
         let meta = try tool("txw-pack", ["--from", a, "-o", dir.file("x.txw"), "--meta", "lineage.source=elsewhere"])
         #expect(meta.status == 64)
+        for key in ["training.data_sha256", "training.data_xxh3"] {
+            let forged = try tool("txw-pack", ["--from", a, "-o", dir.file("x.txw"), "--meta", "\(key)=deadbeef"])
+            #expect(forged.status == 64 && forged.stderr.contains("written by txw-train"), "\(forged.stderr)")
+        }
+        // A stream given by path (a FIFO from process substitution) names no file: "standard input".
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let fifo = try runProcess(URL(fileURLWithPath: "/bin/bash"),
+                                  ["-c", "txw-pack --from <(cat \"$1\") -o \"$2\"", "bash", npz, dir.file("f.txw")], environment: environment)
+        try #require(fifo.status == 0, "\(fifo.stderr)")
+        let (f, _) = try Self.metadata(dir.file("f.txw"))
+        #expect(f["lineage.source"] as? String == "standard input" && f["lineage.source_sha256"] as? String == sha)
     }
 
     @Test func trainRecordsItsInitAndData() throws {
@@ -221,8 +244,15 @@ struct DigestToolTests {
         // A resumed run checks the recorded SHA-256: a checkpoint whose record
         // differs (the XXH3 agreeing) is refused; the right one resumes.
         let forged = dir.file("f.txw")
-        try #require(try tool("txw-pack", ["--from", dir.file("t.txw"), "-o", forged, "--meta",
-                                          "training.data_sha256=" + String(repeating: "0", count: 64)]).status == 0)
+        // (txw-pack --meta refuses the key: the checkpoint is rewritten with the format library.)
+        let source = try TXWReader(path: dir.file("t.txw"))
+        var writer = try TXWWriter()
+        try writer.declareMinorVersion(source.version.minor)
+        for entry in source.metadata {
+            try writer.setMetadata(entry.key, entry.key == "training.data_sha256" ? .string(String(repeating: "0", count: 64)) : entry.value)
+        }
+        for t in source.tensors { try writer.addTensor(name: t.name, dtype: t.dtype, shape: t.shape, bytes: source.readBytes(t)) }
+        try writer.write(to: forged)
         try FileManager.default.copyItem(atPath: dir.file("t.txw") + ".adam", toPath: forged + ".adam")
         let refused = try tool("txw-train", ["-o", forged, "--resume", "--data", dir.file("d.txt"), "--steps", "6"])
         #expect(refused.status == 1)

@@ -65,8 +65,8 @@ struct ReadmeWalkthroughTests {
         #expect(printed.contains { $0.hasPrefix("W_E ") && $0.contains("differs, dtype f32 vs f16") && $0.hasSuffix("512 of 512  first at index 0 (0, 0)") },
                 "\(r.stdout)")
         #expect(printed.contains { $0.hasPrefix("result: differ (17 of 17 tensors in both differ") }, "\(r.stdout)")
-        // The f16 copy: one line on stderr, then the echo.
-        #expect(r.stdout.hasSuffix("exit status 1\n"), "\(r.stdout)")
+        // --expect-digest and --diff on the f16 copy: exit status 1 each.
+        #expect(r.stdout.split(separator: "\n").filter { $0 == "exit status 1" }.count == 2, "\(r.stdout)")
         let stderrLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("txw-inspect:") }
         #expect(stderrLines.count == 1 && stderrLines[0].hasPrefix("txw-inspect: half.txw: content digest differs: expected \(digest), found "),
                 "\(r.stderr)")
