@@ -179,38 +179,15 @@ package final class ThreadPool: Sendable {
         started.withLock { n in
             while n < count {
                 n += 1
-                let context = Unmanaged.passRetained(WorkerContext(pool: self, index: n)).toOpaque()
-                #if canImport(Darwin)
-                var thread: pthread_t? = nil
-                #else
-                var thread = pthread_t()
-                #endif
-                let status = pthread_create(&thread, nil, { raw in
-                    // Optional on Linux, not on Darwin: one spelling for both.
-                    let raw: UnsafeMutableRawPointer? = raw
-                    guard let raw else { return nil }
-                    let context = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
-                    context.pool.workerLoop(index: context.index)
-                }, context)
-                if status != 0 {
+                let index = n
+                guard let thread = startPosixThread({ self.workerLoop(index: index) }) else {
                     // No thread: the parts it would have claimed run on the others.
-                    Unmanaged<WorkerContext>.fromOpaque(context).release()
                     n = count
                     return
                 }
-                #if canImport(Darwin)
-                if let thread { pthread_detach(thread) }
-                #else
                 pthread_detach(thread)
-                #endif
             }
         }
-    }
-
-    private final class WorkerContext {
-        let pool: ThreadPool
-        let index: Int
-        init(pool: ThreadPool, index: Int) { (self.pool, self.index) = (pool, index) }
     }
 
     private func workerLoop(index: Int) -> Never {

@@ -85,12 +85,6 @@ package final class ThreadTeam: Sendable {
         }
     }
 
-    private final class Start {
-        let core: Core
-        let member: Int
-        init(core: Core, member: Int) { (self.core, self.member) = (core, member) }
-    }
-
     /// A team of `size` (≥ 2) members, starting `size − 1` threads; nil when
     /// the barrier or a thread cannot be created (any threads started are
     /// stopped and joined first).
@@ -99,22 +93,8 @@ package final class ThreadTeam: Sendable {
         let core = Core(barrier: barrier, spinNanoseconds: spinNanoseconds)
         var threads: [pthread_t] = []
         for member in 1..<size {
-            let context = Unmanaged.passRetained(Start(core: core, member: member)).toOpaque()
-            #if canImport(Darwin)
-            var thread: pthread_t? = nil
-            #else
-            var thread = pthread_t()
-            #endif
-            let status = pthread_create(&thread, nil, { raw in
-                let raw: UnsafeMutableRawPointer? = raw
-                guard let raw else { return nil }
-                let start = Unmanaged<Start>.fromOpaque(raw).takeRetainedValue()
-                start.core.loop(member: start.member)
-                return nil
-            }, context)
-            let started: pthread_t? = status == 0 ? thread : nil
+            let started = startPosixThread { core.loop(member: member) }
             guard let started else {
-                Unmanaged<Start>.fromOpaque(context).release()
                 Self.stop(threads, core: core, size: size)
                 return nil
             }
