@@ -10,8 +10,8 @@ import TXWThreads
 /// sampling). The logits are the same bit for bit either way.
 public enum DecodingSplit: Sendable, Hashable {
     /// `team` when the configuration has 2 threads or more and the weights a
-    /// step reads fit in the L2 caches of that many cores together but not
-    /// in one core's (`DecodingTeam.pays`); else `serial`. The environment variable
+    /// step reads are more than one core's L2 cache but fit in the L3
+    /// (`DecodingTeam.pays`); else `serial`. The environment variable
     /// TXW_DECODING_SPLIT (`team` or `serial`) overrides the rule, for
     /// measuring a CPU.
     case automatic
@@ -75,21 +75,35 @@ final class DecodingTeam<Scalar: KernelScalar> {
     deinit { scratch?.deallocate() }
 
     /// The rule of `DecodingSplit.automatic`: the weights a step reads (every
-    /// block's products and the unembedding) fit in the L2 caches of
-    /// `threads` cores together but not in one core's (each core's L2 from
-    /// `sysconf`; unknown: no). Beyond the cores' L2 each step streams the
-    /// weights from L3 or memory either way: on the AMD EPYC measured
-    /// (Spec/kernels.md, "Performance") the team paid 1.0–1.4× with both
-    /// cores free and cost 5–30× on a busy machine; within one core's L2 a
-    /// step is too short for 4·n_block + 2 meetings to pay.
+    /// block's products and the unembedding) are more than one core's L2
+    /// cache but at most the last-level cache (L3), so they stay in the
+    /// caches from token to token, and a step is long enough for its
+    /// 4·n_block + 2 meetings (cache sizes from `sysconf`; unknown: no).
+    /// Measured on the AMD EPYC (2 cores, 512 KiB L2 each, 32 MiB L3; quiet
+    /// machine, serial and team alternated, Spec/kernels.md "Performance"):
+    /// the standard toy 1.55× in f32 (3.4 MB) and 1.30× in f64 (6.8 MB); the
+    /// large toy (beyond L3) 0.96×, so it stays serial; within one core's L2
+    /// the meetings cost more than the split saves. On a machine whose other
+    /// processes keep the cores busy a team waits for descheduled members
+    /// (measured 5–30× slower): `TXW_DECODING_SPLIT=serial` or one thread
+    /// turns it off.
     static func pays(_ h: Hyperparameters, threads: Int) -> Bool {
         guard threads >= 2 else { return false }
-        let l2 = l2Bytes
-        guard l2 > 0 else { return false }
+        let (l2, l3) = (l2Bytes, l3Bytes)
+        guard l2 > 0, l3 > 0 else { return false }
         let hd = Double(h.nHead * h.dHead), d = Double(h.dModel)
         let weights = (Double(h.nBlock) * (d * 4 * hd + 2 * d * Double(h.dMLP)) + d * Double(h.vocabSize))
             * Double(MemoryLayout<Scalar>.size)
-        return weights > Double(l2) && weights <= Double(l2) * Double(threads)
+        return weights > Double(l2) && weights <= Double(l3)
+    }
+
+    /// The last-level (L3) cache in bytes (0 when unknown).
+    static var l3Bytes: Int {
+        #if os(Linux)
+        return max(0, sysconf(Int32(_SC_LEVEL3_CACHE_SIZE)))
+        #else
+        return 0
+        #endif
     }
 
     /// One core's L2 cache in bytes (0 when unknown).

@@ -121,16 +121,19 @@ struct DecodingTeamTests {
         }
     }
 
-    /// The automatic rule: a team only where the weights fit the cores' L2
-    /// caches together but not one core's; never for one thread or a tiny model.
+    /// The automatic rule: a team only where the weights are more than one
+    /// core's L2 but fit the L3; never for one thread or a tiny model.
     @Test func automaticRuleComparesWeightsWithL2() {
         let standard = Hyperparameters(vocabSize: 256, dModel: 128, nHead: 4, dHead: 32, dMLP: 512, nBlock: 4)
         #expect(!DecodingTeam<Float>.pays(standard, threads: 1))
-        let l2 = DecodingTeam<Float>.l2Bytes
+        let (l2, l3) = (DecodingTeam<Float>.l2Bytes, DecodingTeam<Float>.l3Bytes)
         // 852K weights: 3.4 MB in f32.
         let bytes = 4 * (4 * (128 * 4 * 128 + 2 * 128 * 512) + 128 * 256)
-        #expect(DecodingTeam<Float>.pays(standard, threads: 2) == (l2 > 0 && bytes > l2 && bytes <= 2 * l2))
-        #expect(DecodingTeam<Double>.pays(standard, threads: 2) == (l2 > 0 && 2 * bytes > l2 && 2 * bytes <= 2 * l2))
+        #expect(DecodingTeam<Float>.pays(standard, threads: 2) == (l2 > 0 && l3 > 0 && bytes > l2 && bytes <= l3))
+        #expect(DecodingTeam<Double>.pays(standard, threads: 2) == (l2 > 0 && l3 > 0 && 2 * bytes > l2 && 2 * bytes <= l3))
+        // The large toy's 23M weights (94 MB in f32) are past any L3 up to 64 MiB.
+        let large = Hyperparameters(vocabSize: 4096, dModel: 512, nHead: 8, dHead: 64, dMLP: 2048, nBlock: 8)
+        #expect(!DecodingTeam<Float>.pays(large, threads: 2) || l3 > 64 << 20)
         #expect(!DecodingTeam<Double>.pays(PerformancePathTests.shape, threads: 2) || l2 < 64 * 1024)
         #expect(IncrementalDecoder(try! paths.randomModel(Self.uneven, seed: 1, as: Float.self), configuration: KernelConfiguration(threads: 2),
                                    split: .automatic).usesTeam == DecodingTeam<Float>.pays(Self.uneven, threads: 2)
