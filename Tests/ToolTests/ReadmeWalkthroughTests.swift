@@ -15,17 +15,23 @@ struct ReadmeWalkthroughTests {
         return String(rest[open.upperBound..<close.lowerBound])
     }
 
+    /// Runs `script` with `set -euo pipefail` in `dir` (beside a link to the
+    /// samples), the built tools first on PATH.
+    static func run(_ script: String, in dir: TemporaryDirectory, name: String) throws -> ProcessResult {
+        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
+                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
+        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file(name), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        return try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file(name), dir.path], environment: environment)
+    }
+
     @Test func trainStopResumeEvaluateRunsAsWritten() throws {
         let script = try Self.block(after: "### Train, stop, resume, evaluate")
         #expect(script.contains("--stop-at") && script.contains("--resume") && script.contains("--loss --text-file"))
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
-                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
-        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("walkthrough.sh"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("walkthrough.sh"), dir.path], environment: environment)
+        let r = try Self.run(script, in: dir, name: "walkthrough.sh")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("txw-train: --stop-at 150: stopped at step 150 of 300; resume with: txw-train -o story.txw --resume --data samples/tiny-corpus.txt\n"),
                 "\(r.stderr)")
@@ -42,12 +48,7 @@ struct ReadmeWalkthroughTests {
         #expect(script.contains("--digest") && script.contains("--expect-digest") && script.contains("--level 1"))
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
-                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
-        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("archive.sh"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("archive.sh"), dir.path], environment: environment)
+        let r = try Self.run(script, in: dir, name: "archive.sh")
         try #require(r.status == 0, "\(r.stderr)")
         // Every "# OK…" and "# HEX  archive.txw" comment of the block is a line the script printed.
         let printed = Set(r.stdout.split(separator: "\n").map(String.init))
@@ -82,12 +83,7 @@ struct ReadmeWalkthroughTests {
         #expect(script.contains("--ablate blocks.$b.attn.head.$h") && script.contains("--lens") && script.contains("--cache qa.npz"))
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        try FileManager.default.createSymbolicLink(atPath: dir.file("samples"),
-                                                   withDestinationPath: repositoryRoot.appendingPathComponent("samples").path)
-        try ("set -euo pipefail\ncd \"$1\"\n" + script + "\n").write(toFile: dir.file("inside.sh"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = binDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [dir.file("inside.sh"), dir.path], environment: environment)
+        let r = try Self.run(script, in: dir, name: "inside.sh")
         try #require(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let losses = lines.filter { $0.hasPrefix("loss ") }
