@@ -186,6 +186,19 @@ static void GEMM_FN(_pack_a)(size_t rows, size_t k, const T *a, size_t ars, size
     }
 }
 
+// op(B) (k × n; with `trans`, b holds Bᵀ, n × k) whole into panels of
+// NR = nv·L columns, the layout the tiles read: panel q (columns q·NR …) is
+// k × NR contiguous at out + q·NR·k, zero-padded past column n; the k block
+// from pc starts at + pc·NR. Independent of kc, mc and nc, so one packing
+// serves every plan with this nv at this level (GEMM_FN(_plan)'s `bpacked`).
+static void GEMM_FN(_pack_panels)(size_t nv, int trans, size_t n, size_t k, const T *b, size_t ldb, T *out) {
+    const size_t NR = nv * L;
+    for (size_t j = 0; j < n; j += NR) {
+        const size_t cols = n - j < NR ? n - j : NR;
+        GEMM_FN(_pack_b)(k, trans ? b + j * ldb : b + j, ldb, trans, cols, NR, out + j * k);
+    }
+}
+
 // `cols` columns of `rows` rows of C one element at a time (the same sums): the
 // path when no packing buffer could be allocated.
 static void GEMM_FN(_columns)(size_t rows, size_t k, const T *a, size_t ars, size_t acs, const T *b,
@@ -203,15 +216,18 @@ static void GEMM_FN(_columns)(size_t rows, size_t k, const T *a, size_t ars, siz
 // op(B) = B (k×n) or, with trans_b, Bᵀ where b holds n×k. Nothing is
 // transposed in memory: Bᵀ is packed straight into panels, Aᵀ packed or read
 // by column. Each element is the same in-order sum whatever the plan.
+// With `bpacked` (not NULL), op(B) comes already packed by GEMM_FN(_pack_panels)
+// with the plan's nr (b, ldb and trans_b are then unused): nothing of B is
+// copied, and the tiles read the same values, so the sums are the same bits.
 static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                           const T *a, size_t lda, const T *b, size_t ldb, T *c, size_t ldc) {
+                           const T *a, size_t lda, const T *b, size_t ldb, T *c, size_t ldc, const T *bpacked) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0;
         return;
     }
-    if (m == 1 && !trans_b) {
+    if (m == 1 && !trans_b && !bpacked) {
         GEMM_FN(_row)(n, k, a, trans_a ? lda : 1, b, ldb, c);
         return;
     }
@@ -225,9 +241,9 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
     // B packed whole (every panel of a block) for enough rows or Bᵀ; else read
     // in place but for a last, narrower panel. A packed when there are enough
     // panels to reuse each sliver.
-    const int pack_all = m >= GEMM_PACK_ROWS || trans_b;
+    const int pack_all = !bpacked && (m >= GEMM_PACK_ROWS || trans_b);
     const int pack_a = trans_a || n >= GEMM_PACK_A_PANELS * NR;
-    const size_t bsize = (pack_all ? nc : NR) * kc, asize = pack_a ? mc * kc : 0;
+    const size_t bsize = bpacked ? 0 : (pack_all ? nc : NR) * kc, asize = pack_a ? mc * kc : 0;
     T stack[2048] __attribute__((aligned(64)));
     T *buffer = stack;
     int heap = 0;
@@ -235,6 +251,12 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
         buffer = (T *)malloc((bsize + asize) * sizeof(T));
         heap = 1;
         if (!buffer) {  // out of memory
+            if (bpacked) {
+                // Each panel is k × NR with row stride NR: the same sums, column by column.
+                for (size_t j = 0; j < n; j += NR)
+                    GEMM_FN(_columns)(m, k, a, ars, acs, bpacked + j * k, NR, 1, c + j, ldc, n - j < NR ? n - j : NR);
+                return;
+            }
             GEMM_FN(_columns)(m, k, a, ars, acs, b, trans_b ? 1 : ldb, trans_b ? ldb : 1, c, ldc, n);
             return;
         }
@@ -261,7 +283,10 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
                     const size_t j = jc + jr;
                     const T *bp;
                     size_t bstride;
-                    if (pack_all) {
+                    if (bpacked) {
+                        bp = bpacked + j * k + pc * NR;
+                        bstride = NR;
+                    } else if (pack_all) {
                         bp = bpack + jr * kb;
                         bstride = NR;
                     } else if (cols < NR) {

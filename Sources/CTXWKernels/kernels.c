@@ -393,14 +393,41 @@ void txw_sgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t 
                     const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc) {
     txw_gemm_plan storage;
     const txw_gemm_plan *p = plan_or_current(plan, txw_kernel_level(), sizeof(float), &storage);
-    DISPATCH(sgemm_plan, (p, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc))
+    DISPATCH(sgemm_plan, (p, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, NULL))
 }
 
 void txw_dgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                     const double *a, size_t lda, const double *b, size_t ldb, double *c, size_t ldc) {
     txw_gemm_plan storage;
     const txw_gemm_plan *p = plan_or_current(plan, txw_kernel_level(), sizeof(double), &storage);
-    DISPATCH(dgemm_plan, (p, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc))
+    DISPATCH(dgemm_plan, (p, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, NULL))
+}
+
+size_t txw_gemm_packed_count(int level, size_t element_bytes, int nr, size_t n, size_t k) {
+    if (nr < 1 || nr > TXW_GEMM_MAX_NR || (element_bytes != 4 && element_bytes != 8)) return 0;
+    const size_t vector = level >= 2 ? 64 : level == 1 ? 32 : 16;
+    const size_t width = (size_t)nr * (vector / element_bytes);
+    size_t panels = n / width + (n % width != 0), columns, count;
+    if (__builtin_mul_overflow(panels, width, &columns) || __builtin_mul_overflow(columns, k, &count)) return 0;
+    return count;
+}
+
+void txw_sgemm_pack(int nr, int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *out) {
+    DISPATCH(sgemm_pack_panels, ((size_t)nr, trans_b, n, k, b, ldb, out))
+}
+
+void txw_dgemm_pack(int nr, int trans_b, size_t n, size_t k, const double *b, size_t ldb, double *out) {
+    DISPATCH(dgemm_pack_panels, ((size_t)nr, trans_b, n, k, b, ldb, out))
+}
+
+void txw_sgemm_packed(const txw_gemm_plan *plan, int trans_a, size_t m, size_t n, size_t k, const float *a,
+                      size_t lda, const float *packed, float *c, size_t ldc) {
+    DISPATCH(sgemm_plan, (plan, trans_a, 0, m, n, k, a, lda, NULL, 0, c, ldc, packed))
+}
+
+void txw_dgemm_packed(const txw_gemm_plan *plan, int trans_a, size_t m, size_t n, size_t k, const double *a,
+                      size_t lda, const double *packed, double *c, size_t ldc) {
+    DISPATCH(dgemm_plan, (plan, trans_a, 0, m, n, k, a, lda, NULL, 0, c, ldc, packed))
 }
 
 void txw_sgemm_t(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,

@@ -114,6 +114,37 @@ enum Gemm {
         }
     }
 
+    /// `serial` with B's panels packed beforehand (`PackedMatrix`, op(B) of
+    /// n columns and k rows) when they fit the plan and this thread's level;
+    /// otherwise B (k × n, row stride ldb) as `serial` reads it. The same
+    /// bits either way.
+    static func serial<T: KernelScalar>(
+        plan: GemmPlan? = nil, transposeA: Bool = false, m: Int, n: Int, k: Int,
+        a: UnsafePointer<T>, lda: Int, packed: PackedMatrix<T>?, b: UnsafePointer<T>, ldb: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        var cPlan = (plan ?? GemmPlan.current(for: T.self)).c
+        if let packed, packed.n == n, packed.k == k, packed.fits(GemmPlan(cPlan)) {
+            let ta: Int32 = transposeA ? 1 : 0
+            packed.panels.withUnsafeBufferPointer { panels in
+                let raw = UnsafeRawPointer(panels.baseAddress!)
+                if T.self == Float.self {
+                    txw_sgemm_packed(&cPlan, ta, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                                     raw.assumingMemoryBound(to: Float.self),
+                                     UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
+                } else {
+                    // PackedMatrix exists for Float and Double only.
+                    txw_dgemm_packed(&cPlan, ta, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                                     raw.assumingMemoryBound(to: Double.self),
+                                     UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc)
+                }
+            }
+            return
+        }
+        serial(plan: GemmPlan(cPlan), transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+    }
+
     /// `x[i] = exp(x[i])` for `count` values.
     @usableFromInline
     static func expInPlace<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {

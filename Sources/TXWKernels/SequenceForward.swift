@@ -34,6 +34,12 @@ enum SequenceForward {
         return blockWeights <= 4 << 20 ? 16 : 128
     }
 
+    /// The fewest rows for which a pass of a large model (128-row chunks)
+    /// packs its weights once (`PackedForwardWeights`): the rows from which
+    /// the GEMM packs B itself (GEMM_PACK_ROWS in kernels_impl.h). Fewer rows
+    /// read the weights in place; packing them would cost more than the pass.
+    static let packedMinimumRows = 24
+
     /// Below this many multiply-adds per block the pass runs on one thread.
     static let parallelThreshold = 1 << 20
 
@@ -60,16 +66,26 @@ enum SequenceForward {
     /// `run` writing either the logits (logitRows, V) or, when `logits` is
     /// nil, the final residual rows (m, d_model) into `hidden`, the
     /// unembedding's input: `hidden · W_Eᵀ` gives the same logits, element
-    /// for element.
+    /// for element. `packing`: whether the weights are packed once for the
+    /// GEMM (`PackedForwardWeights`): nil decides by size (large models,
+    /// at least `packedMinimumRows` rows; weights packed earlier are used
+    /// whatever m), false never uses them, true packs them whatever the
+    /// size (tests). The logits are the same bits either way.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func run<T: KernelScalar>(
         _ weights: TransformerWeights<T>, tokens: [Int], logits: UnsafeMutablePointer<T>?, hidden: UnsafeMutablePointer<T>?,
-        logitRows: Int? = nil
+        logitRows: Int? = nil, packing: Bool? = nil
     ) {
         let h = weights.hyperparameters
         let plan = Plan(h, m: tokens.count, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
-        let pass = Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: tokens.count - (logitRows ?? tokens.count))
+        // A large model's weights packed once (made here on its first long
+        // enough pass, then kept), so no chunk packs them again.
+        let packed = packing == false ? nil : weights.forwardPacks.packed(
+            weights, panelVectors: GemmPlan.current(for: T.self).panelVectors,
+            create: packing ?? (plan.chunkRows > 16 && tokens.count >= packedMinimumRows))
+        let pass = Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: tokens.count - (logitRows ?? tokens.count),
+                        packed: packed)
         defer { pass.deallocate() }
         defer { if let hidden { hidden.update(from: pass.x.pointer, count: tokens.count * h.dModel) } }
         // The weights each region reads are pinned for that region only (a
@@ -160,8 +176,12 @@ enum SequenceForward {
         let logits: UnsafeShared<UnsafeMutablePointer<T>>?
         let projections, keyBuffers: (UnsafeShared<UnsafeMutablePointer<T>>, UnsafeShared<UnsafeMutablePointer<T>>)
         let flags: UnsafeShared<UnsafeMutablePointer<Bool>>
+        /// The weights packed for the GEMM, when the model keeps them.
+        let packed: PackedForwardWeights<T>?
 
-        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>?, firstLogitRow: Int) {
+        init(_ plan: Plan, _ h: Hyperparameters, tokens: [Int], logits: UnsafeMutablePointer<T>?, firstLogitRow: Int,
+             packed: PackedForwardWeights<T>? = nil) {
+            self.packed = packed
             let (m, d, C) = (plan.m, h.dModel, plan.chunkRows)
             self.firstLogitRow = firstLogitRow
             let hd = h.dHead * h.nHead, rs = 3 * hd
@@ -216,27 +236,30 @@ enum SequenceForward {
             for c in plan.assignment[part] {
                 let (r0, r1) = plan.rows(c)
                 s.attention(current.pointer, keys: keys.pointer, rows: r0, r1)
-                residual(s, rows: r0, r1, w)
+                residual(b, s, rows: r0, r1, w)
                 project(b + 1, rows: r0, r1, next: w.next.pointer, normed: s.rows)
             }
         }
 
         /// Rows r0..<r1 of x: x += context · W_O, then x += gelu(rmsnorm(x) · W_1 + b_1) · W_2 + b_2.
-        func residual(_ s: Scratch<T>, rows r0: Int, _ r1: Int, _ w: BlockPointers<T>) {
+        func residual(_ b: Int, _ s: Scratch<T>, rows r0: Int, _ r1: Int, _ w: BlockPointers<T>) {
             let (d, dMLP, n) = (context.d, context.dMLP, r1 - r0)
             let hd = context.dHead * context.nHead
             let x = x.pointer + r0 * d
             let (b_1, b_2) = (w.b_1.pointer, w.b_2.pointer)
-            Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: w.W_O.pointer, ldb: d, c: s.rows, ldc: d)
+            Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, packed: packed?.W_O[b], b: w.W_O.pointer, ldb: d,
+                        c: s.rows, ldc: d)
             s.addRows(into: x, n)
             Kernels.rmsnormRows(rows: n, cols: d, x: x, epsilon: context.epsilon, out: s.rows)
-            Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: w.W_1.pointer, ldb: dMLP, c: s.hidden, ldc: dMLP)
+            Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, packed: packed?.W_1[b], b: w.W_1.pointer, ldb: dMLP,
+                        c: s.hidden, ldc: dMLP)
             for i in 0..<n {
                 let row = s.hidden + i * dMLP
                 for j in 0..<dMLP { row[j] += b_1[j] }
             }
             Gemm.geluInPlace(s.hidden, count: n * dMLP)
-            Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: w.W_2.pointer, ldb: d, c: s.rows, ldc: d)
+            Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, packed: packed?.W_2[b], b: w.W_2.pointer, ldb: d,
+                        c: s.rows, ldc: d)
             for i in 0..<n {
                 let row = s.rows + i * d
                 for j in 0..<d { row[j] += b_2[j] }
@@ -253,7 +276,8 @@ enum SequenceForward {
             if b < nBlock {
                 let (buffer, keys) = b % 2 == 0 ? (projections.0.pointer, keyBuffers.0.pointer) : (projections.1.pointer, keyBuffers.1.pointer)
                 Kernels.rmsnormRows(rows: r1 - r0, cols: d, x: x.pointer + r0 * d, epsilon: context.epsilon, out: normed)
-                Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, b: next, ldb: rs, c: buffer + r0 * rs, ldc: rs)
+                Gemm.serial(m: r1 - r0, n: rs, k: d, a: normed, lda: d, packed: packed?.fusedQKV[b], b: next, ldb: rs,
+                            c: buffer + r0 * rs, ldc: rs)
                 for j in 0..<hd {
                     let source = buffer + hd + j, row = keys + j * m
                     for i in r0..<r1 { row[i] = source[i * rs] }
@@ -262,8 +286,8 @@ enum SequenceForward {
                 // Only rows from firstLogitRow on; each logit is the same sum whatever rows are computed with it.
                 let V = context.V, first = max(r0, firstLogitRow)
                 guard first < r1 else { return }
-                Gemm.serial(m: r1 - first, n: V, k: d, a: x.pointer + first * d, lda: d, b: next, ldb: V,
-                            c: logits.pointer + (first - firstLogitRow) * V, ldc: V)
+                Gemm.serial(m: r1 - first, n: V, k: d, a: x.pointer + first * d, lda: d, packed: packed?.unembedding,
+                            b: next, ldb: V, c: logits.pointer + (first - firstLogitRow) * V, ldc: V)
             }
         }
     }
@@ -334,8 +358,17 @@ enum SequenceForward {
     /// The bytes one pass over m rows allocates besides its output (nil on
     /// overflow), with at most `threads` parts: x, the two projection and
     /// two key buffers, each part's scratch and flags (chunks of at most 128
-    /// rows), and the float64 positions (m, d_model).
+    /// rows), the float64 positions (m, d_model), and, when the pass packs
+    /// the weights (`PackedForwardWeights`: a model with 128-row chunks, at
+    /// least `packedMinimumRows` rows), that copy, kept with the model.
     package static func memoryNeed(_ h: Hyperparameters, m: Int, scalarBytes s: Int, threads: Int) -> Int? {
+        var packedBytes: Int? = 0
+        if chunkRows(h, scalarBytes: s) > 16 && m >= packedMinimumRows {
+            let level = KernelInstructionSet.level
+            let vectors = s == 4 ? GemmPlan.current(for: Float.self, level: level).panelVectors
+                                 : GemmPlan.current(for: Double.self, level: level).panelVectors
+            packedBytes = PackedForwardWeights<Double>.bytes(h, scalarBytes: s, level: level, panelVectors: vectors)
+        }
         let hd = CheckedBytes.product(h.dHead, h.nHead)
         let C = min(chunkRows(h, scalarBytes: s), max(m, 1))
         let perPart = CheckedBytes.sum([CheckedBytes.product(C, h.dModel), hd.flatMap { CheckedBytes.product(C, $0) },
@@ -347,6 +380,7 @@ enum SequenceForward {
             perPart.flatMap { CheckedBytes.product($0, s, parts) },
             CheckedBytes.product(parts, C),
             CheckedBytes.product(m, h.dModel, 8),
+            packedBytes,
         ])
     }
 

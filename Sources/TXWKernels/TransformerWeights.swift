@@ -15,6 +15,9 @@ public struct TransformerWeights<Scalar: KernelScalar>: Sendable, Equatable {
     /// Per block, `[W_Q | W_K | W_V]` as one (d_model, 3·n_head·d_head)
     /// matrix, heads contiguous (`fused`), so the three projections are one product.
     let fusedQKV: [[Scalar]]
+    /// The weights packed for the GEMM, made on the first long enough
+    /// sequence forward of a large model (`PackedForwardWeights`).
+    let forwardPacks = ForwardPackCache()
 
     /// Validates `hyperparameters` (and that its constants keep their meaning
     /// in `Scalar`: `KernelConstants.validate(as:)`) and every tensor's shape;

@@ -80,6 +80,97 @@ struct GemmPlanTests {
               transposes: false)
     }
 
+    /// B packed once into panels (`PackedMatrix`, the forward's weights) gives
+    /// the bits of the reference plan packing B itself: every plan, at each
+    /// instruction set, packed from B and from Bᵀ, with A and Aᵀ, shapes of
+    /// one row, of fewer rows than the GEMM packs for, and with a last
+    /// partial panel. A packing of another panel width than the plan's is
+    /// not read (`fits`), and the product falls back to B: the same bits.
+    @Test func prepackedPanelsEveryPlan() {
+        var rng = NumpyRandom(seed: 21)
+        for (m, n, k) in [(1, 37, 11), (5, 40, 70), (30, 45, 33), (61, 70, 129), (24, 16, 1)] {
+            let a = (0..<(m * k)).map { _ in Float(rng.random() * 2 - 1) }
+            let b = (0..<(k * n)).map { _ in Float(rng.random() * 2 - 1) }
+            // Doubles of their own (products of floats would be exact in f64, fused or not).
+            let ad = (0..<(m * k)).map { _ in rng.random() * 2 - 1 }
+            let bd = (0..<(k * n)).map { _ in rng.random() * 2 - 1 }
+            func transposed<T>(_ x: [T], rows: Int, cols: Int) -> [T] {
+                var out = x
+                for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = x[r * cols + c] } }
+                return out
+            }
+            let (at, bt) = (transposed(a, rows: m, cols: k), transposed(b, rows: k, cols: n))
+            let (atd, btd) = (transposed(ad, rows: m, cols: k), transposed(bd, rows: k, cols: n))
+            for level in [0, 1, 2] {
+                let configuration = KernelConfiguration(threads: 1, instructionSetLevel: level)
+                configuration.applied {
+                    // The reference at this level: B packed by the product itself.
+                    let want = packedProduct(Self.reference, transposeA: false, m: m, n: n, k: k, a: a, packed: nil, b: b)
+                    let wantD = packedProduct(Self.reference, transposeA: false, m: m, n: n, k: k, a: ad, packed: nil, b: bd)
+                    for vectors in 1...3 {
+                        let fromB = PackedMatrix(b, n: n, k: k, panelVectors: vectors)!
+                        let fromBT = bt.withUnsafeBufferPointer {
+                            PackedMatrix($0.baseAddress!, ldb: k, n: n, k: k, transposed: true, panelVectors: vectors)!
+                        }
+                        let fromBD = PackedMatrix(bd, n: n, k: k, panelVectors: vectors)!
+                        let fromBTD = btd.withUnsafeBufferPointer {
+                            PackedMatrix($0.baseAddress!, ldb: k, n: n, k: k, transposed: true, panelVectors: vectors)!
+                        }
+                        for plan in Self.plans {
+                            #expect(fromB.fits(plan) == (plan.panelVectors == vectors))
+                            for (packed, transposeA) in [(fromB, false), (fromBT, true)] {
+                                let got = packedProduct(plan, transposeA: transposeA, m: m, n: n, k: k,
+                                                        a: transposeA ? at : a, packed: packed, b: b)
+                                #expect(got == want, "f32 \(m)×\(k)·\(k)×\(n) level \(level) nr \(vectors) plan \(plan) tA \(transposeA)")
+                            }
+                            for (packed, transposeA) in [(fromBD, false), (fromBTD, true)] {
+                                let got = packedProduct(plan, transposeA: transposeA, m: m, n: n, k: k,
+                                                        a: transposeA ? atd : ad, packed: packed, b: bd)
+                                #expect(got == wantD, "f64 \(m)×\(k)·\(k)×\(n) level \(level) nr \(vectors) plan \(plan) tA \(transposeA)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Gemm.serial` with packed panels (and B, row-major k × n, for the fallback).
+    func packedProduct<T: KernelScalar>(
+        _ plan: GemmPlan, transposeA: Bool, m: Int, n: Int, k: Int, a: [T], packed: PackedMatrix<T>?, b: [T]
+    ) -> [UInt64] {
+        var c = [T](repeating: .nan, count: m * n)
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            Gemm.serial(plan: plan, transposeA: transposeA, m: m, n: n, k: k, a: ap.baseAddress!, lda: transposeA ? m : k,
+                        packed: packed, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+        }}}
+        return c.map(\.bitPattern64)
+    }
+
+    /// The packed layout is the one documented: panel q holds columns
+    /// q·NR …, k rows of NR values, zeros past column n.
+    @Test func packedLayout() {
+        let (n, k) = (21, 3)
+        let b = (0..<(k * n)).map { Double($0 + 1) }
+        for level in [0, 1, 2] {
+            KernelConfiguration(threads: 1, instructionSetLevel: level).applied {
+                let packed = PackedMatrix(b, n: n, k: k, panelVectors: 2)!
+                let lanes = (packed.level == 2 ? 64 : packed.level == 1 ? 32 : 16) / 8
+                let NR = 2 * lanes
+                let panels = (n + NR - 1) / NR
+                #expect(packed.panels.count == panels * NR * k)
+                for q in 0..<panels {
+                    for p in 0..<k {
+                        for c in 0..<NR {
+                            let j = q * NR + c
+                            #expect(packed.panels[q * NR * k + p * NR + c] == (j < n ? b[p * n + j] : 0), "level \(level) q \(q) p \(p) c \(c)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The comparison can fail: the reference plan's element differs from the
     /// same sum taken in another order (two halves of k, then added) for some element.
     @Test func reorderedSumDiffers() {

@@ -218,6 +218,64 @@ struct PerformancePathTests {
         #expect(Array(full.scalars[10..<15]).map(\.bitPattern) == last.map(\.bitPattern))
     }
 
+    /// A forward over weights packed once for the GEMM (`PackedForwardWeights`)
+    /// gives the bits of one that packs nothing in advance: f32 and f64, each
+    /// instruction set, 1 and 2 threads, lengths below and above the GEMM's
+    /// packing threshold; and the packed set is kept with the model.
+    @Test func packedWeightsGiveTheSameLogits() throws {
+        let h = Hyperparameters(vocabSize: 50, dModel: 64, nHead: 4, dHead: 16, dMLP: 96, nBlock: 2)
+        func check<T: KernelScalar>(_: T.Type) throws {
+            for level in [0, 1, 2] {
+                for threads in [1, 2] {
+                    let weights = try randomModel(h, seed: 17, as: T.self)
+                    let configuration = KernelConfiguration(threads: threads, instructionSetLevel: level)
+                    for m in [1, 5, 24, 41] {
+                        let tokens = (0..<m).map { ($0 * 11 + 3) % 50 }
+                        func logits(packing: Bool) -> [UInt64] {
+                            var out = [T](repeating: .nan, count: m * h.vocabSize)
+                            configuration.applied {
+                                out.withUnsafeMutableBufferPointer { o in
+                                    SequenceForward.run(weights, tokens: tokens, logits: o.baseAddress!, hidden: nil, packing: packing)
+                                }
+                            }
+                            return out.map(\.bitPattern64)
+                        }
+                        let plain = logits(packing: false)
+                        #expect(logits(packing: true) == plain, "\(T.self) level \(level) threads \(threads) m \(m)")
+                        #expect(weights.forwardPacks.isFilled)
+                        // The public entry now reads the kept packing, whatever m: the same bits.
+                        let kept = try weights.logits(for: tokens, configuration: configuration).scalars.map(\.bitPattern64)
+                        #expect(kept == plain, "\(T.self) level \(level) threads \(threads) m \(m), kept packing")
+                    }
+                }
+            }
+        }
+        try check(Float.self)
+        try check(Double.self)
+    }
+
+    /// Packing is decided by size: a model over 4 MiB of weights per block
+    /// packs on a pass of 24 rows or more (and counts the copy in the pass's
+    /// memory), not on a shorter one; a small model never packs.
+    @Test func packingIsDecidedBySize() throws {
+        let large = Hyperparameters(vocabSize: 16, dModel: 128, nHead: 2, dHead: 64, dMLP: 2048, nBlock: 1)
+        let small = Hyperparameters(vocabSize: 16, dModel: 32, nHead: 2, dHead: 16, dMLP: 64, nBlock: 1)
+        let weights = try randomModel(large, seed: 2, as: Double.self)
+        _ = try weights.logits(for: Array(repeating: 1, count: 8))
+        #expect(!weights.forwardPacks.isFilled)
+        _ = try weights.logits(for: (0..<24).map { $0 % 16 })
+        #expect(weights.forwardPacks.isFilled)
+        let extra = try #require(SequenceForward.memoryNeed(large, m: 24, scalarBytes: 8, threads: 2))
+        let base = try #require(SequenceForward.memoryNeed(large, m: 23, scalarBytes: 8, threads: 2))
+        // The copy holds at least every matrix of the block and W_E (8 bytes each).
+        #expect(extra - base >= 8 * (128 * 3 * 128 + 128 * 128 + 2 * 128 * 2048 + 16 * 128))
+        let smallWeights = try randomModel(small, seed: 2, as: Double.self)
+        _ = try smallWeights.logits(for: (0..<100).map { $0 % 16 })
+        #expect(!smallWeights.forwardPacks.isFilled)
+        #expect(SequenceForward.memoryNeed(small, m: 100, scalarBytes: 8, threads: 2)! -
+                SequenceForward.memoryNeed(small, m: 99, scalarBytes: 8, threads: 2)! < 4096)
+    }
+
     @Test(arguments: [0, 1, 2])
     func everyInstructionSetMeetsTheFixtures(level: Int) throws {
         let configuration = KernelConfiguration(instructionSetLevel: level)

@@ -91,6 +91,27 @@ void txw_sgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t 
 void txw_dgemm_plan(const txw_gemm_plan *plan, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                     const double *a, size_t lda, const double *b, size_t ldb, double *c, size_t ldc);
 
+/// B packed once for many products (a model's weights): op(B) — B (k×n,
+/// row stride ldb ≥ n) or, when trans_b is not 0, Bᵀ with `b` holding n×k
+/// (ldb ≥ k) — copied into column panels of nr vectors (nr·lanes columns,
+/// lanes as in txw_gemm_plan at the level), each panel k × nr·lanes
+/// contiguous, zero-padded past column n. The layout depends on the level
+/// and nr only, not on kc, mc or nc.
+/// txw_gemm_packed_count: the elements `out` needs, 0 when nr is not 1…3,
+/// element_bytes not 4 or 8, or the count overflows.
+size_t txw_gemm_packed_count(int level, size_t element_bytes, int nr, size_t n, size_t k);
+/// Packs at the calling thread's level (txw_kernel_level).
+void txw_sgemm_pack(int nr, int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *out);
+void txw_dgemm_pack(int nr, int trans_b, size_t n, size_t k, const double *b, size_t ldb, double *out);
+/// txw_sgemm_plan / txw_dgemm_plan with op(B) packed by txw_*gemm_pack at the
+/// calling thread's level with plan->nr (the caller checks both; `plan`
+/// must be valid): nothing of B is copied, and every element of C has the
+/// bits txw_*gemm_plan gives with B unpacked.
+void txw_sgemm_packed(const txw_gemm_plan *plan, int trans_a, size_t m, size_t n, size_t k, const float *a,
+                      size_t lda, const float *packed, float *c, size_t ldc);
+void txw_dgemm_packed(const txw_gemm_plan *plan, int trans_a, size_t m, size_t n, size_t k, const double *a,
+                      size_t lda, const double *packed, double *c, size_t ldc);
+
 /// x[i] = exp(x[i]) for n values, in place (Taylor polynomial after range
 /// reduction, ~1e-16 relative in f64; 0 below underflow, +inf above
 /// overflow, NaN stays NaN).
