@@ -315,3 +315,75 @@ final class DecodingTeam<Scalar: KernelScalar> {
         return nest(0)
     }
 }
+
+/// Picks, step by step, between a decoder's team and one thread from the
+/// steps' measured times (`DecodingSplit.automatic` only; the logits are the
+/// same bits either way).
+///
+/// The rule that starts a team (`DecodingTeam.pays`) holds on a quiet
+/// machine; when other processes keep the cores busy, a member waits at
+/// every meeting for one that is descheduled and a team step takes 5–30×
+/// a serial one (measured on the AMD EPYC). So the decoder times its steps:
+/// the first team step (which starts the threads) is not counted, the next
+/// is, then one serial step; from then on each step runs the way whose
+/// recent steps were faster (moving averages, weight ¼ on the newest), and
+/// every `probeInterval` steps one step runs the other way, its time
+/// replacing that way's stale figure. A probe that loses doubles the interval (up to
+/// `longestInterval`), so a team that keeps waiting costs one slow step in
+/// 1024 at most; a probe that wins resets it.
+package struct DecodingSplitChooser: Sendable, Equatable {
+    /// Steps between probes of the way not in use, at first.
+    package static let probeInterval = 32
+    /// The longest interval between probes.
+    package static let longestInterval = 1024
+    /// Moving averages of a step's time in seconds, nil until measured.
+    package private(set) var teamSeconds: Double?, serialSeconds: Double?
+    private var teamSteps = 0
+    private var sinceProbe = 0
+    private var interval = DecodingSplitChooser.probeInterval
+    /// Whether the step being run is a probe.
+    private var probing = false
+
+    package init() {}
+
+    /// Whether the next step runs on the team.
+    package mutating func next() -> Bool {
+        guard let team = teamSeconds else { return true }
+        guard let serial = serialSeconds else { return false }
+        let teamWins = team <= serial
+        sinceProbe += 1
+        if sinceProbe >= interval {
+            sinceProbe = 0
+            probing = true
+            return !teamWins
+        }
+        probing = false
+        return teamWins
+    }
+
+    /// Records the time of a step run on the team (`team`) or on one thread.
+    package mutating func record(team: Bool, seconds: Double) {
+        guard seconds.isFinite, seconds >= 0 else { return }
+        let wasTeamWinning = (teamSeconds ?? 0) <= (serialSeconds ?? .infinity)
+        // A probe's way has not run for a while: its old figure is stale, the probe replaces it.
+        func average(_ old: Double?) -> Double { probing ? seconds : old.map { 0.75 * $0 + 0.25 * seconds } ?? seconds }
+        if team {
+            teamSteps += 1
+            if teamSteps == 1 { return }   // started the threads
+            teamSeconds = average(teamSeconds)
+        } else {
+            serialSeconds = average(serialSeconds)
+        }
+        guard probing, let t = teamSeconds, let s = serialSeconds else { return }
+        probing = false
+        // The probe ran the losing way: did it change the verdict?
+        if (t <= s) == wasTeamWinning {
+            interval = min(interval * 2, Self.longestInterval)
+        } else {
+            interval = Self.probeInterval
+        }
+    }
+
+    /// Steps between probes now (tests).
+    package var currentInterval: Int { interval }
+}

@@ -22,7 +22,10 @@ import TXWThreads
 /// own fixed shares of every weight matrix's columns and meet 4·n_block + 2
 /// times per token (`DecodingTeam`), with the same logits bit for bit. The
 /// team's threads are the decoder's: they end when the last copy of it is
-/// dropped (a copy that is used builds its own team).
+/// dropped (a copy that is used builds its own team). With `.automatic` the
+/// decoder also times its steps and runs each the faster way, team or one
+/// thread (`DecodingSplitChooser`): a team whose cores are busy with other
+/// processes falls back to one thread.
 public struct IncrementalDecoder<Scalar: KernelScalar> {
     /// The model being run.
     public let weights: TransformerWeights<Scalar>
@@ -44,6 +47,9 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     private var team: DecodingTeam<Scalar>?
     /// The members of the team, or 1 for serial steps.
     private let members: Int
+    /// With `DecodingSplit.automatic` and a team: which way each step runs,
+    /// from the steps' measured times (`DecodingSplitChooser`).
+    private var chooser: DecodingSplitChooser?
 
     /// An empty cache for `weights`, computing with `configuration`'s threads
     /// and instruction set, each step split across a team of threads or not
@@ -57,8 +63,16 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
         switch DecodingTeam<Scalar>.environmentSplit.flatMap({ split == .automatic ? $0 : nil }) ?? split {
         case .team: members = threads
         case .serial: members = 1
-        case .automatic: members = DecodingTeam<Scalar>.pays(weights.hyperparameters, threads: threads) ? threads : 1
+        case .automatic:
+            members = DecodingTeam<Scalar>.pays(weights.hyperparameters, threads: threads) ? threads : 1
+            if members > 1 { chooser = DecodingSplitChooser() }
         }
+    }
+
+    /// Lets the measured step times pick team or one thread for each step
+    /// (`DecodingSplitChooser`) even where `split` fixed the team (tests).
+    mutating func chooseEachStep() {
+        if members > 1 { chooser = DecodingSplitChooser() }
     }
 
     /// Whether the steps run on a team of threads (`split`, resolved).
@@ -98,7 +112,19 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
             throw KernelError.tokenOutOfRange(position: count, token: token, vocabSize: h.vocabSize)
         }
         if count == capacity { grow() }
-        let logits = configuration.applied { members > 1 ? teamFeed(token) : feed(token) }
+        let logits: [Scalar]
+        if members > 1, var chooser {
+            // Timed, so the chooser can leave a team that waits for busy cores.
+            let onTeam = chooser.next()
+            let clock = ContinuousClock()
+            let start = clock.now
+            logits = configuration.applied { onTeam ? teamFeed(token) : feed(token) }
+            let elapsed = start.duration(to: clock.now).components
+            chooser.record(team: onTeam, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+            self.chooser = chooser
+        } else {
+            logits = configuration.applied { members > 1 ? teamFeed(token) : feed(token) }
+        }
         count += 1
         return logits
     }

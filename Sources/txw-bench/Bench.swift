@@ -29,7 +29,7 @@ struct Common: ParsableArguments {
     @Option(help: "Compute precision.") var precision: Precision = .f32
     @Option(parsing: .unconditional, help: "Timed repetitions (after one warm-up).") var repetitions: Int = 10
     @Option(parsing: .unconditional, help: "Threads for the kernels and the reader.") var threads: Int = 2
-    @Option(parsing: .unconditional, help: "Seconds of untimed runs before timing (forward, loss, sample): processors that were idle take a moment to reach full speed.")
+    @Option(parsing: .unconditional, help: "Seconds of untimed runs before timing (forward, loss, sample, train): processors that were idle take a moment to reach full speed.")
     var warmup: Double = 0.5
 
     func validate() throws {
@@ -269,13 +269,14 @@ struct TrainStep: ParsableCommand {
         let loaded = try ModelFile.load(path: common.model, as: Float.self)
         let V = loaded.hyperparameters.vocabSize
         var options = Trainer<Float>.Options()
-        options.steps = common.repetitions + 1
+        // The schedule's length only shapes the learning rate, not the work of a step.
+        options.steps = 1_000_000
         options.batch = batch
         options.context = context
         options.validationFraction = 0
         var trainer = try Trainer(weights: loaded.weights, tokens: tokens(4096, vocabulary: V), options: options,
                                   configuration: common.kernels)
-        _ = try trainer.trainStep()
+        try common.warmUp { _ = try trainer.trainStep() }
         var samples: [Double] = []
         for _ in 0..<common.repetitions { samples.append(try time { _ = try trainer.trainStep() }) }
         try report([("batch", .number(Double(batch))), ("context", .number(Double(context)))], samples: samples)

@@ -139,4 +139,65 @@ struct DecodingTeamTests {
                                    split: .automatic).usesTeam == DecodingTeam<Float>.pays(Self.uneven, threads: 2)
                 || DecodingTeam<Float>.environmentSplit != nil)
     }
+
+    /// The chooser runs each step the way whose measured steps were faster:
+    /// the team's first step (thread start) is not counted, one serial step
+    /// is measured, then a probe of the other way every 32 steps, the
+    /// interval doubling (to 1024) while probes lose and reset when one wins.
+    @Test func chooserFollowsTheMeasuredTimes() {
+        var chooser = DecodingSplitChooser()
+        let first = chooser.next()
+        #expect(first)
+        chooser.record(team: true, seconds: 5)   // starting the threads: not counted
+        #expect(chooser.teamSeconds == nil)
+        let second = chooser.next()
+        #expect(second)
+        chooser.record(team: true, seconds: 1e-3)
+        let third = chooser.next()
+        #expect(!third)   // one serial step to compare
+        chooser.record(team: false, seconds: 2e-3)
+        // Quiet machine: the team, with a serial probe every 32 steps.
+        func run(_ steps: Int, team: Double, serial: Double) -> [Bool] {
+            (0..<steps).map { _ in
+                let onTeam = chooser.next()
+                chooser.record(team: onTeam, seconds: onTeam ? team : serial)
+                return onTeam
+            }
+        }
+        var ways = run(32, team: 1e-3, serial: 2e-3)
+        #expect(ways.filter { !$0 }.count == 1 && ways.last == false)
+        #expect(chooser.currentInterval == 64)   // the probe lost: wait longer
+        // Busy cores: team steps turn slow; the averages cross and serial wins.
+        ways = run(200, team: 30e-3, serial: 2e-3)
+        #expect(ways.suffix(100).filter { $0 }.count <= 2)
+        #expect(chooser.serialSeconds! < chooser.teamSeconds!)
+        // Many more slow probes: the interval grows to at most 1024.
+        _ = run(6000, team: 30e-3, serial: 2e-3)
+        #expect(chooser.currentInterval == DecodingSplitChooser.longestInterval)
+        // The cores free up: the next probe wins; the team is back and the interval reset.
+        var waited = 0
+        while waited <= DecodingSplitChooser.longestInterval, run(1, team: 1e-3, serial: 2e-3) == [false] { waited += 1 }
+        #expect(waited < DecodingSplitChooser.longestInterval)
+        #expect(chooser.currentInterval == DecodingSplitChooser.probeInterval)
+        ways = run(100, team: 1e-3, serial: 2e-3)
+        #expect(ways.filter { !$0 }.count <= 3)
+        // Non-finite or negative times are ignored.
+        let before = chooser
+        chooser.record(team: true, seconds: .nan)
+        chooser.record(team: false, seconds: -1)
+        #expect(chooser == before)
+    }
+
+    /// With the chooser alternating ways, a decoder's logits are those of a
+    /// serial one, bit for bit.
+    @Test func automaticDecoderMatchesSerial() throws {
+        let weights = try paths.randomModel(Self.uneven, seed: 4, as: Float.self)
+        let tokens = (0..<80).map { ($0 * 5 + 2) % Self.uneven.vocabSize }
+        var decoder = IncrementalDecoder(weights, configuration: KernelConfiguration(threads: 2), split: .team)
+        decoder.chooseEachStep()
+        // Steps 1–2 on the team, step 3 serial, then probes: both ways run.
+        let chosen = try tokens.map { try decoder.append($0) }
+        let serial = try logits(weights, tokens, threads: 1, split: .serial)
+        #expect(chosen.map { $0.map(\.bitPattern) } == serial.map { $0.map(\.bitPattern) })
+    }
 }
