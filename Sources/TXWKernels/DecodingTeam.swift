@@ -85,8 +85,9 @@ final class DecodingTeam<Scalar: KernelScalar> {
     /// large toy (beyond L3) 0.96×, so it stays serial; within one core's L2
     /// the meetings cost more than the split saves. On a machine whose other
     /// processes keep the cores busy a team waits for descheduled members
-    /// (measured 5–30× slower): `TXW_DECODING_SPLIT=serial` or one thread
-    /// turns it off.
+    /// (measured 5–30× slower): the decoder then times its steps and falls
+    /// back to one thread (`DecodingSplitChooser`); `TXW_DECODING_SPLIT=serial`
+    /// or one thread turns the team off from the start.
     static func pays(_ h: Hyperparameters, threads: Int) -> Bool {
         guard threads >= 2 else { return false }
         let (l2, l3) = (l2Bytes, l3Bytes)
