@@ -64,7 +64,8 @@ static inline __attribute__((always_inline)) void GEMM_FN(_tile)(
 
 // One function per tile shape (NV vectors × R rows) and A's form, small
 // enough to compile quickly: `p` reads a packed sliver (element (r, p) at
-// a[p·R + r]), `u` A in place (a[r·ars + p]). A table holds them.
+// a[p·R + r]), `u` A in place (a[r·ars + p]), `t` Aᵀ in place (a[r + p·ars]:
+// a packed sliver's layout with row stride ars). A table holds them.
 typedef void (*GEMM_FN(_tile_fn))(size_t k, const T *a, size_t ars, const T *b, size_t bstride, T *c,
                                    size_t ldc, size_t cols, int first);
 #define GEMM_TILE_DEFINE(NV, R)                                                                   \
@@ -76,6 +77,10 @@ typedef void (*GEMM_FN(_tile_fn))(size_t k, const T *a, size_t ars, const T *b, 
     static void GEMM_FN(_t##NV##_##R##u)(size_t k, const T *a, size_t ars, const T *b, size_t bstride, \
                                          T *c, size_t ldc, size_t cols, int first) {              \
         GEMM_FN(_tile)(R, NV, k, a, ars, 1, b, bstride, c, ldc, cols, first);                     \
+    }                                                                                             \
+    static void GEMM_FN(_t##NV##_##R##t)(size_t k, const T *a, size_t ars, const T *b, size_t bstride, \
+                                         T *c, size_t ldc, size_t cols, int first) {              \
+        GEMM_FN(_tile)(R, NV, k, a, 1, ars, b, bstride, c, ldc, cols, first);                     \
     }
 #define GEMM_TILES_8(NV) GEMM_TILE_DEFINE(NV, 1) GEMM_TILE_DEFINE(NV, 2) GEMM_TILE_DEFINE(NV, 3) \
     GEMM_TILE_DEFINE(NV, 4) GEMM_TILE_DEFINE(NV, 5) GEMM_TILE_DEFINE(NV, 6) GEMM_TILE_DEFINE(NV, 7) \
@@ -91,15 +96,17 @@ typedef void (*GEMM_FN(_tile_fn))(size_t k, const T *a, size_t ars, const T *b, 
     GEMM_FN(_t##NV##_15##M), GEMM_FN(_t##NV##_16##M)
 #if GEMM_LEVEL_MAX_MR == 16
 GEMM_TILES_16(1) GEMM_TILES_16(2) GEMM_TILES_16(3)
-static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[2][3][GEMM_LEVEL_MAX_MR] = {
+static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[3][3][GEMM_LEVEL_MAX_MR] = {
     {{GEMM_ROW16(1, p)}, {GEMM_ROW16(2, p)}, {GEMM_ROW16(3, p)}},
     {{GEMM_ROW16(1, u)}, {GEMM_ROW16(2, u)}, {GEMM_ROW16(3, u)}},
+    {{GEMM_ROW16(1, t)}, {GEMM_ROW16(2, t)}, {GEMM_ROW16(3, t)}},
 };
 #else
 GEMM_TILES_8(1) GEMM_TILES_8(2) GEMM_TILES_8(3)
-static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[2][3][GEMM_LEVEL_MAX_MR] = {
+static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[3][3][GEMM_LEVEL_MAX_MR] = {
     {{GEMM_ROW8(1, p)}, {GEMM_ROW8(2, p)}, {GEMM_ROW8(3, p)}},
     {{GEMM_ROW8(1, u)}, {GEMM_ROW8(2, u)}, {GEMM_ROW8(3, u)}},
+    {{GEMM_ROW8(1, t)}, {GEMM_ROW8(2, t)}, {GEMM_ROW8(3, t)}},
 };
 #endif
 #undef GEMM_ROW16
@@ -108,13 +115,21 @@ static const GEMM_FN(_tile_fn) GEMM_FN(_tiles)[2][3][GEMM_LEVEL_MAX_MR] = {
 #undef GEMM_TILES_8
 #undef GEMM_TILE_DEFINE
 
+// How a GEMM reads A: packed slivers, in place, or Aᵀ in place (defined once:
+// this file is included per element type and instruction set).
+#ifndef GEMM_A_FORMS
+#define GEMM_A_FORMS
+enum { GEMM_A_PACKED = 0, GEMM_A_IN_PLACE = 1, GEMM_A_TRANSPOSED_IN_PLACE = 2 };
+#endif
+
 // `rows` rows of C against one panel of nv vectors, mr rows at a time, then
-// one tile of the rest. A is a packed block (slivers of mr rows, the last of
-// the rest) when `packed`, else read in place (row stride ars).
-static void GEMM_FN(_panel)(size_t nv, size_t mr, size_t rows, size_t k, const T *a, int packed, size_t ars,
+// one tile of the rest. A (`form`) is a packed block (slivers of mr rows,
+// the last of the rest), or read in place: A with row stride ars, or Aᵀ
+// (row r of op(A) is column r of the k × m storage, row stride ars).
+static void GEMM_FN(_panel)(size_t nv, size_t mr, size_t rows, size_t k, const T *a, int form, size_t ars,
                             const T *b, size_t bstride, T *c, size_t ldc, size_t cols, int first) {
-    const GEMM_FN(_tile_fn) *tiles = GEMM_FN(_tiles)[!packed][nv - 1];
-    const size_t step = packed ? k : ars;
+    const GEMM_FN(_tile_fn) *tiles = GEMM_FN(_tiles)[form][nv - 1];
+    const size_t step = form == GEMM_A_PACKED ? k : form == GEMM_A_IN_PLACE ? ars : 1;
     size_t i = 0;
     for (; i + mr <= rows; i += mr) tiles[mr - 1](k, a + i * step, ars, b, bstride, c + i * ldc, ldc, cols, first);
     if (i < rows) tiles[rows - i - 1](k, a + i * step, ars, b, bstride, c + i * ldc, ldc, cols, first);
@@ -269,7 +284,10 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
     // in place but for a last, narrower panel. A packed when there are enough
     // panels to reuse each sliver.
     const int pack_all = !bpacked && (m >= GEMM_PACK_ROWS || trans_b);
-    const int pack_a = trans_a || n >= GEMM_PACK_A_PANELS * NR;
+    // Aᵀ with few panels is read in place (each k step of a tile reads mr
+    // contiguous values): packing it would cost more than its reuse saves.
+    const int pack_a = n >= GEMM_PACK_A_PANELS * NR;
+    const int a_form = pack_a ? GEMM_A_PACKED : trans_a ? GEMM_A_TRANSPOSED_IN_PLACE : GEMM_A_IN_PLACE;
     const size_t bsize = bpacked ? 0 : (pack_all ? nc : NR) * kc, asize = pack_a ? mc * kc : 0;
     T stack[2048] __attribute__((aligned(64)));
     T *buffer = stack;
@@ -325,7 +343,7 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
                         bp = b + pc * ldb + j;
                         bstride = ldb;
                     }
-                    GEMM_FN(_panel)(nv, mr, mb, kb, pack_a ? apack : ablock, pack_a, ars, bp, bstride,
+                    GEMM_FN(_panel)(nv, mr, mb, kb, pack_a ? apack : ablock, a_form, trans_a ? lda : ars, bp, bstride,
                                     c + ic * ldc + j, ldc, cols, first);
                 }
             }

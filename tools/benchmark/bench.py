@@ -145,7 +145,6 @@ def main():
     work = os.path.join(ROOT, ".build", "bench")
     os.makedirs(work, exist_ok=True)
     rows = []  # (benchmark, txw, peer, ratio, note)
-    measured = {}  # txw's figures the torch rows compare with
 
     # --- models
     std_path = os.path.join(work, "standard.txw")
@@ -164,7 +163,6 @@ def main():
     np_loss = timed(lambda: ref.loss_logsumexp(x, model.W_E, model.blocks), 3 if quick else 5)
     for precision in ("f32", "f64"):
         f = bench(bin_dir, "forward", std_path, "--precision", precision, "--repetitions", str(reps * 3))["median_s"]
-        measured[f"forward {precision}"] = f
         rows.append((f"forward, standard toy, m=256, {precision}", f"{f * 1e3:.2f} ms", f"{np_forward * 1e3:.1f} ms",
                      np_forward / f, "numpy reference (float64)"))
     rows += activation_cache_rows(bin_dir, std_path, reps)
@@ -181,7 +179,6 @@ def main():
     for precision in ("f32", "f64"):
         s = bench(bin_dir, "sample", std_path, "--precision", precision, "-n", "256", "-k", "10", "-t", "1",
                   "--repetitions", str(reps))
-        measured[f"sample {precision}"] = s["tokens_per_s"]
         rows.append((f"sampling n=256 after 8 tokens, k=10, t=1, {precision}", f"{s['tokens_per_s']:.0f} tok/s",
                      f"{np_tps:.1f} tok/s", s["tokens_per_s"] / np_tps, "numpy reference recomputes the sequence"))
     # Past the context every token is a pass over the last C tokens (no cache).
@@ -204,14 +201,12 @@ def main():
     np_gflops = 2 * 512 ** 3 / mm / 1e9
     large = bench(bin_dir, "forward", large_path, "--m", "512", "--repetitions", str(reps))["median_s"]
     large_gflops = forward_flops(LARGE, 512) / large / 1e9
-    measured["large"] = large
     rows.append(("forward, large toy, m=512, f32", f"{large_gflops:.1f} GFLOP/s ({large * 1e3:.0f} ms)",
                  f"{np_gflops:.1f} GFLOP/s", large_gflops / np_gflops, "numpy float32 matmul 512×512×512"))
 
     # --- a training step on the standard toy (forward and backward ≈ 3× the forward's FLOPs)
     step = bench(bin_dir, "train", std_path, "--batch", "16", "--context", "64", "--repetitions", str(3 if quick else 5))["median_s"]
     train_gflops = 3 * 16 * forward_flops(STANDARD, 65) / step / 1e9
-    measured["train"] = step
     rows.append(("training step, standard toy, batch 16 × 65 tokens, f32", f"{train_gflops:.1f} GFLOP/s ({step * 1e3:.0f} ms)",
                  f"{np_gflops:.1f} GFLOP/s", train_gflops / np_gflops, "numpy float32 matmul 512×512×512; FLOPs = 3 × forward"))
 
@@ -268,7 +263,7 @@ def main():
 
     # --- PyTorch on the CPU, the same rows (checked against txw-run first), after
     # every txw row so that no torch thread or compile worker shares the machine with them
-    torch_table = torch_rows(bin_dir, std_path, large_path, measured, quick, mm)
+    torch_table = torch_rows(bin_dir, std_path, large_path, quick, mm)
 
     # --- the table
     header = ["benchmark", "txw", "peer", "ratio (txw / peer speed)", "peer"]
@@ -312,7 +307,7 @@ def goal_text(key, ratios):
     return " and ".join(parts), verdict
 
 
-def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
+def torch_rows(bin_dir, std_path, large_path, quick, numpy_matmul_s):
     """The torch table: each row txw, torch eager, torch.compile, the ratios and the goal.
 
     Nothing is timed before torch's f64 logits agree with txw-run's (1e-9
@@ -330,12 +325,33 @@ def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
     std = txw.load(std_path)
     large = txw.load(large_path)
 
-    def line(name, txw_text, eager, compiled, key, fmt, speed):
+    # txw measured again right before and right after each torch row (the
+    # mean of the two is the row's txw figure): a virtual machine's speed
+    # drifts over a run, so only measurements side by side are compared.
+    again = {
+        "forward f32": lambda: bench(bin_dir, "forward", std_path, "--precision", "f32", "--repetitions", str(reps * 3))["median_s"],
+        "forward f64": lambda: bench(bin_dir, "forward", std_path, "--precision", "f64", "--repetitions", str(reps * 3))["median_s"],
+        "large": lambda: bench(bin_dir, "forward", large_path, "--m", "512", "--repetitions", str(reps))["median_s"],
+        "sample": lambda: bench(bin_dir, "sample", std_path, "--precision", "f32", "-n", "256", "-k", "10", "-t", "1",
+                                "--repetitions", str(reps))["tokens_per_s"],
+        "train": lambda: bench(bin_dir, "train", std_path, "--batch", "16", "--context", "64",
+                               "--repetitions", str(3 if quick else 5))["median_s"],
+    }
+
+    def side_by_side(key, torch_times):
+        """torch_times() between two txw measurements of row `key`; returns (torch's, txw's mean)."""
+        before = again[key]()
+        t = torch_times()
+        after = again[key]()
+        return t, (before + after) / 2
+
+    def line(name, txw_value, txw_fmt, eager, compiled, key, fmt, speed):
         """eager/compiled: (value, why); speed(v) turns a value into a speed (higher is better)."""
         ratios, cells = {}, []
+        txw_text = txw_fmt(txw_value)
         for kind, (v, why) in (("eager", eager), ("compile", compiled)):
             cells.append(fmt(v) if v is not None else f"– ({why})")
-            ratios[kind] = None if v is None else measured_speed[key] / speed(v)
+            ratios[kind] = None if v is None else speed(txw_value) / speed(v)
         goal, verdict = goal_text(key, ratios) if key in GOALS else ("", "")
         r = [("" if ratios[k] is None else f"{ratios[k]:.2f}×") for k in ("eager", "compile")]
         lines.append(f"| {name} | {txw_text} | {cells[0]} | {cells[1]} | {r[0]} | {r[1]} | {goal} | {verdict} |")
@@ -343,10 +359,6 @@ def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
     def refused(name, why):
         lines.append(f"| {name} | | refused: {why} | | | | | |")
 
-    measured_speed = {
-        "forward f32": 1 / measured["forward f32"], "forward f64": 1 / measured["forward f64"],
-        "large": 1 / measured["large"], "sample": measured["sample f32"], "train": 1 / measured["train"],
-    }
     ms = lambda v: f"{v * 1e3:.2f} ms"  # noqa: E731
     inverse = lambda v: 1 / v  # noqa: E731
 
@@ -360,8 +372,8 @@ def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
     else:
         for precision, dtype in (("f32", tp.torch.float32), ("f64", tp.torch.float64)):
             log(f"torch: forward, standard toy, {precision} …")
-            t = tp.forward_times(std, dtype, 256, reps * 3)
-            line(f"forward, standard toy, m=256, {precision}", ms(measured[f"forward {precision}"]),
+            t, mine = side_by_side(f"forward {precision}", lambda: tp.forward_times(std, dtype, 256, reps * 3))
+            line(f"forward, standard toy, m=256, {precision}", mine, ms,
                  t["eager"], t["compile"], f"forward {precision}", ms, inverse)
 
     why_large = tp.check_logits(large, bin_dir, large_path, tokens(64, LARGE["vocab_size"]))
@@ -371,8 +383,8 @@ def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
         log("torch: forward, large toy …")
         flops = forward_flops(LARGE, 512)
         gf = lambda v: f"{flops / v / 1e9:.1f} GFLOP/s ({v * 1e3:.0f} ms)"  # noqa: E731
-        t = tp.forward_times(large, tp.torch.float32, 512, reps)
-        line("forward, large toy, m=512, f32", gf(measured["large"]), t["eager"], t["compile"], "large", gf, inverse)
+        t, mine = side_by_side("large", lambda: tp.forward_times(large, tp.torch.float32, 512, reps))
+        line("forward, large toy, m=512, f32", mine, gf, t["eager"], t["compile"], "large", gf, inverse)
 
     if not why_std:
         prompt = [int(v) for v in tokens(8, STANDARD["vocab_size"])]
@@ -381,16 +393,16 @@ def torch_rows(bin_dir, std_path, large_path, measured, quick, numpy_matmul_s):
             refused("sampling n=256 after 8 tokens, k=10, t=1, f32", f"the key/value-cache loop disagrees with txw-run: {why}")
         else:
             log("torch: sampling with a key/value cache …")
-            t = tp.sample_times(std, prompt, 256, 10, 1.0, 3 if quick else 5)
+            t, mine = side_by_side("sample", lambda: tp.sample_times(std, prompt, 256, 10, 1.0, 3 if quick else 5))
             tps = lambda v: f"{v:.0f} tok/s"  # noqa: E731
             line("sampling n=256 after 8 tokens, k=10, t=1, f32 (torch: a plain key/value cache)",
-                 tps(measured["sample f32"]), t["eager"], t["compile"], "sample", tps, lambda v: v)
+                 mine, tps, t["eager"], t["compile"], "sample", tps, lambda v: v)
         log("torch: training step …")
         flops = 3 * 16 * forward_flops(STANDARD, 65)
         gf = lambda v: f"{flops / v / 1e9:.1f} GFLOP/s ({v * 1e3:.0f} ms)"  # noqa: E731
         stream = [int(v) for v in tokens(4096, STANDARD["vocab_size"])]
-        t = tp.train_times(std, stream, 16, 64, 3 if quick else 5)
-        line("training step, standard toy, batch 16 × 65 tokens, f32 (autograd + AdamW)", gf(measured["train"]),
+        t, mine = side_by_side("train", lambda: tp.train_times(std, stream, 16, 64, 3 if quick else 5))
+        line("training step, standard toy, batch 16 × 65 tokens, f32 (autograd + AdamW)", mine, gf,
              t["eager"], t["compile"], "train", gf, inverse)
 
     a = tp.torch.randn(512, 512)
@@ -408,7 +420,9 @@ PREAMBLE = """# Benchmarks
 Written by `bash tools/bench` (release build; numpy and PyTorch side by side in the same run), one section
 per CPU model: a run replaces the section of its own CPU (vendor, family, model) and keeps the others.
 Medians over repeated runs; ratios are txw's speed over the peer's (higher is better; for file size, the
-peer's size over txw's). Before timing, txw-bench runs the measured operation for 0.5 s, each numpy peer
+peer's size over txw's). In the PyTorch table each row's txw figure is measured again right before and right
+after torch's (their mean is shown), so the ratios compare measurements side by side even when the machine's
+speed drifts over the run. Before timing, txw-bench runs the measured operation for 0.5 s, each numpy peer
 once and each torch peer for 0.5 s, untimed (idle processors of a virtual machine take a moment to reach full
 speed; torch.compile compiles on its first call). Loads run one per fresh process, for txw and its peers, so
 the peak memory is that of one load.
