@@ -54,14 +54,15 @@ struct PackedMatrix<T: KernelScalar>: Sendable {
 /// (`PackedMatrix`) for one panel width at one instruction-set level: per
 /// block the fused Q/K/V weights, W_O, W_1 and W_2, and the unembedding W_Eᵀ.
 ///
-/// Decision (measured, Spec/kernels.md "Performance"): a model large enough
-/// for 128-row chunks (over 4 MiB of weights per block) keeps this second copy
-/// of its weights for its lifetime, made on its first sequence forward of at
-/// least `SequenceForward.packedMinimumRows` rows. Without it every chunk of
-/// 128 rows packed every weight matrix again on every thread: 17.7% of the
-/// large toy's forward at m = 512 on an AMD EPYC, the weights (109 MB in f32)
-/// streamed from memory each time. Smaller models, whose weights stay in the
-/// caches and whose 16-row chunks read them in place, never pack.
+/// Decision (measured, Spec/kernels.md "Performance"): a model keeps this
+/// second copy of its weights for its lifetime, made on its first sequence
+/// forward of at least `SequenceForward.packedMinimumRows` rows. Without it,
+/// a large model's 128-row chunks packed every weight matrix again on every
+/// thread (17.7% of the large toy's forward at m = 512 on an AMD EPYC, its
+/// 109 MB of f32 weights streamed from memory each time), and a small
+/// model's 16-row chunks read the weights in place, row by strided row
+/// (with the panels: the standard toy's forward at m = 256 about 12% faster
+/// in f32, 20% in f64).
 struct PackedForwardWeights<T: KernelScalar>: Sendable {
     let level, panelVectors: Int
     let fusedQKV, W_O, W_1, W_2: [PackedMatrix<T>]

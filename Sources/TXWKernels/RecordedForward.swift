@@ -72,7 +72,11 @@ enum RecordedForward {
         let m = tokens.count
         let (d, hd) = (h.dModel, h.dHead * h.nHead)
         let plan = SequenceForward.Plan(h, m: m, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
-        let pass = SequenceForward.Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: 0)
+        // The weights packed once, as `SequenceForward.run` packs them (the same bits).
+        let packed = weights.forwardPacks.packed(
+            weights, panelVectors: GemmPlan.current(for: T.self).panelVectors,
+            create: m >= SequenceForward.packedMinimumRows)
+        let pass = SequenceForward.Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: 0, packed: packed)
         defer { pass.deallocate() }
         defer { if let hidden { hidden.update(from: pass.x.pointer, count: m * d) } }
         let targets = Targets(ablation, nBlock: h.nBlock, computeMeans: fixed == nil)
@@ -198,7 +202,8 @@ enum RecordedForward {
                         }
                     }
                     copy(s.context, n * hd, to: recorder?.at(b, .z).map { $0 + r0 * hd })
-                    Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, b: w.W_O.pointer, ldb: d, c: s.rows, ldc: d)
+                    Gemm.serial(m: n, n: d, k: hd, a: s.context, lda: hd, packed: pass.packed?.W_O[b], b: w.W_O.pointer,
+                                ldb: d, c: s.rows, ldc: d)
                     copy(s.rows, n * d, to: recorder?.at(b, .attnOut).map { $0 + r0 * d })
                     s.addRows(into: x, n)
                     copy(x, n * d, to: recorder?.at(b, .residMid).map { $0 + r0 * d })
@@ -207,7 +212,8 @@ enum RecordedForward {
                     }
                     Kernels.rmsnormRows(rows: n, cols: d, x: x, epsilon: c.epsilon, out: s.rows)
                     copy(s.rows, n * d, to: recorder?.at(b, .ln2Normalized).map { $0 + r0 * d })
-                    Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, b: w.W_1.pointer, ldb: dMLP, c: s.hidden, ldc: dMLP)
+                    Gemm.serial(m: n, n: dMLP, k: d, a: s.rows, lda: d, packed: pass.packed?.W_1[b], b: w.W_1.pointer,
+                                ldb: dMLP, c: s.hidden, ldc: dMLP)
                     let b_1 = w.b_1.pointer
                     for i in 0..<n {
                         let row = s.hidden + i * dMLP
@@ -224,7 +230,8 @@ enum RecordedForward {
                         for i in 0..<n { s.hidden[i * dMLP + neuron] = value }
                     }
                     copy(s.hidden, n * dMLP, to: recorder?.at(b, .mlpPost).map { $0 + r0 * dMLP })
-                    Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, b: w.W_2.pointer, ldb: d, c: s.rows, ldc: d)
+                    Gemm.serial(m: n, n: d, k: dMLP, a: s.hidden, lda: dMLP, packed: pass.packed?.W_2[b], b: w.W_2.pointer,
+                                ldb: d, c: s.rows, ldc: d)
                     let b_2 = w.b_2.pointer
                     for i in 0..<n {
                         let row = s.rows + i * d

@@ -34,10 +34,11 @@ enum SequenceForward {
         return blockWeights <= 4 << 20 ? 16 : 128
     }
 
-    /// The fewest rows for which a pass of a large model (128-row chunks)
-    /// packs its weights once (`PackedForwardWeights`): the rows from which
-    /// the GEMM packs B itself (GEMM_PACK_ROWS in kernels_impl.h). Fewer rows
-    /// read the weights in place; packing them would cost more than the pass.
+    /// The fewest rows for which a pass packs the model's weights once
+    /// (`PackedForwardWeights`): the rows from which the GEMM packs B itself
+    /// (GEMM_PACK_ROWS in kernels_impl.h). A shorter pass (a prompt of a few
+    /// tokens) reads the weights in place: packing them would cost more than
+    /// the pass; weights packed earlier are used whatever the rows.
     static let packedMinimumRows = 24
 
     /// Below this many multiply-adds per block the pass runs on one thread.
@@ -67,10 +68,10 @@ enum SequenceForward {
     /// nil, the final residual rows (m, d_model) into `hidden`, the
     /// unembedding's input: `hidden · W_Eᵀ` gives the same logits, element
     /// for element. `packing`: whether the weights are packed once for the
-    /// GEMM (`PackedForwardWeights`): nil decides by size (large models,
-    /// at least `packedMinimumRows` rows; weights packed earlier are used
-    /// whatever m), false never uses them, true packs them whatever the
-    /// size (tests). The logits are the same bits either way.
+    /// GEMM (`PackedForwardWeights`): nil packs them on a pass of at least
+    /// `packedMinimumRows` rows (weights packed earlier are used whatever
+    /// m), false never uses them, true packs them whatever m (tests). The
+    /// logits are the same bits either way.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func run<T: KernelScalar>(
@@ -79,11 +80,11 @@ enum SequenceForward {
     ) {
         let h = weights.hyperparameters
         let plan = Plan(h, m: tokens.count, scalarBytes: MemoryLayout<T>.size, threads: KernelThreads.count)
-        // A large model's weights packed once (made here on its first long
-        // enough pass, then kept), so no chunk packs them again.
+        // The weights packed once (made here on the model's first long
+        // enough pass, then kept), so no chunk packs or strides through them again.
         let packed = packing == false ? nil : weights.forwardPacks.packed(
             weights, panelVectors: GemmPlan.current(for: T.self).panelVectors,
-            create: packing ?? (plan.chunkRows > 16 && tokens.count >= packedMinimumRows))
+            create: packing ?? (tokens.count >= packedMinimumRows))
         let pass = Pass(plan, h, tokens: tokens, logits: logits, firstLogitRow: tokens.count - (logitRows ?? tokens.count),
                         packed: packed)
         defer { pass.deallocate() }
@@ -359,11 +360,11 @@ enum SequenceForward {
     /// overflow), with at most `threads` parts: x, the two projection and
     /// two key buffers, each part's scratch and flags (chunks of at most 128
     /// rows), the float64 positions (m, d_model), and, when the pass packs
-    /// the weights (`PackedForwardWeights`: a model with 128-row chunks, at
-    /// least `packedMinimumRows` rows), that copy, kept with the model.
+    /// the weights (`PackedForwardWeights`: at least `packedMinimumRows`
+    /// rows), that copy, kept with the model.
     package static func memoryNeed(_ h: Hyperparameters, m: Int, scalarBytes s: Int, threads: Int) -> Int? {
         var packedBytes: Int? = 0
-        if chunkRows(h, scalarBytes: s) > 16 && m >= packedMinimumRows {
+        if m >= packedMinimumRows {
             let level = KernelInstructionSet.level
             let vectors = s == 4 ? GemmPlan.current(for: Float.self, level: level).panelVectors
                                  : GemmPlan.current(for: Double.self, level: level).panelVectors

@@ -254,26 +254,24 @@ struct PerformancePathTests {
         try check(Double.self)
     }
 
-    /// Packing is decided by size: a model over 4 MiB of weights per block
-    /// packs on a pass of 24 rows or more (and counts the copy in the pass's
-    /// memory), not on a shorter one; a small model never packs.
-    @Test func packingIsDecidedBySize() throws {
+    /// Packing is decided by the pass's rows: a model packs on a pass of 24
+    /// rows or more (and counts the copy in the pass's memory), not on a
+    /// shorter one, small and large models alike.
+    @Test func packingIsDecidedByRows() throws {
         let large = Hyperparameters(vocabSize: 16, dModel: 128, nHead: 2, dHead: 64, dMLP: 2048, nBlock: 1)
         let small = Hyperparameters(vocabSize: 16, dModel: 32, nHead: 2, dHead: 16, dMLP: 64, nBlock: 1)
-        let weights = try randomModel(large, seed: 2, as: Double.self)
-        _ = try weights.logits(for: Array(repeating: 1, count: 8))
-        #expect(!weights.forwardPacks.isFilled)
-        _ = try weights.logits(for: (0..<24).map { $0 % 16 })
-        #expect(weights.forwardPacks.isFilled)
-        let extra = try #require(SequenceForward.memoryNeed(large, m: 24, scalarBytes: 8, threads: 2))
-        let base = try #require(SequenceForward.memoryNeed(large, m: 23, scalarBytes: 8, threads: 2))
-        // The copy holds at least every matrix of the block and W_E (8 bytes each).
-        #expect(extra - base >= 8 * (128 * 3 * 128 + 128 * 128 + 2 * 128 * 2048 + 16 * 128))
-        let smallWeights = try randomModel(small, seed: 2, as: Double.self)
-        _ = try smallWeights.logits(for: (0..<100).map { $0 % 16 })
-        #expect(!smallWeights.forwardPacks.isFilled)
-        #expect(SequenceForward.memoryNeed(small, m: 100, scalarBytes: 8, threads: 2)! -
-                SequenceForward.memoryNeed(small, m: 99, scalarBytes: 8, threads: 2)! < 4096)
+        for h in [large, small] {
+            let weights = try randomModel(h, seed: 2, as: Double.self)
+            _ = try weights.logits(for: Array(repeating: 1, count: 8))
+            #expect(!weights.forwardPacks.isFilled)
+            _ = try weights.logits(for: (0..<24).map { $0 % 16 })
+            #expect(weights.forwardPacks.isFilled)
+            let hd = h.nHead * h.dHead
+            let extra = try #require(SequenceForward.memoryNeed(h, m: 24, scalarBytes: 8, threads: 2))
+            let base = try #require(SequenceForward.memoryNeed(h, m: 23, scalarBytes: 8, threads: 2))
+            // The copy holds at least every matrix of the block and W_E (8 bytes each).
+            #expect(extra - base >= 8 * (h.dModel * 4 * hd + 2 * h.dModel * h.dMLP + h.vocabSize * h.dModel))
+        }
     }
 
     @Test(arguments: [0, 1, 2])
