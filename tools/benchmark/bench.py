@@ -325,9 +325,11 @@ def torch_rows(bin_dir, std_path, large_path, quick, numpy_matmul_s):
     std = txw.load(std_path)
     large = txw.load(large_path)
 
-    # txw measured again right before and right after each torch row (the
-    # mean of the two is the row's txw figure): a virtual machine's speed
-    # drifts over a run, so only measurements side by side are compared.
+    # txw measured again around each torch row, alternating: txw, torch,
+    # txw, torch, txw. A virtual machine's speed drifts over a run and
+    # varies by ±20% from minute to minute, so only measurements side by side
+    # are compared: the row shows the median of txw's three figures and, for
+    # each torch kind, the mean of its two.
     again = {
         "forward f32": lambda: bench(bin_dir, "forward", std_path, "--precision", "f32", "--repetitions", str(reps * 3))["median_s"],
         "forward f64": lambda: bench(bin_dir, "forward", std_path, "--precision", "f64", "--repetitions", str(reps * 3))["median_s"],
@@ -339,11 +341,18 @@ def torch_rows(bin_dir, std_path, large_path, quick, numpy_matmul_s):
     }
 
     def side_by_side(key, torch_times):
-        """torch_times() between two txw measurements of row `key`; returns (torch's, txw's mean)."""
-        before = again[key]()
-        t = torch_times()
-        after = again[key]()
-        return t, (before + after) / 2
+        """torch_times() ({kind: (value, why)}) twice between three txw measurements of row `key`;
+        returns (torch's, each kind the mean of its two values; txw's median)."""
+        mine = [again[key]()]
+        runs = []
+        for _ in range(2):
+            runs.append(torch_times())
+            mine.append(again[key]())
+        merged = {}
+        for kind, (v, why) in runs[0].items():
+            w = runs[1].get(kind, (None, why))[0]
+            merged[kind] = ((v + w) / 2, why) if v is not None and w is not None else (None, why)
+        return merged, sorted(mine)[1]
 
     def line(name, txw_value, txw_fmt, eager, compiled, key, fmt, speed):
         """eager/compiled: (value, why); speed(v) turns a value into a speed (higher is better)."""
@@ -420,9 +429,9 @@ PREAMBLE = """# Benchmarks
 Written by `bash tools/bench` (release build; numpy and PyTorch side by side in the same run), one section
 per CPU model: a run replaces the section of its own CPU (vendor, family, model) and keeps the others.
 Medians over repeated runs; ratios are txw's speed over the peer's (higher is better; for file size, the
-peer's size over txw's). In the PyTorch table each row's txw figure is measured again right before and right
-after torch's (their mean is shown), so the ratios compare measurements side by side even when the machine's
-speed drifts over the run. Before timing, txw-bench runs the measured operation for 0.5 s, each numpy peer
+peer's size over txw's). In the PyTorch table each row alternates txw, torch, txw, torch, txw (txw's figure is the median of
+its three, each torch kind's the mean of its two), so the ratios compare measurements side by side even when
+the machine's speed drifts over the run. Before timing, txw-bench runs the measured operation for 0.5 s, each numpy peer
 once and each torch peer for 0.5 s, untimed (idle processors of a virtual machine take a moment to reach full
 speed; torch.compile compiles on its first call). Loads run one per fresh process, for txw and its peers, so
 the peak memory is that of one load.
