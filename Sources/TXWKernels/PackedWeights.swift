@@ -68,19 +68,6 @@ struct PackedForwardWeights<T: KernelScalar>: Sendable {
     let fusedQKV, W_O, W_1, W_2: [PackedMatrix<T>]
     let unembedding: PackedMatrix<T>
 
-    /// The bytes these copies take, for `SequenceForward.memoryNeed`.
-    static func bytes(_ h: Hyperparameters, scalarBytes: Int, level: Int, panelVectors: Int) -> Int? {
-        let hd = h.dHead * h.nHead
-        func count(_ n: Int, _ k: Int) -> Int? {
-            let c = txw_gemm_packed_count(Int32(level), scalarBytes, Int32(panelVectors), n, k)
-            return c > 0 ? c : nil
-        }
-        let perBlock = [count(3 * hd, h.dModel), count(h.dModel, hd), count(h.dMLP, h.dModel), count(h.dModel, h.dMLP)]
-        let block = CheckedBytes.sum(perBlock)
-        let total = CheckedBytes.sum([block.flatMap { CheckedBytes.product($0, h.nBlock) }, count(h.vocabSize, h.dModel)])
-        return total.flatMap { CheckedBytes.product($0, scalarBytes) }
-    }
-
     init?(_ weights: TransformerWeights<T>, panelVectors: Int) {
         let h = weights.hyperparameters
         let hd = h.dHead * h.nHead
@@ -130,6 +117,21 @@ final class ForwardPackCache: Sendable {
             kept = made
             return made
         }
+    }
+
+    /// The bytes a `PackedForwardWeights` of `h` takes (elements of
+    /// `scalarBytes`, panels of `panelVectors` at `level`), nil on overflow:
+    /// for `SequenceForward.memoryNeed`.
+    static func bytes(_ h: Hyperparameters, scalarBytes: Int, level: Int, panelVectors: Int) -> Int? {
+        let hd = h.dHead * h.nHead
+        func count(_ n: Int, _ k: Int) -> Int? {
+            let c = txw_gemm_packed_count(Int32(level), scalarBytes, Int32(panelVectors), n, k)
+            return c > 0 ? c : nil
+        }
+        let perBlock = [count(3 * hd, h.dModel), count(h.dModel, hd), count(h.dMLP, h.dModel), count(h.dModel, h.dMLP)]
+        let block = CheckedBytes.sum(perBlock)
+        let total = CheckedBytes.sum([block.flatMap { CheckedBytes.product($0, h.nBlock) }, count(h.vocabSize, h.dModel)])
+        return total.flatMap { CheckedBytes.product($0, scalarBytes) }
     }
 
     /// Whether a packed set is kept (tests).

@@ -368,7 +368,7 @@ enum SequenceForward {
             let level = KernelInstructionSet.level
             let vectors = s == 4 ? GemmPlan.current(for: Float.self, level: level).panelVectors
                                  : GemmPlan.current(for: Double.self, level: level).panelVectors
-            packedBytes = PackedForwardWeights<Double>.bytes(h, scalarBytes: s, level: level, panelVectors: vectors)
+            packedBytes = ForwardPackCache.bytes(h, scalarBytes: s, level: level, panelVectors: vectors)
         }
         let hd = CheckedBytes.product(h.dHead, h.nHead)
         let C = min(chunkRows(h, scalarBytes: s), max(m, 1))
