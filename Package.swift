@@ -63,7 +63,9 @@ let package = Package(
         // What the test targets share: temporary directories, paths, running a process. Tests only.
         .target(name: "TXWTestSupport", path: "Tests/TXWTestSupport"),
         .testTarget(name: "TXWThreadsTests", dependencies: ["TXWThreads"]),
-        .testTarget(name: "TXWKernelsTests", dependencies: ["TXWKernels", "TXWThreads", "TXWTestSupport"]),
+        .testTarget(name: "TXWKernelsTests", dependencies: [
+            "TXWKernels", "TXWThreads", "TXWTestSupport", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
         .testTarget(name: "TXWFormatTests", dependencies: [
             "TXWFormat", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -478,11 +478,19 @@ void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_
     DISPATCH(gelu_f64_backward, (x, dy, out, n))
 }
 void txw_gelu_f64(double *x, size_t n) { DISPATCH(gelu_f64, (x, n)) }
+void txw_gelu_recording_f32(float *x, float *act, size_t n) { DISPATCH(gelu_f32_recording, (x, act, n)) }
+void txw_gelu_recording_f64(double *x, double *act, size_t n) { DISPATCH(gelu_f64_recording, (x, act, n)) }
 void txw_attention_backward_f32(const float *p, float *dp, size_t rows, size_t count, size_t first, float scale) {
     DISPATCH(attention_backward_f32, (p, dp, rows, count, first, scale))
 }
 void txw_attention_backward_f64(const double *p, double *dp, size_t rows, size_t count, size_t first, double scale) {
     DISPATCH(attention_backward_f64, (p, dp, rows, count, first, scale))
+}
+void txw_adamw_f32(float *theta, const float *g, double *m1, double *m2, size_t n, const double *k) {
+    DISPATCH(adamw_f32, (theta, g, m1, m2, n, k))
+}
+void txw_adamw_f64(double *theta, const double *g, double *m1, double *m2, size_t n, const double *k) {
+    DISPATCH(adamw_f64, (theta, g, m1, m2, n, k))
 }
 void txw_transpose_f32(size_t rows, size_t cols, const float *a, size_t lda, float *out) {
     DISPATCH(transpose_f32, (rows, cols, a, lda, out))

@@ -261,10 +261,74 @@ static void SUFFIX(NAME##_backward)(const T *x, const T *dy, T *out, size_t n) {
         }                                                                                  \
         __builtin_memcpy(out + i0, os, len * sizeof(T));                                   \
     }                                                                                      \
+}                                                                                          \
+                                                                                           \
+/* act[i] = gelu(x[i]) and x[i] = gelu′(x[i]), one tanh for both: the training */         \
+/* step's forward keeps the derivative for its backward. The expressions are */           \
+/* the forward's and the backward's, so the same bits as those two. */                    \
+static void SUFFIX(NAME##_recording)(T *x, T *act, size_t n) {                             \
+    const T c = C, a = (T)0.044715;                                                        \
+    for (size_t i0 = 0; i0 < n; i0 += 16) {                                                \
+        size_t len = n - i0 < 16 ? n - i0 : 16;                                            \
+        T xs[16], as[16], ds[16];                                                          \
+        for (size_t u = 0; u < 16; u++) xs[u] = 0;                                         \
+        __builtin_memcpy(xs, x + i0, len * sizeof(T));                                     \
+        for (size_t u = 0; u < 16; u++) {                                                  \
+            T v = xs[u];                                                                   \
+            T th = SUFFIX(NAME##_tanh)(v);                                                 \
+            as[u] = (T)0.5 * v * ((T)1 + th);                                              \
+            ds[u] = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
+        }                                                                                  \
+        __builtin_memcpy(act + i0, as, len * sizeof(T));                                   \
+        __builtin_memcpy(x + i0, ds, len * sizeof(T));                                     \
+    }                                                                                      \
 }
 
 DEFINE_GELU(gelu_f32, float, SUFFIX(exp32), 0.797884560802865f)
 DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)
+
+// AdamW over n parameters (float64 moments; the coefficients in `k`: β₁, β₂,
+// 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ), each element by AdamW.update's equations in
+// their order: m ← β₁m + (1−β₁)g; v ← β₂v + ((1−β₂)g)g; θ ← θ − lr·((m/c₁) /
+// (√(v/c₂) + ε) + λθ). Four elements at a time; nothing contracted into a fused
+// multiply-add and division and square root correctly rounded, so the same
+// bits as the element-by-element loop at every level.
+#define DEFINE_ADAMW(NAME, T)                                                               \
+typedef T SUFFIX(NAME##_v4) __attribute__((vector_size(4 * sizeof(T))));                  \
+static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restrict m1,      \
+                         double *restrict m2, size_t n, const double *k) {                 \
+    _Pragma("clang fp contract(off)")                                                       \
+    typedef double D4 __attribute__((vector_size(32)));                                     \
+    typedef SUFFIX(NAME##_v4) T4;                                                           \
+    const double b1 = k[0], b2 = k[1], c1 = k[2], c2 = k[3], lr = k[4], eps = k[5], decay = k[6]; \
+    const double o1 = 1 - b1, o2 = 1 - b2;                                                  \
+    size_t j = 0;                                                                           \
+    for (; j + 4 <= n; j += 4) {                                                            \
+        T4 gt, tt;                                                                          \
+        D4 a, b;                                                                            \
+        __builtin_memcpy(&gt, g + j, sizeof gt);                                           \
+        __builtin_memcpy(&tt, theta + j, sizeof tt);                                       \
+        __builtin_memcpy(&a, m1 + j, sizeof a);                                            \
+        __builtin_memcpy(&b, m2 + j, sizeof b);                                            \
+        D4 gj = __builtin_convertvector(gt, D4), th = __builtin_convertvector(tt, D4);      \
+        a = b1 * a + o1 * gj;                                                               \
+        b = b2 * b + o2 * gj * gj;                                                          \
+        D4 step = (a / c1) / (__builtin_elementwise_sqrt(b / c2) + eps) + decay * th;       \
+        tt = __builtin_convertvector(th - lr * step, T4);                                   \
+        __builtin_memcpy(m1 + j, &a, sizeof a);                                            \
+        __builtin_memcpy(m2 + j, &b, sizeof b);                                            \
+        __builtin_memcpy(theta + j, &tt, sizeof tt);                                       \
+    }                                                                                       \
+    for (; j < n; j++) {                                                                    \
+        double gj = (double)g[j], th = (double)theta[j];                                    \
+        m1[j] = b1 * m1[j] + o1 * gj;                                                       \
+        m2[j] = b2 * m2[j] + o2 * gj * gj;                                                  \
+        theta[j] = (T)(th - lr * ((m1[j] / c1) / (__builtin_sqrt(m2[j] / c2) + eps) + decay * th)); \
+    }                                                                                       \
+}
+
+DEFINE_ADAMW(adamw_f32, float)
+DEFINE_ADAMW(adamw_f64, double)
 
 // The score gradient of causal attention rows from the weights p and their
 // gradient dp (rows of `count`), in place over dp: for row i, with

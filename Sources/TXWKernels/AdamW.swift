@@ -1,3 +1,4 @@
+import CTXWKernels
 import RealModule
 import TXWThreads
 /// AdamW (decoupled weight decay) over all of a model's parameters, in
@@ -95,8 +96,23 @@ public struct AdamW: Sendable, Equatable {
                 // range reads and writes only its own elements.
                 let (sv, sg) = (UnsafeShared(values.baseAddress!), UnsafeShared(g.baseAddress!))
                 let (sf, ss) = (UnsafeShared(first.baseAddress!), UnsafeShared(second.baseAddress!))
+                let coefficients = [beta1, beta2, correction1, correction2, lr, epsilon, decay]
                 Backward.split(values.count, grain: 1 << 14) { range in
                     let (values, g, first, second) = (sv.pointer, sg.pointer, sf.pointer, ss.pointer)
+                    let (lower, count) = (range.lowerBound, range.count)
+                    if T.self == Float.self {
+                        // The C kernel: the loop below four elements at a time (the same bits).
+                        txw_adamw_f32(UnsafeMutableRawPointer(values + lower).assumingMemoryBound(to: Float.self),
+                                      UnsafeRawPointer(g + lower).assumingMemoryBound(to: Float.self),
+                                      first + lower, second + lower, count, coefficients)
+                        return
+                    }
+                    if T.self == Double.self {
+                        txw_adamw_f64(UnsafeMutableRawPointer(values + lower).assumingMemoryBound(to: Double.self),
+                                      UnsafeRawPointer(g + lower).assumingMemoryBound(to: Double.self),
+                                      first + lower, second + lower, count, coefficients)
+                        return
+                    }
                     for j in range {
                         let gj = Double(g[j])
                         first[j] = beta1 * first[j] + (1 - beta1) * gj

@@ -53,4 +53,22 @@ extension Gemm {
             for i in 0..<count { x[i] = Kernels.geluScalar(x[i]) }
         }
     }
+
+    /// `act[i] = gelu(x[i])` and `x[i] = gelu′(x[i])` for `count` values
+    /// (`txw_gelu_recording_*`): the bits of `geluInPlace` and of the factor
+    /// `Backward.gelu` multiplies by.
+    static func geluRecording<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, activation act: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            txw_gelu_recording_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self),
+                                   UnsafeMutableRawPointer(act).assumingMemoryBound(to: Float.self), count)
+        } else if T.self == Double.self {
+            txw_gelu_recording_f64(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self),
+                                   UnsafeMutableRawPointer(act).assumingMemoryBound(to: Double.self), count)
+        } else {
+            for i in 0..<count {
+                act[i] = Kernels.geluScalar(x[i])
+                x[i] = Kernels.geluDerivative(x[i])
+            }
+        }
+    }
 }

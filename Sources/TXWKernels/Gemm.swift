@@ -49,13 +49,20 @@ enum Gemm {
             : (work < parallelThreshold ? 1 : min(threads, m / tileRows)))
         // Row chunks of whole tiles (but for the last) keep the packed path busy.
         let chunk = ((m + parts - 1) / parts + tileRows - 1) / tileRows * tileRows
-        // Split over columns when there are enough: each thread then packs
-        // only its own columns of B (splitting rows, every thread packs all of
-        // B). Either way each element is one sum in the same order.
+        // Split over columns when there are enough and C is at least as wide
+        // as it is tall: each thread then packs only its own columns of B but
+        // all of A (m·k values); splitting rows, each packs all of B (k·n)
+        // and only its rows of A. So the split that copies less: columns for
+        // a weight gradient (m = d_model, k = the rows), rows for an
+        // activation times a weight (m = the rows). A few rows (decoding)
+        // always split columns. Either way each element is one sum in the
+        // same order. (Training step of the standard toy, 1,040 rows, on the
+        // AMD EPYC: perf's share of packing A fell when its row products
+        // stopped splitting columns; Spec/kernels.md, "The training step".)
         // UnsafeShared: A and B are only read (rule 2); each part writes its
         // own columns or rows of C (rule 1).
         let (a, b, c) = (UnsafeShared(a), UnsafeShared(b), UnsafeShared(c))
-        if parts > 1 && n >= 64 * parts {
+        if parts > 1 && n >= 64 * parts && (m < 12 || n >= m) {
             let columns = ((n + parts - 1) / parts + panel - 1) / panel * panel
             KernelThreads.parallel(parts) { part in
                 let begin = min(part * columns, n)

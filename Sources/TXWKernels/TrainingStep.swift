@@ -92,7 +92,9 @@ extension TransformerWeights {
         let scale = T(Double(dh).squareRoot())
 
         // Recorded per block: input x, rmsnorm(x), [Q|K|V], attention weights,
-        // context, residual r, rmsnorm(r), MLP pre-activation and activation.
+        // context, residual r, rmsnorm(r), GELU′ of the MLP pre-activation
+        // (`oHid`: the pre-activation until the GELU, its derivative after)
+        // and the activation.
         let (oX, oXn, oQKV, oP) = (0, M * d, 2 * M * d, 2 * M * d + M * rs)
         let oCtx = oP + W * nh * m * m
         let (oR, oRn, oHid) = (oCtx + M * hd, oCtx + M * hd + M * d, oCtx + M * hd + 2 * M * d)
@@ -169,9 +171,10 @@ extension TransformerWeights {
                         let row = hid + i * f
                         for j in 0..<f { row[j] += b1[j] }
                     }
+                    // The activation, and in place of the pre-activation its
+                    // GELU derivative (all the backward pass needs of it).
                     let first = rows.lowerBound * f
-                    (act + first).update(from: hid + first, count: rows.count * f)
-                    Gemm.geluInPlace(act + first, count: rows.count * f)
+                    Gemm.geluRecording(hid + first, activation: act + first, count: rows.count * f)
                 }
             }}
             w.W_2.scalars.withUnsafeBufferPointer { w2 in w.b_2.scalars.withUnsafeBufferPointer { b2 in
@@ -253,14 +256,11 @@ extension TransformerWeights {
             let dW_2 = Backward.product(transposing: act, rows: M, cols: f, times: dx, n: d, scratch: transposed)
             let db_2 = Backward.columnSums(dx, rows: M, cols: d)
             Backward.product(dx, m: M, k: d, timesTransposeOf: w.W_2.scalars, n: f, into: buffer)
+            // dy·gelu′(pre-activation): the forward pass left gelu′ in `hid`.
             let (shidB, sbuf) = (UnsafeShared(UnsafePointer(hid)), UnsafeShared(buffer))
-            Backward.split(M * f / 16, grain: 256) { blocks in
-                let first = blocks.lowerBound * 16, count = min(blocks.upperBound * 16, M * f) - first
-                Gemm.geluBackward(x: shidB.pointer + first, dy: sbuf.pointer + first, out: sbuf.pointer + first, count: count)
-            }
-            if (M * f) % 16 != 0 {
-                let first = M * f / 16 * 16
-                Gemm.geluBackward(x: hid + first, dy: buffer + first, out: buffer + first, count: M * f - first)
+            Backward.split(M * f, grain: 1 << 12) { range in
+                let (derivative, dy) = (shidB.pointer, sbuf.pointer)
+                for i in range { dy[i] = dy[i] * derivative[i] }
             }
             let dW_1 = Backward.product(transposing: rn, rows: M, cols: d, times: buffer, n: f, scratch: transposed)
             let db_1 = Backward.columnSums(buffer, rows: M, cols: f)
@@ -446,21 +446,6 @@ extension Backward {
                 for l in 0..<rows { dot += p[i * rows + l] * dp[i * rows + l] }
                 for l in 0..<rows { dp[i * rows + l] = l <= i ? p[i * rows + l] * (dp[i * rows + l] - dot) / scale : 0 }
             }
-        }
-    }
-}
-
-extension Gemm {
-    /// out[i] = dy[i]·gelu′(x[i]) (`out` may alias `dy`).
-    static func geluBackward<T: KernelScalar>(x: UnsafePointer<T>, dy: UnsafePointer<T>, out: UnsafeMutablePointer<T>, count: Int) {
-        if T.self == Float.self {
-            txw_gelu_backward_f32(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(dy).assumingMemoryBound(to: Float.self),
-                                  UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self), count)
-        } else if T.self == Double.self {
-            txw_gelu_backward_f64(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), UnsafeRawPointer(dy).assumingMemoryBound(to: Double.self),
-                                  UnsafeMutableRawPointer(out).assumingMemoryBound(to: Double.self), count)
-        } else {
-            for i in 0..<count { out[i] = dy[i] * Kernels.geluDerivative(x[i]) }
         }
     }
 }

@@ -471,6 +471,36 @@ def tool_fixtures(out_dir):
         f.write("\n")
 
 
+def adamw_cases():
+    """Three AdamW steps over a small model's tensors (V 5, d_model 4, 2 heads
+    of 3, d_mlp 6, 2 blocks; 19 to 30 values per tensor, off every vector
+    width), from zero moments, with float32-representable parameters and
+    gradients (so the float32 tests start from the float64 inputs). The
+    gradients include zeros and values from 1e-6 to 1e2. Its own generator, so
+    the other fixtures do not move."""
+    rng = np.random.default_rng(INPUT_SEED + 16)
+    V, d, H, dh, F, N = 5, 4, 2, 3, 6, 2
+    shapes = [(V, d)] + [(d, F), (F,), (F, d), (d,), (d, dh, H), (d, dh, H), (d, dh, H), (H * dh, d)] * N
+    params = [normal(rng, 0, 0.5, s) for s in shapes]
+    initial = [tensor(p) for p in params]
+    m = [np.zeros(s) for s in shapes]
+    v = [np.zeros(s) for s in shapes]
+    steps = []
+    for t, lr in enumerate([1e-2, 3e-3, 1e-3], start=1):
+        grads = []
+        for s in shapes:
+            g = normal(rng, 0, 1, s) * f32(10.0 ** rng.integers(-6, 3, s))
+            g = f32(np.where(rng.random(s) < 0.1, 0.0, g))
+            grads.append(g)
+        params, m, v = ref.adamw_step(params, grads, m, v, t, lr)
+        steps.append({"lr": lr, "grads": [tensor(g) for g in grads], "params": [tensor(p) for p in params],
+                      "first": [tensor(a) for a in m], "second": [tensor(a) for a in v]})
+    return [{"name": "three steps", "hyperparameters": {"vocab_size": V, "d_model": d, "n_head": H, "d_head": dh,
+                                                         "d_mlp": F, "n_block": N},
+             "params": initial,
+             "steps": steps}]
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures")
@@ -499,6 +529,7 @@ def main():
     write(out_dir, "activations", activation_cases(models))
     write(out_dir, "ablated_sample", ablated_sample_cases(models))
     write(out_dir, "lens", lens_cases(models))
+    write(out_dir, "adamw", adamw_cases())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ Two functions are added beside the notebook's own:
 * ``cropped_sample``: ``topk_sample_spec`` where the model sees only the last
   C tokens before each draw, positions counted from 0 within that window
   (Spec/kernels.md, "Cropped sampling").
+* ``adamw_step``: one step of the optimizer txw-train uses (AdamW with
+  decoupled weight decay on matrices only; Spec/kernels.md, "AdamW").
 
 This module is a test oracle, not a library: it has no dependency but numpy.
 """
@@ -370,3 +372,25 @@ def logit_lens(x, W_E, paras, k, ablations=(), mode="zero", mask=MASK_VALUE):
         logits.append(np.take_along_axis(y, order, axis=-1))
         probs.append(np.take_along_axis(p, order, axis=-1))
     return names, np.array(ids), np.array(logits), np.array(probs)
+
+
+def adamw_step(params, grads, m, v, t, lr, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.01):
+    """One AdamW step at step number t (from 1) over lists of float64 arrays.
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t);
+    theta <- theta - lr (m_hat / (sqrt(v_hat) + eps) + lambda theta),
+    lambda = weight_decay for arrays of rank >= 2 (matrices), 0 for biases.
+    Returns new lists (params, m, v); the inputs are not modified.
+    """
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    out_p, out_m, out_v = [], [], []
+    for theta, g, mi, vi in zip(params, grads, m, v):
+        decay = weight_decay if np.ndim(theta) >= 2 else 0.0
+        mi = beta1 * mi + (1 - beta1) * g
+        vi = beta2 * vi + (1 - beta2) * g * g
+        m_hat, v_hat = mi / c1, vi / c2
+        out_p.append(theta - lr * (m_hat / (np.sqrt(v_hat) + eps) + decay * theta))
+        out_m.append(mi)
+        out_v.append(vi)
+    return out_p, out_m, out_v
