@@ -288,11 +288,13 @@ DEFINE_GELU(gelu_f32, float, SUFFIX(exp32), 0.797884560802865f)
 DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)
 
 // AdamW over n parameters (float64 moments; the coefficients in `k`: β₁, β₂,
-// 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ), each element by AdamW.update's equations in
-// their order: m ← β₁m + (1−β₁)g; v ← β₂v + ((1−β₂)g)g; θ ← θ − lr·((m/c₁) /
-// (√(v/c₂) + ε) + λθ). Four elements at a time; nothing contracted into a fused
-// multiply-add and division and square root correctly rounded, so the same
-// bits as the element-by-element loop at every level.
+// 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ, s), each element by AdamW.update's equations in
+// their order: g = T(g·s) (the gradient scaled, rounded to T: s = 1/B makes a
+// batch's mean of a sum; s = 1 leaves g as it is); m ← β₁m + (1−β₁)g;
+// v ← β₂v + ((1−β₂)g)g; θ ← θ − lr·((m/c₁) / (√(v/c₂) + ε) + λθ). Four
+// elements at a time; nothing contracted into a fused multiply-add and
+// division and square root correctly rounded, so the same bits as the
+// element-by-element loop at every level.
 #define DEFINE_ADAMW(NAME, T)                                                               \
 typedef T SUFFIX(NAME##_v4) __attribute__((vector_size(4 * sizeof(T))));                  \
 static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restrict m1,      \
@@ -301,7 +303,7 @@ static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restric
     typedef double D4 __attribute__((vector_size(32)));                                     \
     typedef SUFFIX(NAME##_v4) T4;                                                           \
     const double b1 = k[0], b2 = k[1], c1 = k[2], c2 = k[3], lr = k[4], eps = k[5], decay = k[6]; \
-    const double o1 = 1 - b1, o2 = 1 - b2;                                                  \
+    const double scale = k[7], o1 = 1 - b1, o2 = 1 - b2;                                    \
     size_t j = 0;                                                                           \
     for (; j + 4 <= n; j += 4) {                                                            \
         T4 gt, tt;                                                                          \
@@ -310,6 +312,7 @@ static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restric
         __builtin_memcpy(&tt, theta + j, sizeof tt);                                       \
         __builtin_memcpy(&a, m1 + j, sizeof a);                                            \
         __builtin_memcpy(&b, m2 + j, sizeof b);                                            \
+        gt = __builtin_convertvector(__builtin_convertvector(gt, D4) * scale, T4);          \
         D4 gj = __builtin_convertvector(gt, D4), th = __builtin_convertvector(tt, D4);      \
         a = b1 * a + o1 * gj;                                                               \
         b = b2 * b + o2 * gj * gj;                                                          \
@@ -320,7 +323,7 @@ static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restric
         __builtin_memcpy(theta + j, &tt, sizeof tt);                                       \
     }                                                                                       \
     for (; j < n; j++) {                                                                    \
-        double gj = (double)g[j], th = (double)theta[j];                                    \
+        double gj = (double)(T)((double)g[j] * scale), th = (double)theta[j];               \
         m1[j] = b1 * m1[j] + o1 * gj;                                                       \
         m2[j] = b2 * m2[j] + o2 * gj * gj;                                                  \
         theta[j] = (T)(th - lr * ((m1[j] / c1) / (__builtin_sqrt(m2[j] / c2) + eps) + decay * th)); \

@@ -63,10 +63,12 @@ public struct AdamW: Sendable, Equatable {
     /// canonical tensor order (`parameterTensors`), each the size of its
     /// tensor (the caller checks): the training step's path, which does not
     /// build a `TransformerWeights` (and its fused copies) for the gradients.
+    /// Each gradient value g is first replaced by `T(Double(g) · gradientScale)`
+    /// (a batch's sum to its mean, in the pass that updates; 1 leaves g as it is).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     package mutating func update<T: KernelScalar>(
-        _ weights: TransformerWeights<T>, gradientScalars grads: [[T]], learningRate lr: Double
+        _ weights: TransformerWeights<T>, gradientScalars grads: [[T]], learningRate lr: Double, gradientScale: Double = 1
     ) throws -> TransformerWeights<T> {
         let params = weights.parameterTensors
         if !firstMoments.isEmpty {
@@ -96,8 +98,8 @@ public struct AdamW: Sendable, Equatable {
                 // range reads and writes only its own elements.
                 let (sv, sg) = (UnsafeShared(values.baseAddress!), UnsafeShared(g.baseAddress!))
                 let (sf, ss) = (UnsafeShared(first.baseAddress!), UnsafeShared(second.baseAddress!))
-                let coefficients = [beta1, beta2, correction1, correction2, lr, epsilon, decay]
-                Backward.split(values.count, grain: 1 << 14) { range in
+                let coefficients = [beta1, beta2, correction1, correction2, lr, epsilon, decay, gradientScale]
+                Backward.split(values.count, grain: 1 << 12) { range in
                     let (values, g, first, second) = (sv.pointer, sg.pointer, sf.pointer, ss.pointer)
                     let (lower, count) = (range.lowerBound, range.count)
                     if T.self == Float.self {
@@ -114,7 +116,7 @@ public struct AdamW: Sendable, Equatable {
                         return
                     }
                     for j in range {
-                        let gj = Double(g[j])
+                        let gj = Double(T(Double(g[j]) * gradientScale))
                         first[j] = beta1 * first[j] + (1 - beta1) * gj
                         second[j] = beta2 * second[j] + (1 - beta2) * gj * gj
                         let mHat = first[j] / correction1

@@ -280,15 +280,18 @@ public struct Trainer<Scalar: KernelScalar> {
             }
         }
         let scale = 1 / Double(options.batch)
-        // The mean gradient: each sum (in float64; one chunk's own value) times 1/B, rounded to Scalar.
-        let mean: [[Scalar]]
-        if sum.isEmpty {
-            mean = only.map { g in g.map { Scalar(Double($0) * scale) } }
-        } else {
-            mean = sum.map { values in values.map { Scalar($0 * scale) } }
-        }
+        // The mean gradient: each sum (in float64; one chunk's own value) times
+        // 1/B, rounded to Scalar. One chunk's: AdamW scales each value as it
+        // reads it (the same rounding, without a pass and a copy of its own).
         let rate = options.learningRate(atStep: optimizer.step + 1)
-        weights = try configuration.applied { try optimizer.update(weights, gradientScalars: mean, learningRate: rate) }
+        if sum.isEmpty {
+            weights = try configuration.applied {
+                try optimizer.update(weights, gradientScalars: only, learningRate: rate, gradientScale: scale)
+            }
+        } else {
+            let mean = sum.map { values in values.map { Scalar($0 * scale) } }
+            weights = try configuration.applied { try optimizer.update(weights, gradientScalars: mean, learningRate: rate) }
+        }
         return total * scale
     }
 

@@ -9,7 +9,8 @@ import Testing
 /// weights within the reference's roundings to float32 (half an ulp per step), their
 /// moments (float64, from float32-representable gradients) within 1e-12.
 /// And bit for bit against the equations evaluated here one element at a
-/// time, as the C kernel promises (it computes four at a time).
+/// time, as the C kernel promises (it computes four at a time), with the
+/// gradients scaled as they are read (the training step's mean over a batch).
 struct AdamWTests {
     struct Case: Decodable {
         struct Shape: Decodable {
@@ -98,12 +99,13 @@ struct AdamWTests {
 
     /// AdamW's equations one element at a time, in their documented order.
     static func elementwise<T: KernelScalar>(
-        _ theta: inout [T], _ g: [T], _ m: inout [Double], _ v: inout [Double], step: Int, lr: Double, decay: Double
+        _ theta: inout [T], _ g: [T], _ m: inout [Double], _ v: inout [Double], step: Int, lr: Double, decay: Double,
+        scale: Double
     ) where T: BinaryFloatingPoint {
         let (b1, b2, eps) = (0.9, 0.95, 1e-8)
         let c1 = 1 - Double.pow(b1, step), c2 = 1 - Double.pow(b2, step)
         for j in theta.indices {
-            let gj = Double(g[j])
+            let gj = Double(T(Double(g[j]) * scale))
             m[j] = b1 * m[j] + (1 - b1) * gj
             v[j] = b2 * v[j] + (1 - b2) * gj * gj
             let th = Double(theta[j])
@@ -111,7 +113,7 @@ struct AdamWTests {
         }
     }
 
-    func bitsMatchTheEquations<T: KernelScalar & BinaryFloatingPoint>(_: T.Type, level: Int) throws {
+    func bitsMatchTheEquations<T: KernelScalar & BinaryFloatingPoint>(_: T.Type, level: Int, scale: Double) throws {
         let configuration = KernelConfiguration(instructionSetLevel: level)
         for c in try Self.cases() {
             var weights = try c.model(T.self)
@@ -122,9 +124,11 @@ struct AdamWTests {
             for (t, step) in c.steps.enumerated() {
                 let grads = step.grads.map { $0.data.map { T($0) } }
                 let before = weights
-                weights = try configuration.applied { try optimizer.update(before, gradientScalars: grads, learningRate: step.lr) }
+                weights = try configuration.applied {
+                    try optimizer.update(before, gradientScalars: grads, learningRate: step.lr, gradientScale: scale)
+                }
                 for i in expected.indices {
-                    Self.elementwise(&expected[i], grads[i], &m[i], &v[i], step: t + 1, lr: step.lr, decay: decays[i])
+                    Self.elementwise(&expected[i], grads[i], &m[i], &v[i], step: t + 1, lr: step.lr, decay: decays[i], scale: scale)
                 }
                 func differing<S: Equatable>(_ a: [[S]], _ b: [[S]]) -> Int {
                     zip(a, b).map { x, y in zip(x, y).filter { $0 != $1 }.count + abs(x.count - y.count) }.reduce(0, +)
@@ -132,14 +136,17 @@ struct AdamWTests {
                 let got = weights.parameterTensors.map { $0.tensor.scalars }
                 let (w, m1, m2) = (differing(got, expected), differing(optimizer.firstMoments, m), differing(optimizer.secondMoments, v))
                 #expect(w == 0 && m1 == 0 && m2 == 0,
-                        "\(T.self) level \(level) step \(t + 1): values with other bits: weights \(w), first moments \(m1), second \(m2)")
+                        "\(T.self) level \(level) scale \(scale) step \(t + 1): values with other bits: weights \(w), first moments \(m1), second \(m2)")
             }
         }
     }
 
     @Test(arguments: [0, 1, 2])
     func everyLevelGivesTheElementwiseBits(level: Int) throws {
-        try bitsMatchTheEquations(Float.self, level: level)
-        try bitsMatchTheEquations(Double.self, level: level)
+        // 1: the gradients as given; 1/16 and 1/3: a batch's mean taken as AdamW reads them.
+        for scale in [1, 1.0 / 16, 1.0 / 3] {
+            try bitsMatchTheEquations(Float.self, level: level, scale: scale)
+            try bitsMatchTheEquations(Double.self, level: level, scale: scale)
+        }
     }
 }
