@@ -174,6 +174,32 @@ static inline __attribute__((always_inline)) void GEMM_FN(_pack_rows)(const size
         }
 }
 
+// An 8 × 8 tile transposed in registers: row q of `out` (stride os) is
+// column q of `in` (rows of stride is). Three rounds of shuffles of
+// 8-element vectors (one ymm of floats with AVX2; the compiler splits wider
+// ones), no memory round trip (a local tile array compiled to 64 scalar
+// stores and loads).
+static inline __attribute__((always_inline)) void GEMM_FN(_transpose8)(const T *in, size_t is, T *out, size_t os) {
+    typedef T T8 __attribute__((vector_size(8 * sizeof(T))));
+    T8 r[8], t[8], u[8];
+    for (size_t i = 0; i < 8; i++) __builtin_memcpy(&r[i], in + i * is, sizeof(T8));
+    for (size_t i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (size_t i = 0; i < 8; i += 4)
+        for (size_t h = 0; h < 2; h++) {
+            u[i + 2 * h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 2 * h + 1] = __builtin_shufflevector(t[i + h], t[i + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (size_t q = 0; q < 4; q++) {
+        T8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        T8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        __builtin_memcpy(out + q * os, &lo, sizeof(T8));
+        __builtin_memcpy(out + (q + 4) * os, &hi, sizeof(T8));
+    }
+}
+
 // Copies `cols` ≤ nr columns of k rows of op(B) into a k × nr panel,
 // zero-padded: b at the panel's first element of op(B); with `trans`, b holds
 // Bᵀ (column j of op(B) is row j of b). Bᵀ goes through 8 × 8 tiles (a
@@ -184,13 +210,7 @@ static void GEMM_FN(_pack_b)(size_t k, const T *b, size_t ldb, int trans, size_t
         size_t j0 = 0;
         for (; j0 + 8 <= cols; j0 += 8) {
             size_t p = 0;
-            for (; p + 8 <= k; p += 8) {
-                T tile[8][8];
-                for (size_t r = 0; r < 8; r++)
-                    for (size_t q = 0; q < 8; q++) tile[q][r] = b[(j0 + r) * ldb + p + q];
-                for (size_t q = 0; q < 8; q++)
-                    for (size_t r = 0; r < 8; r++) panel[(p + q) * nr + j0 + r] = tile[q][r];
-            }
+            for (; p + 8 <= k; p += 8) GEMM_FN(_transpose8)(b + j0 * ldb + p, ldb, panel + p * nr + j0, nr);
             for (; p < k; p++)
                 for (size_t r = 0; r < 8; r++) panel[p * nr + j0 + r] = b[(j0 + r) * ldb + p];
         }
@@ -212,6 +232,43 @@ static void GEMM_FN(_pack_b)(size_t k, const T *b, size_t ldb, int trans, size_t
         size_t j = 0;
         for (; j < cols; j++) panel[p * nr + j] = b[p * ldb + j];
         for (; j < nr; j++) panel[p * nr + j] = 0;
+    }
+}
+
+// k rows of `cols` columns of B (row stride ldb) into panels of NR = NV·L
+// columns, panel q at out + q·NR·k (row p of it at + p·NR), the last
+// zero-padded: row by row, so B is read as one forward stream (packing panel
+// by panel read NR values from each of k rows, a new cache line per row: the
+// weight gradients' products, whose B is k = 1,040 rows of activations, spent
+// half of their packing time waiting on those loads). NV a constant after inlining.
+static inline __attribute__((always_inline)) void GEMM_FN(_pack_block_nv)(const size_t NV, size_t k, const T *b, size_t ldb,
+                                                                           size_t cols, T *restrict out) {
+    const size_t NR = NV * L, full = cols / NR * NR;
+    for (size_t p = 0; p < k; p++) {
+        const T *row = b + p * ldb;
+        for (size_t j = 0; j < full; j += NR)
+            for (size_t v = 0; v < NV; v++) {
+                V x;
+                __builtin_memcpy(&x, row + j + v * L, sizeof(V));
+                __builtin_memcpy(out + j * k + p * NR + v * L, &x, sizeof(V));
+            }
+        if (full < cols) {
+            T *dst = out + full * k + p * NR;
+            size_t j = 0;
+            for (; full + j < cols; j++) dst[j] = row[full + j];
+            for (; j < NR; j++) dst[j] = 0;
+        }
+    }
+}
+
+static void GEMM_FN(_pack_block)(size_t k, const T *b, size_t ldb, size_t cols, size_t nv, T *out) {
+    switch (nv) {
+    case 1: GEMM_FN(_pack_block_nv)(1, k, b, ldb, cols, out); return;
+    case 2: GEMM_FN(_pack_block_nv)(2, k, b, ldb, cols, out); return;
+    case 3: GEMM_FN(_pack_block_nv)(3, k, b, ldb, cols, out); return;
+    default:
+        for (size_t j = 0; j < cols; j += nv * L)
+            GEMM_FN(_pack_b)(k, b + j, ldb, 0, cols - j < nv * L ? cols - j : nv * L, nv * L, out + j * k);
     }
 }
 
@@ -267,6 +324,10 @@ static void GEMM_FN(_pack_a)(size_t rows, size_t k, const T *a, size_t ars, size
 // serves every plan with this nv at this level (GEMM_FN(_plan)'s `bpacked`).
 static void GEMM_FN(_pack_panels)(size_t nv, int trans, size_t n, size_t k, const T *b, size_t ldb, T *out) {
     const size_t NR = nv * L;
+    if (!trans) {
+        GEMM_FN(_pack_block)(k, b, ldb, n, nv, out);
+        return;
+    }
     for (size_t j = 0; j < n; j += NR) {
         const size_t cols = n - j < NR ? n - j : NR;
         GEMM_FN(_pack_b)(k, trans ? b + j * ldb : b + j, ldb, trans, cols, NR, out + j * k);
@@ -344,7 +405,9 @@ static void GEMM_FN(_plan)(const txw_gemm_plan *plan, int trans_a, int trans_b, 
         for (size_t pc = 0; pc < k; pc += kc) {
             const size_t kb = k - pc < kc ? k - pc : kc;
             const int first = pc == 0;
-            if (pack_all)
+            if (pack_all && !trans_b)
+                GEMM_FN(_pack_block)(kb, b + pc * ldb + jc, ldb, nb, nv, bpack);
+            else if (pack_all)
                 for (size_t jr = 0; jr < nb; jr += NR) {
                     const size_t cols = nb - jr < NR ? nb - jr : NR;
                     const size_t j = jc + jr;
