@@ -470,6 +470,14 @@ void txw_rmsnorm_scales_f32(size_t rows, size_t cols, const float *x, float epsi
 void txw_rmsnorm_scales_f64(size_t rows, size_t cols, const double *x, double epsilon, double *scales) {
     DISPATCH(rmsnorm_f64, (rows, cols, x, epsilon, NULL, scales))
 }
+void txw_rmsnorm_backward_f32(size_t rows, size_t cols, const float *x, const float *dy, const float *add,
+                              float epsilon, float *out) {
+    DISPATCH(rmsnorm_backward_f32, (rows, cols, x, dy, add, epsilon, out))
+}
+void txw_rmsnorm_backward_f64(size_t rows, size_t cols, const double *x, const double *dy, const double *add,
+                              double epsilon, double *out) {
+    DISPATCH(rmsnorm_backward_f64, (rows, cols, x, dy, add, epsilon, out))
+}
 void txw_gelu_f32(float *x, size_t n) { DISPATCH(gelu_f32, (x, n)) }
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n) {
     DISPATCH(gelu_f32_backward, (x, dy, out, n))

@@ -219,6 +219,48 @@ static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, T epsilon, T *out
 DEFINE_RMSNORM(rmsnorm_f32, float, __builtin_sqrtf)
 DEFINE_RMSNORM(rmsnorm_f64, double, __builtin_sqrt)
 
+// The rmsnorm backward of rows of `cols`, added to `add`:
+// out = add + (dy/s − x·k), k = (Σ dy·x) / (n·s·s·s), s = √(Σx²/n + ε) with
+// Σx² as the forward sums it (16 interleaved partial sums combined pairwise:
+// the forward's s at this level) and Σ dy·x the same way. The last loop goes
+// through local blocks of 16, so `out` may alias `dy` or `add` and it still
+// vectorizes.
+#define DEFINE_RMSNORM_BACKWARD(NAME, T, SQRT)                                              \
+static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, const T *dy, const T *add,  \
+                         T epsilon, T *out) {                                               \
+    size_t full = cols / 16 * 16;                                                           \
+    for (size_t r = 0; r < rows; r++) {                                                     \
+        const T *xr = x + r * cols, *dr = dy + r * cols, *ar = add + r * cols;             \
+        T *orow = out + r * cols;                                                           \
+        T sq[16], dt[16];                                                                   \
+        for (size_t u = 0; u < 16; u++) sq[u] = dt[u] = 0;                                  \
+        for (size_t c = 0; c < full; c += 16)                                               \
+            for (size_t u = 0; u < 16; u++) {                                               \
+                sq[u] += xr[c + u] * xr[c + u];                                             \
+                dt[u] += dr[c + u] * xr[c + u];                                             \
+            }                                                                               \
+        for (size_t u = 0; full + u < cols; u++) {                                          \
+            sq[u] += xr[full + u] * xr[full + u];                                           \
+            dt[u] += dr[full + u] * xr[full + u];                                           \
+        }                                                                                   \
+        T s = SQRT(PAIRWISE16(sq) / (T)cols + epsilon);                                     \
+        T k = PAIRWISE16(dt) / ((T)cols * s * s * s);                                       \
+        for (size_t c0 = 0; c0 < cols; c0 += 16) {                                          \
+            size_t len = cols - c0 < 16 ? cols - c0 : 16;                                   \
+            T xs[16], ds[16], as[16], os[16];                                               \
+            for (size_t u = 0; u < 16; u++) xs[u] = ds[u] = as[u] = 0;                      \
+            __builtin_memcpy(xs, xr + c0, len * sizeof(T));                                 \
+            __builtin_memcpy(ds, dr + c0, len * sizeof(T));                                 \
+            __builtin_memcpy(as, ar + c0, len * sizeof(T));                                 \
+            for (size_t u = 0; u < 16; u++) os[u] = as[u] + (ds[u] / s - xs[u] * k);        \
+            __builtin_memcpy(orow + c0, os, len * sizeof(T));                               \
+        }                                                                                   \
+    }                                                                                       \
+}
+
+DEFINE_RMSNORM_BACKWARD(rmsnorm_backward_f32, float, __builtin_sqrtf)
+DEFINE_RMSNORM_BACKWARD(rmsnorm_backward_f64, double, __builtin_sqrt)
+
 DEFINE_ATTENTION_ROW(attention_row_f32, float, SUFFIX(exp32))
 DEFINE_ATTENTION_ROW(attention_row_f64, double, SUFFIX(exp64))
 

@@ -407,8 +407,10 @@ extension Backward {
         return out
     }
 
-    /// out = add + rmsnorm backward of (x, dy), row by row (as `rmsnorm`):
-    /// dx = dy / s − x · (Σⱼ dyⱼ xⱼ) / (n · s³), s = √(mean(x²) + ε). `out` may alias `dy` or `add`.
+    /// out = add + rmsnorm backward of (x, dy), row by row
+    /// (`txw_rmsnorm_backward_*`): dx = dy / s − x · (Σⱼ dyⱼ xⱼ) / (n · s³),
+    /// s = √(mean(x²) + ε), both sums as the forward's rmsnorm sums (16
+    /// interleaved partial sums, combined pairwise). `out` may alias `dy` or `add`.
     static func rmsnormAdding<T: KernelScalar>(
         x: UnsafePointer<T>, dy: UnsafePointer<T>, to add: UnsafePointer<T>, rows: Int, cols: Int, epsilon: T,
         out: UnsafeMutablePointer<T>
@@ -416,9 +418,25 @@ extension Backward {
         // UnsafeShared: each range of rows reads and writes only its own rows.
         let (sx, sdy, sadd, sout) = (UnsafeShared(x), UnsafeShared(dy), UnsafeShared(add), UnsafeShared(out))
         Backward.split(rows, grain: 64) { range in
+            let first = range.lowerBound * cols
+            let (xr, dr, ar, or) = (sx.pointer + first, sdy.pointer + first, sadd.pointer + first, sout.pointer + first)
+            if T.self == Float.self {
+                txw_rmsnorm_backward_f32(range.count, cols, UnsafeRawPointer(xr).assumingMemoryBound(to: Float.self),
+                                         UnsafeRawPointer(dr).assumingMemoryBound(to: Float.self),
+                                         UnsafeRawPointer(ar).assumingMemoryBound(to: Float.self), Float(epsilon),
+                                         UnsafeMutableRawPointer(or).assumingMemoryBound(to: Float.self))
+                return
+            }
+            if T.self == Double.self {
+                txw_rmsnorm_backward_f64(range.count, cols, UnsafeRawPointer(xr).assumingMemoryBound(to: Double.self),
+                                         UnsafeRawPointer(dr).assumingMemoryBound(to: Double.self),
+                                         UnsafeRawPointer(ar).assumingMemoryBound(to: Double.self), Double(epsilon),
+                                         UnsafeMutableRawPointer(or).assumingMemoryBound(to: Double.self))
+                return
+            }
             let n = T(cols)
-            for r in range {
-                let (xr, dr, ar, or) = (sx.pointer + r * cols, sdy.pointer + r * cols, sadd.pointer + r * cols, sout.pointer + r * cols)
+            for r in 0..<range.count {
+                let (xr, dr, ar, or) = (xr + r * cols, dr + r * cols, ar + r * cols, or + r * cols)
                 var squares: T = 0
                 var dot: T = 0
                 for c in 0..<cols {

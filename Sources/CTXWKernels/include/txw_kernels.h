@@ -141,6 +141,14 @@ void txw_rmsnorm_f64(size_t rows, size_t cols, const double *x, double epsilon, 
 void txw_rmsnorm_scales_f32(size_t rows, size_t cols, const float *x, float epsilon, float *scales);
 void txw_rmsnorm_scales_f64(size_t rows, size_t cols, const double *x, double epsilon, double *scales);
 
+/// The rmsnorm backward of `rows` rows of `cols`, added: out = add + dy/s − x·k,
+/// k = (Σ dy·x) / (cols·s·s·s), s = √(Σx²/cols + epsilon) with Σx² summed as
+/// txw_rmsnorm_* sums it (so its s) and Σ dy·x the same way. `out` may be `dy` or `add`.
+void txw_rmsnorm_backward_f32(size_t rows, size_t cols, const float *x, const float *dy, const float *add,
+                              float epsilon, float *out);
+void txw_rmsnorm_backward_f64(size_t rows, size_t cols, const double *x, const double *dy, const double *add,
+                              double epsilon, double *out);
+
 /// GELU, tanh approximation, in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
 /// tanh(z) as sign(z)·(1 − 2/(e^{2|z|} + 1)) with the exp of txw_exp_*.
 void txw_gelu_f32(float *x, size_t n);
