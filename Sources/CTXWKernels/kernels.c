@@ -494,11 +494,11 @@ void txw_attention_backward_f32(const float *p, float *dp, size_t rows, size_t c
 void txw_attention_backward_f64(const double *p, double *dp, size_t rows, size_t count, size_t first, double scale) {
     DISPATCH(attention_backward_f64, (p, dp, rows, count, first, scale))
 }
-void txw_adamw_f32(float *theta, const float *g, double *m1, double *m2, size_t n, const double *k) {
-    DISPATCH(adamw_f32, (theta, g, m1, m2, n, k))
+void txw_adamw_f32(const float *theta, float *out, const float *g, double *m1, double *m2, size_t n, const double *k) {
+    DISPATCH(adamw_f32, (theta, out, g, m1, m2, n, k))
 }
-void txw_adamw_f64(double *theta, const double *g, double *m1, double *m2, size_t n, const double *k) {
-    DISPATCH(adamw_f64, (theta, g, m1, m2, n, k))
+void txw_adamw_f64(const double *theta, double *out, const double *g, double *m1, double *m2, size_t n, const double *k) {
+    DISPATCH(adamw_f64, (theta, out, g, m1, m2, n, k))
 }
 void txw_transpose_f32(size_t rows, size_t cols, const float *a, size_t lda, float *out) {
     DISPATCH(transpose_f32, (rows, cols, a, lda, out))

@@ -118,6 +118,15 @@ static void SUFFIX(exp_f32)(float *x, size_t n) {
 }
 
 // Sixteen partial sums combined pairwise: ((p0+p1)+(p2+p3)) + … .
+// `len` ≤ 16 values from src to dst: a full block as one fixed-size copy (inlined
+// as vector moves), a shorter one value by value; never a call to memcpy (on
+// the AMD EPYC a call per block cost more than the block's arithmetic).
+#define COPY16(dst, src, len)                                                                       \
+    do {                                                                                            \
+        if ((len) == 16) __builtin_memcpy((dst), (src), 16 * sizeof(*(dst)));                     \
+        else for (size_t copy_ = 0; copy_ < (len); copy_++) (dst)[copy_] = (src)[copy_];          \
+    } while (0)
+
 #define PAIRWISE16(p)                                                                               \
     ((((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))) +                          \
      (((p[8] + p[9]) + (p[10] + p[11])) + ((p[12] + p[13]) + (p[14] + p[15]))))
@@ -249,11 +258,11 @@ static void SUFFIX(NAME)(size_t rows, size_t cols, const T *x, const T *dy, cons
             size_t len = cols - c0 < 16 ? cols - c0 : 16;                                   \
             T xs[16], ds[16], as[16], os[16];                                               \
             for (size_t u = 0; u < 16; u++) xs[u] = ds[u] = as[u] = 0;                      \
-            __builtin_memcpy(xs, xr + c0, len * sizeof(T));                                 \
-            __builtin_memcpy(ds, dr + c0, len * sizeof(T));                                 \
-            __builtin_memcpy(as, ar + c0, len * sizeof(T));                                 \
+            COPY16(xs, xr + c0, len);                                 \
+            COPY16(ds, dr + c0, len);                                 \
+            COPY16(as, ar + c0, len);                                 \
             for (size_t u = 0; u < 16; u++) os[u] = as[u] + (ds[u] / s - xs[u] * k);        \
-            __builtin_memcpy(orow + c0, os, len * sizeof(T));                               \
+            COPY16(orow + c0, os, len);                               \
         }                                                                                   \
     }                                                                                       \
 }
@@ -293,15 +302,15 @@ static void SUFFIX(NAME##_backward)(const T *x, const T *dy, T *out, size_t n) {
         size_t len = n - i0 < 16 ? n - i0 : 16;                                            \
         T xs[16], ds[16], os[16];                                                          \
         for (size_t u = 0; u < 16; u++) xs[u] = ds[u] = 0;                                 \
-        __builtin_memcpy(xs, x + i0, len * sizeof(T));                                     \
-        __builtin_memcpy(ds, dy + i0, len * sizeof(T));                                    \
+        COPY16(xs, x + i0, len);                                     \
+        COPY16(ds, dy + i0, len);                                    \
         for (size_t u = 0; u < 16; u++) {                                                  \
             T v = xs[u];                                                                   \
             T th = SUFFIX(NAME##_tanh)(v);                                                 \
             T derivative = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
             os[u] = ds[u] * derivative;                                                    \
         }                                                                                  \
-        __builtin_memcpy(out + i0, os, len * sizeof(T));                                   \
+        COPY16(out + i0, os, len);                                   \
     }                                                                                      \
 }                                                                                          \
                                                                                            \
@@ -314,22 +323,23 @@ static void SUFFIX(NAME##_recording)(T *x, T *act, size_t n) {                  
         size_t len = n - i0 < 16 ? n - i0 : 16;                                            \
         T xs[16], as[16], ds[16];                                                          \
         for (size_t u = 0; u < 16; u++) xs[u] = 0;                                         \
-        __builtin_memcpy(xs, x + i0, len * sizeof(T));                                     \
+        COPY16(xs, x + i0, len);                                     \
         for (size_t u = 0; u < 16; u++) {                                                  \
             T v = xs[u];                                                                   \
             T th = SUFFIX(NAME##_tanh)(v);                                                 \
             as[u] = (T)0.5 * v * ((T)1 + th);                                              \
             ds[u] = (T)0.5 * ((T)1 + th) + (T)0.5 * v * ((T)1 - th * th) * c * ((T)1 + (T)3 * a * v * v); \
         }                                                                                  \
-        __builtin_memcpy(act + i0, as, len * sizeof(T));                                   \
-        __builtin_memcpy(x + i0, ds, len * sizeof(T));                                     \
+        COPY16(act + i0, as, len);                                   \
+        COPY16(x + i0, ds, len);                                     \
     }                                                                                      \
 }
 
 DEFINE_GELU(gelu_f32, float, SUFFIX(exp32), 0.797884560802865f)
 DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)
 
-// AdamW over n parameters (float64 moments; the coefficients in `k`: β₁, β₂,
+// AdamW over n parameters θ into `out` (which may be θ; float64 moments, in
+// place; the coefficients in `k`: β₁, β₂,
 // 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ, s), each element by AdamW.update's equations in
 // their order: g = T(g·s) (the gradient scaled, rounded to T: s = 1/B makes a
 // batch's mean of a sum; s = 1 leaves g as it is); m ← β₁m + (1−β₁)g;
@@ -339,7 +349,7 @@ DEFINE_GELU(gelu_f64, double, SUFFIX(exp64), 0.79788456080286535588)
 // element-by-element loop at every level.
 #define DEFINE_ADAMW(NAME, T)                                                               \
 typedef T SUFFIX(NAME##_v4) __attribute__((vector_size(4 * sizeof(T))));                  \
-static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restrict m1,      \
+static void SUFFIX(NAME)(const T *theta, T *out, const T *restrict g, double *restrict m1,  \
                          double *restrict m2, size_t n, const double *k) {                 \
     _Pragma("clang fp contract(off)")                                                       \
     typedef double D4 __attribute__((vector_size(32)));                                     \
@@ -362,13 +372,13 @@ static void SUFFIX(NAME)(T *restrict theta, const T *restrict g, double *restric
         tt = __builtin_convertvector(th - lr * step, T4);                                   \
         __builtin_memcpy(m1 + j, &a, sizeof a);                                            \
         __builtin_memcpy(m2 + j, &b, sizeof b);                                            \
-        __builtin_memcpy(theta + j, &tt, sizeof tt);                                       \
+        __builtin_memcpy(out + j, &tt, sizeof tt);                                         \
     }                                                                                       \
     for (; j < n; j++) {                                                                    \
         double gj = (double)(T)((double)g[j] * scale), th = (double)theta[j];               \
         m1[j] = b1 * m1[j] + o1 * gj;                                                       \
         m2[j] = b2 * m2[j] + o2 * gj * gj;                                                  \
-        theta[j] = (T)(th - lr * ((m1[j] / c1) / (__builtin_sqrt(m2[j] / c2) + eps) + decay * th)); \
+        out[j] = (T)(th - lr * ((m1[j] / c1) / (__builtin_sqrt(m2[j] / c2) + eps) + decay * th)); \
     }                                                                                       \
 }
 

@@ -159,13 +159,14 @@ void txw_gelu_f64(double *x, size_t n);
 void txw_gelu_backward_f32(const float *x, const float *dy, float *out, size_t n);
 void txw_gelu_backward_f64(const double *x, const double *dy, double *out, size_t n);
 
-/// AdamW over n parameters θ with gradients g and float64 moments m1, m2, in
-/// place; k holds β₁, β₂, 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ, s. Per element:
+/// AdamW over n parameters θ with gradients g and float64 moments m1, m2 (in
+/// place), the new θ into `out` (which may be `theta`); k holds β₁, β₂,
+/// 1 − β₁ᵗ, 1 − β₂ᵗ, lr, ε, λ, s. Per element:
 /// g ← g·s rounded to θ's type (s = 1: g itself); m1 ← β₁·m1 + (1−β₁)·g; m2 ← β₂·m2 + ((1−β₂)·g)·g;
 /// θ ← θ − lr·((m1/(1−β₁ᵗ)) / (√(m2/(1−β₂ᵗ)) + ε) + λ·θ), in float64, rounded
 /// once to θ's type; no fused multiply-adds, so the same bits at every level.
-void txw_adamw_f32(float *theta, const float *g, double *m1, double *m2, size_t n, const double *k);
-void txw_adamw_f64(double *theta, const double *g, double *m1, double *m2, size_t n, const double *k);
+void txw_adamw_f32(const float *theta, float *out, const float *g, double *m1, double *m2, size_t n, const double *k);
+void txw_adamw_f64(const double *theta, double *out, const double *g, double *m1, double *m2, size_t n, const double *k);
 
 /// act[i] = GELU(x[i]) (as txw_gelu_*) and x[i] = GELU′(x[i]) (the factor
 /// txw_gelu_backward_* multiplies dy by), for n values, one tanh for both.
