@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 import TXWThreads
 
 /// Whether an `IncrementalDecoder` splits each step across a `ThreadTeam`
@@ -332,6 +333,13 @@ final class DecodingTeam<Scalar: KernelScalar> {
 /// replacing that way's stale figure. A probe that loses doubles the interval (up to
 /// `longestInterval`), so a team that keeps waiting costs one slow step in
 /// 1024 at most; a probe that wins resets it.
+///
+/// The decoders of a process share one chooser per `Kind` of step
+/// (`shared`): a process sampling many short sequences under load starts
+/// each from what the earlier ones measured, instead of paying a team's
+/// first steps and the probes again for every sequence, and its probes
+/// count across sequences, so the verdict is revisited even when each
+/// sequence is shorter than the interval.
 package struct DecodingSplitChooser: Sendable, Equatable {
     /// Steps between probes of the way not in use, at first.
     package static let probeInterval = 32
@@ -339,7 +347,6 @@ package struct DecodingSplitChooser: Sendable, Equatable {
     package static let longestInterval = 1024
     /// Moving averages of a step's time in seconds, nil until measured.
     package private(set) var teamSeconds: Double?, serialSeconds: Double?
-    private var teamSteps = 0
     private var sinceProbe = 0
     private var interval = DecodingSplitChooser.probeInterval
     /// Whether the step being run is a probe.
@@ -363,14 +370,19 @@ package struct DecodingSplitChooser: Sendable, Equatable {
     }
 
     /// Records the time of a step run on the team (`team`) or on one thread.
-    package mutating func record(team: Bool, seconds: Double) {
+    /// `startedTeam`: the step was a decoder's first on its team, which
+    /// starts the team's threads; its time is not counted, and a probe that
+    /// ran on it is run again at the next step.
+    package mutating func record(team: Bool, seconds: Double, startedTeam: Bool = false) {
         guard seconds.isFinite, seconds >= 0 else { return }
+        if startedTeam {
+            if probing { sinceProbe = interval }
+            return
+        }
         let wasTeamWinning = (teamSeconds ?? 0) <= (serialSeconds ?? .infinity)
         // A probe's way has not run for a while: its old figure is stale, the probe replaces it.
         func average(_ old: Double?) -> Double { probing ? seconds : old.map { 0.75 * $0 + 0.25 * seconds } ?? seconds }
         if team {
-            teamSteps += 1
-            if teamSteps == 1 { return }   // started the threads
             teamSeconds = average(teamSeconds)
         } else {
             serialSeconds = average(serialSeconds)
@@ -387,4 +399,34 @@ package struct DecodingSplitChooser: Sendable, Equatable {
 
     /// Steps between probes now (tests).
     package var currentInterval: Int { interval }
+
+    /// Decoders whose steps cost alike: the model's dimensions, the size of
+    /// its scalar and the members of its team.
+    package struct Kind: Hashable, Sendable {
+        let dimensions: [Int]
+
+        package init(_ h: Hyperparameters, scalarBytes: Int, members: Int) {
+            dimensions = [h.vocabSize, h.dModel, h.nHead, h.dHead, h.dMLP, h.nBlock, scalarBytes, members]
+        }
+    }
+
+    /// The process's choosers, one per kind, each used under the lock (a
+    /// step takes tens of microseconds or more; the lock, uncontended, tens
+    /// of nanoseconds).
+    private static let shared = Mutex<[Kind: DecodingSplitChooser]>([:])
+
+    /// `next()` of the process's chooser for `kind`.
+    package static func next(_ kind: Kind) -> Bool {
+        shared.withLock { $0[kind, default: DecodingSplitChooser()].next() }
+    }
+
+    /// `record(team:seconds:startedTeam:)` on the process's chooser for `kind`.
+    package static func record(_ kind: Kind, team: Bool, seconds: Double, startedTeam: Bool) {
+        shared.withLock { $0[kind, default: DecodingSplitChooser()].record(team: team, seconds: seconds, startedTeam: startedTeam) }
+    }
+
+    /// The process's chooser for `kind` as it stands (tests).
+    package static func current(_ kind: Kind) -> DecodingSplitChooser? {
+        shared.withLock { $0[kind] }
+    }
 }

@@ -48,8 +48,15 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
     /// The members of the team, or 1 for serial steps.
     private let members: Int
     /// With `DecodingSplit.automatic` and a team: which way each step runs,
-    /// from the steps' measured times (`DecodingSplitChooser`).
-    private var chooser: DecodingSplitChooser?
+    /// from the steps' measured times (`DecodingSplitChooser`): the
+    /// process's chooser for this kind of step, or one of the decoder's own.
+    private enum Chooser {
+        case shared(DecodingSplitChooser.Kind)
+        case own(DecodingSplitChooser)
+    }
+    private var chooser: Chooser?
+    /// Whether a step has run on the team yet (the first starts its threads).
+    private var teamStarted = false
 
     /// An empty cache for `weights`, computing with `configuration`'s threads
     /// and instruction set, each step split across a team of threads or not
@@ -65,14 +72,19 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
         case .serial: members = 1
         case .automatic:
             members = DecodingTeam<Scalar>.pays(weights.hyperparameters, threads: threads) ? threads : 1
-            if members > 1 { chooser = DecodingSplitChooser() }
+            if members > 1 {
+                chooser = .shared(DecodingSplitChooser.Kind(weights.hyperparameters, scalarBytes: MemoryLayout<Scalar>.size,
+                                                            members: members))
+            }
         }
     }
 
     /// Lets the measured step times pick team or one thread for each step
-    /// (`DecodingSplitChooser`) even where `split` fixed the team (tests).
-    mutating func chooseEachStep() {
-        if members > 1 { chooser = DecodingSplitChooser() }
+    /// (`DecodingSplitChooser`) even where `split` fixed the team (tests):
+    /// a chooser of the decoder's own, or the process's for `kind`.
+    mutating func chooseEachStep(sharedAs kind: DecodingSplitChooser.Kind? = nil) {
+        guard members > 1 else { return }
+        chooser = kind.map { .shared($0) } ?? .own(DecodingSplitChooser())
     }
 
     /// Whether the steps run on a team of threads (`split`, resolved).
@@ -113,15 +125,29 @@ public struct IncrementalDecoder<Scalar: KernelScalar> {
         }
         if count == capacity { grow() }
         let logits: [Scalar]
-        if members > 1, var chooser {
+        if members > 1, let chooser {
             // Timed, so the chooser can leave a team that waits for busy cores.
-            let onTeam = chooser.next()
+            let onTeam: Bool
+            switch chooser {
+            case .shared(let kind): onTeam = DecodingSplitChooser.next(kind)
+            case .own(var own):
+                onTeam = own.next()
+                self.chooser = .own(own)
+            }
             let clock = ContinuousClock()
             let start = clock.now
             logits = configuration.applied { onTeam ? teamFeed(token) : feed(token) }
             let elapsed = start.duration(to: clock.now).components
-            chooser.record(team: onTeam, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
-            self.chooser = chooser
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+            let startedTeam = onTeam && !teamStarted
+            if onTeam { teamStarted = true }
+            switch self.chooser {
+            case .shared(let kind)?: DecodingSplitChooser.record(kind, team: onTeam, seconds: seconds, startedTeam: startedTeam)
+            case .own(var own)?:
+                own.record(team: onTeam, seconds: seconds, startedTeam: startedTeam)
+                self.chooser = .own(own)
+            case nil: break
+            }
         } else {
             logits = configuration.applied { members > 1 ? teamFeed(token) : feed(token) }
         }

@@ -148,7 +148,7 @@ struct DecodingTeamTests {
         var chooser = DecodingSplitChooser()
         let first = chooser.next()
         #expect(first)
-        chooser.record(team: true, seconds: 5)   // starting the threads: not counted
+        chooser.record(team: true, seconds: 5, startedTeam: true)   // starting the threads: not counted
         #expect(chooser.teamSeconds == nil)
         let second = chooser.next()
         #expect(second)
@@ -188,6 +188,53 @@ struct DecodingTeamTests {
         #expect(chooser == before)
     }
 
+    /// The process's chooser for a kind of step carries its verdict from one
+    /// decoder to the next: a later decoder starts on the faster way with no
+    /// team steps of its own first, its probes continue the count, and a
+    /// probe that fell on its first team step (which starts the threads, so
+    /// is not counted) is run again at the next step.
+    @Test func sharedChooserCarriesTheVerdictAcrossDecoders() {
+        // A kind no other test uses (vocabulary 9,901).
+        let kind = DecodingSplitChooser.Kind(
+            Hyperparameters(vocabSize: 9901, dModel: 8, nHead: 2, dHead: 4, dMLP: 16, nBlock: 1), scalarBytes: 4, members: 2)
+        #expect(DecodingSplitChooser.current(kind) == nil)
+        // The first decoder: the team's start, a slow team step, a serial step; serial wins.
+        #expect(DecodingSplitChooser.next(kind))
+        DecodingSplitChooser.record(kind, team: true, seconds: 5, startedTeam: true)
+        #expect(DecodingSplitChooser.next(kind))
+        DecodingSplitChooser.record(kind, team: true, seconds: 30e-3, startedTeam: false)
+        #expect(!DecodingSplitChooser.next(kind))
+        DecodingSplitChooser.record(kind, team: false, seconds: 2e-3, startedTeam: false)
+        for _ in 0..<10 {
+            let onTeam = DecodingSplitChooser.next(kind)
+            #expect(!onTeam)
+            DecodingSplitChooser.record(kind, team: onTeam, seconds: 2e-3, startedTeam: false)
+        }
+        // A second decoder: serial from its first step; its first team step is the probe.
+        var teamStarted = false, steps = 0, probeRetried = false
+        while steps < 200 {
+            steps += 1
+            let onTeam = DecodingSplitChooser.next(kind)
+            if !onTeam {
+                DecodingSplitChooser.record(kind, team: false, seconds: 2e-3, startedTeam: false)
+                continue
+            }
+            if !teamStarted {
+                // The probe lands on this decoder's first team step: not counted, so the next step probes again.
+                #expect(steps == DecodingSplitChooser.probeInterval - 10 - 1 + 1, "the probe continues the count")
+                teamStarted = true
+                DecodingSplitChooser.record(kind, team: true, seconds: 5, startedTeam: true)
+                probeRetried = DecodingSplitChooser.next(kind)
+                DecodingSplitChooser.record(kind, team: probeRetried, seconds: 30e-3, startedTeam: false)
+                break
+            }
+        }
+        #expect(teamStarted && probeRetried)
+        let state = DecodingSplitChooser.current(kind)
+        #expect(state?.currentInterval == 2 * DecodingSplitChooser.probeInterval, "the retried probe lost: the interval doubled")
+        #expect(state.map { $0.serialSeconds! < $0.teamSeconds! } == true)
+    }
+
     /// With the chooser alternating ways, a decoder's logits are those of a
     /// serial one, bit for bit.
     @Test func automaticDecoderMatchesSerial() throws {
@@ -199,5 +246,15 @@ struct DecodingTeamTests {
         let chosen = try tokens.map { try decoder.append($0) }
         let serial = try logits(weights, tokens, threads: 1, split: .serial)
         #expect(chosen.map { $0.map(\.bitPattern) } == serial.map { $0.map(\.bitPattern) })
+        // The same through the process's chooser for a kind of its own, two decoders in turn.
+        let kind = DecodingSplitChooser.Kind(Self.uneven, scalarBytes: 4, members: 2)
+        for _ in 0..<2 {
+            var shared = IncrementalDecoder(weights, configuration: KernelConfiguration(threads: 2), split: .team)
+            shared.chooseEachStep(sharedAs: kind)
+            let out = try tokens.map { try shared.append($0) }
+            #expect(out.map { $0.map(\.bitPattern) } == serial.map { $0.map(\.bitPattern) })
+        }
+        let state = DecodingSplitChooser.current(kind)
+        #expect(state?.teamSeconds != nil && state?.serialSeconds != nil, "both ways were timed")
     }
 }
