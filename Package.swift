@@ -67,7 +67,7 @@ let package = Package(
             "TXWKernels", "TXWThreads", "TXWTestSupport", .product(name: "RealModule", package: "swift-numerics"),
         ]),
         .testTarget(name: "TXWFormatTests", dependencies: [
-            "TXWFormat", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            "TXWFormat", "TXWThreads", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "TXWModelTests", dependencies: [
             "TXWModel", "TXWTestSupport", .product(name: "SystemPackage", package: "swift-system"),

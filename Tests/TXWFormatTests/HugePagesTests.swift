@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import TXWTestSupport
 @testable import TXWFormat
+import TXWThreads
 
 /// Large decode buffers are advised to use huge pages (on Linux), small ones
 /// are left alone, and the advice never changes what is read.

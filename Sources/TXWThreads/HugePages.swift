@@ -9,12 +9,16 @@ import Darwin
 /// "madvise" grant them only when asked). A 100 MB tensor buffer then takes
 /// about 50 page faults instead of 25,000. Only the 2 MiB-aligned interior
 /// is advised; the advice changes no contents, and failure is harmless.
-enum HugePages {
-    static let size = 2 << 20
+///
+/// Here, beside the thread pool, as the one place for the process's memory
+/// advice that both the reader (its decode buffers) and the kernels (an
+/// activation cache's storage) use.
+package enum HugePages {
+    package static let size = 2 << 20
     /// Buffers smaller than this are left alone.
-    static let threshold = 8 << 20
+    package static let threshold = 8 << 20
 
-    static func advise(_ buffer: UnsafeMutableRawBufferPointer) {
+    package static func advise(_ buffer: UnsafeMutableRawBufferPointer) {
         #if os(Linux)
         guard buffer.count >= threshold, let base = buffer.baseAddress else { return }
         let address = UInt(bitPattern: base)
