@@ -9,31 +9,7 @@ import TXWThreads
 /// Large decode buffers are advised to use huge pages (on Linux), small ones
 /// are left alone, and the advice never changes what is read.
 struct HugePagesTests {
-    /// The VmFlags of the mapping holding `address`, from /proc/self/smaps.
-    func flags(at address: UInt) -> [String]? {
-        // /proc files report size 0: read them to the end.
-        guard let file = fopen("/proc/self/smaps", "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        let smaps = String(decoding: bytes, as: UTF8.self)
-        var inside = false
-        for line in smaps.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
-                let bounds = range.split(separator: "-").compactMap { UInt($0, radix: 16) }
-                inside = bounds.count == 2 && bounds[0] <= address && address < bounds[1]
-            } else if inside, line.hasPrefix("VmFlags:") {
-                return fields.dropFirst().map(String.init)
-            }
-        }
-        return nil
-    }
+    func flags(at address: UInt) -> [String]? { mappingFlags(at: address) }
 
     func anonymousMapping(_ count: Int) throws -> UnsafeMutableRawBufferPointer {
         let base = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
